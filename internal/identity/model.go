@@ -1,0 +1,160 @@
+package identity
+
+import (
+	"strings"
+	"time"
+)
+
+// User statuses.
+const (
+	StatusActive   = "active"
+	StatusDisabled = "disabled"
+)
+
+// Event types, as delivered to webhooks.
+const (
+	EventLoggedIn           = "account.logged-in"
+	EventLoginFailed        = "account.login-failed"
+	EventRefreshTokenReused = "account.refresh-token-reused"
+	EventLocked             = "account.locked"
+	EventLoggedOut          = "account.logged-out"
+)
+
+// EventTypes lists every event type latch records.
+var EventTypes = []string{EventLoggedIn, EventLoginFailed, EventRefreshTokenReused, EventLocked, EventLoggedOut}
+
+// Tenant is an isolated user pool: its own users, organisations, API keys,
+// webhooks and settings.
+type Tenant struct {
+	ID        string
+	Name      string
+	Alias     string // unique across tenants, lower case; "" when unset
+	Settings  TenantSettings
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// TenantSettings override deployment defaults for one tenant. A zero value
+// means "use the deployment default".
+type TenantSettings struct {
+	SessionLifetimeSeconds    int64 `json:"session_lifetime_seconds"`
+	SessionIdleTimeoutSeconds int64 `json:"session_idle_timeout_seconds"`
+	RefreshGraceSeconds       int64 `json:"refresh_grace_seconds"`
+}
+
+// MetadataItem is one key/value pair on a user, shaped after the
+// accounts-v3 metadata objects.
+type MetadataItem struct {
+	ID              string    `json:"id"`
+	Key             string    `json:"key"`
+	Value           string    `json:"value"`
+	ViewPermissions []string  `json:"view_permissions"`
+	Visible         bool      `json:"visible"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// User belongs to exactly one tenant. Email is unique per tenant, compared
+// case-insensitively after trimming (see EmailKey).
+type User struct {
+	ID               string
+	TenantID         string
+	Email            string
+	EmailVerified    bool
+	PasswordHash     string // PHC or modular crypt string; "" means password login is impossible
+	FirstName        string
+	LastName         string
+	Role             string
+	Roles            []string
+	Status           string
+	TwoFactorEnabled bool
+	Tags             []string
+	Metadata         []MetadataItem
+	Profile          map[string]any // dialect-specific extras, read by key
+	OrganisationIDs  []string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	LastLoginAt      time.Time // zero when never
+	LastSeenAt       time.Time // zero when never
+}
+
+// Organisation groups users inside a tenant; ParentID makes it a child
+// (accounts-v3 renders the parent as the reseller).
+type Organisation struct {
+	ID          string
+	TenantID    string
+	Name        string
+	Email       string
+	Description string
+	ParentID    string
+	Tags        []string
+	Profile     map[string]any
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Session is created by every successful password login. Every opaque
+// token hangs off a session; revoking it kills them all. Generation counts
+// refresh rotations: the current refresh token encodes Generation, its
+// predecessor Generation-1.
+type Session struct {
+	ID           string
+	TenantID     string
+	UserID       string
+	Generation   int64
+	CreatedAt    time.Time
+	ExpiresAt    time.Time // absolute end of life
+	LastSeenAt   time.Time // for the inactivity timeout
+	RotatedAt    time.Time // when Generation last advanced
+	RevokedAt    time.Time // zero while live
+	RevokeReason string
+	UserAgent    string
+	Origin       string
+	IP           string
+	Dialect      string
+	AMR          []string
+	DeviceName   string
+}
+
+// Revoked reports whether the session has been revoked.
+func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }
+
+// Event is something that happened to an account. Events are persisted in
+// the same transaction as the change they describe and are the source of
+// webhook deliveries.
+type Event struct {
+	ID        string
+	TenantID  string
+	UserID    string
+	SessionID string
+	Type      string
+	CreatedAt time.Time
+	Data      map[string]any // dialect, ip, user_agent, reason; never a secret
+}
+
+// APIKey identifies an application of a tenant (token-login dialect). Only
+// a hash of the key is stored.
+type APIKey struct {
+	ID         string
+	TenantID   string
+	Name       string
+	Hash       []byte
+	Prefix     string // the first characters, to recognise a key in lists
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  time.Time
+}
+
+// SigningKey is one access-token signing key. The private key is stored
+// encrypted with a key derived from LATCH_SECRET.
+type SigningKey struct {
+	ID         string // the JWT kid
+	Alg        string // EdDSA, ES256 or RS256
+	PrivateEnc []byte
+	PublicDER  []byte // PKIX
+	CreatedAt  time.Time
+	ActivateAt time.Time // signing starts here; published from CreatedAt
+}
+
+// EmailKey is the form in which emails are compared: trimmed and lower-cased.
+func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

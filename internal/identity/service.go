@@ -1,0 +1,372 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// PasswordHasher hashes and verifies passwords (package password).
+type PasswordHasher interface {
+	Hash(pw string) (string, error)
+	Verify(pw, encoded string) (ok, rehash bool, err error)
+	VerifyDummy(pw string)
+}
+
+// AccessClaims are what the core puts into an access token; the signer adds
+// iss, iat, nbf, exp and jti.
+type AccessClaims struct {
+	Subject   string
+	TenantID  string
+	SessionID string
+	Email     string
+	Roles     []string
+	AMR       []string
+}
+
+// AccessSigner signs access tokens (package token).
+type AccessSigner interface {
+	SignAccess(c AccessClaims) (token string, expires time.Time, err error)
+}
+
+// OpaqueCodec encodes and authenticates opaque tokens (package token).
+type OpaqueCodec interface {
+	Encode(prefix string, id [16]byte, gen uint64) string
+	Decode(prefix, tok string) (id [16]byte, gen uint64, err error)
+}
+
+// Token prefixes, as in package token; repeated here so identity does not
+// import it.
+const (
+	prefixRefresh = "lrt1"
+)
+
+// Config holds the deployment-wide session policy; a tenant's settings
+// override it field by field.
+type Config struct {
+	SessionLifetime    time.Duration // absolute; default 30 days
+	SessionIdleTimeout time.Duration // inactivity; default 7 days
+	RefreshGrace       time.Duration // default 10 s
+}
+
+// DefaultConfig is the policy of DESIGN §4.
+var DefaultConfig = Config{SessionLifetime: 30 * 24 * time.Hour, SessionIdleTimeout: 7 * 24 * time.Hour, RefreshGrace: 10 * time.Second}
+
+// Service runs the use cases. Its fields are its dependencies; all must be
+// set except Logger and Now.
+type Service struct {
+	Tenants   TenantStore
+	Users     UserStore
+	Sessions  SessionStore
+	Events    EventStore
+	Passwords PasswordHasher
+	Signer    AccessSigner
+	Codec     OpaqueCodec
+	Config    Config
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Client describes who is calling, for the session and the audit log.
+type Client struct {
+	Dialect   string
+	IP        string
+	UserAgent string
+	Origin    string
+}
+
+func (c Client) eventData(extra ...any) map[string]any {
+	m := map[string]any{"dialect": c.Dialect, "ip": c.IP, "user_agent": c.UserAgent}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i].(string)] = extra[i+1]
+	}
+	return m
+}
+
+// LoginRequest is a password login. Either TenantID or TenantAlias names
+// the tenant; TenantID wins when both are set.
+type LoginRequest struct {
+	TenantID              string
+	TenantAlias           string
+	Email                 string
+	Password              string
+	TwoFactorCode         string
+	TwoFactorRecoveryCode string
+	Client                Client
+}
+
+// LoginResult is what a successful login or refresh yields.
+type LoginResult struct {
+	Tenant          *Tenant
+	User            *User
+	Session         *Session
+	AccessToken     string
+	AccessExpiresAt time.Time
+	RefreshToken    string
+}
+
+// errBadCredentials is the one answer to every credential failure: unknown
+// tenant, unknown email, wrong password, disabled user. The log gets the
+// detail; the caller never learns which it was.
+func errBadCredentials() *Error {
+	return &Error{Code: EUNAUTHENTICATED, Message: "the email or password is incorrect"}
+}
+
+func errTokenInvalid() *Error {
+	return &Error{Code: ETOKENINVALID, Message: "the refresh token is invalid, expired or revoked"}
+}
+
+// Login checks a password and opens a session.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	tenant, err := s.findTenant(ctx, req.TenantID, req.TenantAlias)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return nil, err
+	}
+	var user *User
+	if tenant != nil {
+		user, err = s.Users.GetUserByEmail(ctx, tenant.ID, req.Email)
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return nil, err
+		}
+	}
+	if user == nil || user.PasswordHash == "" {
+		// The same work as a real verification, so timing tells nothing.
+		s.Passwords.VerifyDummy(req.Password)
+		s.log().InfoContext(ctx, "login failed", "reason", "unknown tenant or user", "dialect", req.Client.Dialect, "ip", req.Client.IP)
+		return nil, errBadCredentials()
+	}
+	ok, rehash, err := s.Passwords.Verify(req.Password, user.PasswordHash)
+	if err != nil {
+		s.log().ErrorContext(ctx, "stored password hash unusable", "user_id", user.ID, "err", err)
+		ok = false
+	}
+	if !ok || user.Status != StatusActive {
+		reason := "password"
+		if ok {
+			reason = "disabled"
+		}
+		s.recordFailure(ctx, tenant.ID, user.ID, req.Client, reason)
+		return nil, errBadCredentials()
+	}
+
+	now := s.now()
+	pol := s.policy(tenant)
+	sess := &Session{
+		ID: newID(), TenantID: tenant.ID, UserID: user.ID, Generation: 0,
+		CreatedAt: now, ExpiresAt: now.Add(pol.SessionLifetime), LastSeenAt: now, RotatedAt: now,
+		UserAgent: req.Client.UserAgent, Origin: req.Client.Origin, IP: req.Client.IP,
+		Dialect: req.Client.Dialect, AMR: []string{"pwd"},
+	}
+	w := SessionWrite{Events: []Event{s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, req.Client.eventData("method", "password"))}}
+	if rehash {
+		if h, err := s.Passwords.Hash(req.Password); err == nil {
+			w.NewPasswordHash = h
+		}
+	}
+	if err := s.Sessions.CreateSession(ctx, sess, w); err != nil {
+		return nil, err
+	}
+	user.LastLoginAt, user.LastSeenAt = now, now
+	return s.issue(tenant, user, sess)
+}
+
+// Refresh exchanges a refresh token for a new access token and the next
+// refresh token (rotation). Within the grace window the previous token
+// yields the same successor; anything older is reuse, which revokes the
+// session and is answered with ETOKENREUSED.
+func (s *Service) Refresh(ctx context.Context, refreshToken string, client Client) (*LoginResult, error) {
+	id, gen, err := s.Codec.Decode(prefixRefresh, refreshToken)
+	if err != nil {
+		return nil, errTokenInvalid()
+	}
+	sid := uuid.UUID(id).String()
+	for attempt := 0; ; attempt++ {
+		sess, err := s.Sessions.GetSession(ctx, sid)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, errTokenInvalid()
+		} else if err != nil {
+			return nil, err
+		}
+		tenant, user, err := s.liveSession(ctx, sess)
+		if err != nil {
+			return nil, err
+		}
+		now := s.now()
+		pol := s.policy(tenant)
+		switch {
+		case int64(gen) == sess.Generation:
+			ev := s.event(EventLoggedIn, sess.TenantID, sess.UserID, sess.ID, now, client.eventData("method", "refresh_token"))
+			err := s.Sessions.AdvanceSession(ctx, sess.ID, sess.Generation, now, []Event{ev})
+			if ErrorCode(err) == ECONFLICT && attempt == 0 {
+				continue // a concurrent refresh won; re-read and take the grace path
+			} else if err != nil {
+				if ErrorCode(err) == ECONFLICT {
+					return nil, errTokenInvalid()
+				}
+				return nil, err
+			}
+			sess.Generation++
+			sess.RotatedAt, sess.LastSeenAt, user.LastSeenAt = now, now, now
+			return s.issue(tenant, user, sess)
+		case int64(gen) == sess.Generation-1 && now.Sub(sess.RotatedAt) <= pol.RefreshGrace:
+			// The client retried or raced itself: hand out the same
+			// successor, with a fresh access token.
+			return s.issue(tenant, user, sess)
+		case int64(gen) < sess.Generation:
+			ev := s.event(EventRefreshTokenReused, sess.TenantID, sess.UserID, sess.ID, now,
+				client.eventData("presented_generation", gen, "current_generation", sess.Generation))
+			if err := s.Sessions.RevokeSession(ctx, sess.ID, now, "refresh token reused", []Event{ev}); err != nil {
+				return nil, err
+			}
+			s.log().WarnContext(ctx, "refresh token reuse: session revoked", "session_id", sess.ID, "user_id", sess.UserID, "ip", client.IP)
+			return nil, &Error{Code: ETOKENREUSED, Message: "the refresh token was already used; the session has been revoked"}
+		default:
+			// A generation from the future can only come from a forged
+			// token; treat it as garbage.
+			return nil, errTokenInvalid()
+		}
+	}
+}
+
+// Logout revokes the session a refresh token belongs to. An already
+// revoked or unknown session is not an error; a token that does not
+// authenticate is.
+func (s *Service) Logout(ctx context.Context, refreshToken string, client Client) error {
+	id, _, err := s.Codec.Decode(prefixRefresh, refreshToken)
+	if err != nil {
+		return errTokenInvalid()
+	}
+	sess, err := s.Sessions.GetSession(ctx, uuid.UUID(id).String())
+	if ErrorCode(err) == ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if sess.Revoked() {
+		return nil
+	}
+	now := s.now()
+	ev := s.event(EventLoggedOut, sess.TenantID, sess.UserID, sess.ID, now, client.eventData())
+	return s.Sessions.RevokeSession(ctx, sess.ID, now, "logout", []Event{ev})
+}
+
+// liveSession loads the tenant and user of sess and checks that the session
+// may still be used.
+func (s *Service) liveSession(ctx context.Context, sess *Session) (*Tenant, *User, error) {
+	if sess.Revoked() {
+		return nil, nil, errTokenInvalid()
+	}
+	tenant, err := s.Tenants.GetTenant(ctx, sess.TenantID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, errTokenInvalid()
+	} else if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	pol := s.policy(tenant)
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > pol.SessionIdleTimeout {
+		return nil, nil, errTokenInvalid()
+	}
+	user, err := s.Users.GetUser(ctx, sess.TenantID, sess.UserID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, errTokenInvalid()
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if user.Status != StatusActive {
+		return nil, nil, errTokenInvalid()
+	}
+	return tenant, user, nil
+}
+
+func (s *Service) issue(t *Tenant, u *User, sess *Session) (*LoginResult, error) {
+	at, exp, err := s.Signer.SignAccess(AccessClaims{
+		Subject: u.ID, TenantID: t.ID, SessionID: sess.ID, Email: u.Email, Roles: u.Roles, AMR: sess.AMR,
+	})
+	if err != nil {
+		return nil, Internal(err)
+	}
+	return &LoginResult{
+		Tenant: t, User: u, Session: sess, AccessToken: at, AccessExpiresAt: exp,
+		RefreshToken: s.Codec.Encode(prefixRefresh, uuid.MustParse(sess.ID), uint64(sess.Generation)),
+	}, nil
+}
+
+func (s *Service) findTenant(ctx context.Context, id, alias string) (*Tenant, error) {
+	switch {
+	case id != "":
+		if _, err := uuid.Parse(id); err != nil {
+			return nil, Invalid("tenant_id", "must be a UUID")
+		}
+		return s.Tenants.GetTenant(ctx, id)
+	case alias != "":
+		return s.Tenants.GetTenantByAlias(ctx, alias)
+	}
+	return nil, Invalid("tenant_id", "a tenant id or alias is required")
+}
+
+func (s *Service) recordFailure(ctx context.Context, tenantID, userID string, c Client, reason string) {
+	now := s.now()
+	ev := s.event(EventLoginFailed, tenantID, userID, "", now, c.eventData("reason", reason))
+	if err := s.Events.AppendEvents(ctx, ev); err != nil && !errors.Is(err, context.Canceled) {
+		s.log().ErrorContext(ctx, "record login failure", "err", err)
+	}
+	s.log().InfoContext(ctx, "login failed", "reason", reason, "user_id", userID, "dialect", c.Dialect, "ip", c.IP)
+}
+
+func (s *Service) event(typ, tenantID, userID, sessionID string, at time.Time, data map[string]any) Event {
+	return Event{ID: newID(), TenantID: tenantID, UserID: userID, SessionID: sessionID, Type: typ, CreatedAt: at, Data: data}
+}
+
+// policy merges the tenant's overrides into the deployment defaults.
+func (s *Service) policy(t *Tenant) Config {
+	c := s.Config
+	if c.SessionLifetime == 0 {
+		c.SessionLifetime = DefaultConfig.SessionLifetime
+	}
+	if c.SessionIdleTimeout == 0 {
+		c.SessionIdleTimeout = DefaultConfig.SessionIdleTimeout
+	}
+	if c.RefreshGrace == 0 {
+		c.RefreshGrace = DefaultConfig.RefreshGrace
+	}
+	if t != nil {
+		if v := t.Settings.SessionLifetimeSeconds; v > 0 {
+			c.SessionLifetime = time.Duration(v) * time.Second
+		}
+		if v := t.Settings.SessionIdleTimeoutSeconds; v > 0 {
+			c.SessionIdleTimeout = time.Duration(v) * time.Second
+		}
+		if v := t.Settings.RefreshGraceSeconds; v > 0 {
+			c.RefreshGrace = time.Duration(v) * time.Second
+		}
+	}
+	return c
+}
+
+// newID returns a time-ordered UUID (v7), so that ids sort by creation.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// NewID returns a new time-ordered UUID for any latch record.
+func NewID() string { return newID() }
+
+// HasRole reports whether u carries role r, in Role or Roles.
+func (u *User) HasRole(r string) bool { return u.Role == r || slices.Contains(u.Roles, r) }

@@ -1,0 +1,149 @@
+package identity
+
+import (
+	"context"
+	"time"
+)
+
+// Page selects a window of a list. Cursor is opaque to callers; it is
+// returned as the next cursor of the previous page.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// UserFilter narrows ListUsers.
+type UserFilter struct {
+	Email string // exact match after EmailKey
+}
+
+// EventFilter narrows ListEvents.
+type EventFilter struct {
+	Type   string
+	UserID string
+}
+
+// TenantStore persists tenants.
+type TenantStore interface {
+	// CreateTenant inserts t. ECONFLICT when the alias is taken.
+	CreateTenant(ctx context.Context, t *Tenant) error
+	// GetTenant returns the tenant with id, or ENOTFOUND.
+	GetTenant(ctx context.Context, id string) (*Tenant, error)
+	// GetTenantByAlias returns the tenant with alias, or ENOTFOUND.
+	GetTenantByAlias(ctx context.Context, alias string) (*Tenant, error)
+	// UpdateTenant replaces name, alias and settings. ENOTFOUND, ECONFLICT.
+	UpdateTenant(ctx context.Context, t *Tenant) error
+	// DeleteTenant removes the tenant and everything it owns. ENOTFOUND.
+	DeleteTenant(ctx context.Context, id string) error
+	// ListTenants returns tenants in creation order and the next cursor ("" at the end).
+	ListTenants(ctx context.Context, p Page) ([]*Tenant, string, error)
+}
+
+// UserStore persists users.
+type UserStore interface {
+	// CreateUser inserts u. ECONFLICT when the email is taken in the
+	// tenant, ENOTFOUND when an organisation id does not exist in it.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser returns a user of the tenant, or ENOTFOUND.
+	GetUser(ctx context.Context, tenantID, id string) (*User, error)
+	// GetUserByEmail looks the user up by EmailKey(email), or ENOTFOUND.
+	GetUserByEmail(ctx context.Context, tenantID, email string) (*User, error)
+	// UpdateUser replaces every mutable field of u. ENOTFOUND, ECONFLICT.
+	// When u.Status becomes disabled, every live session of the user is
+	// revoked in the same transaction.
+	UpdateUser(ctx context.Context, u *User) error
+	// DeleteUser removes the user and its sessions. ENOTFOUND.
+	DeleteUser(ctx context.Context, tenantID, id string) error
+	// ListUsers returns the tenant's users in creation order.
+	ListUsers(ctx context.Context, tenantID string, f UserFilter, p Page) ([]*User, string, error)
+}
+
+// OrganisationStore persists organisations.
+type OrganisationStore interface {
+	// CreateOrganisation inserts o. ENOTFOUND when ParentID is unknown.
+	CreateOrganisation(ctx context.Context, o *Organisation) error
+	// GetOrganisation returns an organisation of the tenant, or ENOTFOUND.
+	GetOrganisation(ctx context.Context, tenantID, id string) (*Organisation, error)
+	// UpdateOrganisation replaces the mutable fields. ENOTFOUND.
+	UpdateOrganisation(ctx context.Context, o *Organisation) error
+	// DeleteOrganisation removes o; its children lose their parent and
+	// its members their membership. ENOTFOUND.
+	DeleteOrganisation(ctx context.Context, tenantID, id string) error
+	// ListOrganisations returns the tenant's organisations in creation order.
+	ListOrganisations(ctx context.Context, tenantID string, p Page) ([]*Organisation, string, error)
+}
+
+// SessionWrite is what a successful login writes besides the session
+// itself, in the same transaction.
+type SessionWrite struct {
+	Events          []Event
+	NewPasswordHash string // when set, replaces the user's hash (rehash on login)
+}
+
+// SessionStore persists sessions. Rotation is a compare-and-swap on the
+// generation, so that concurrent refreshes on any number of instances
+// advance a session at most once per generation.
+type SessionStore interface {
+	// CreateSession inserts s, sets the user's last login and last seen to
+	// s.CreatedAt, and writes w, all in one transaction.
+	CreateSession(ctx context.Context, s *Session, w SessionWrite) error
+	// GetSession returns the session, or ENOTFOUND.
+	GetSession(ctx context.Context, id string) (*Session, error)
+	// AdvanceSession moves the session from generation from to from+1,
+	// sets RotatedAt and LastSeenAt (and the user's last seen) to now and
+	// appends events, in one transaction, only if the session is live and
+	// still at generation from; otherwise ECONFLICT and nothing is written.
+	AdvanceSession(ctx context.Context, id string, from int64, now time.Time, events []Event) error
+	// RevokeSession marks the session revoked (if it is not already) and
+	// appends events in one transaction. ENOTFOUND.
+	RevokeSession(ctx context.Context, id string, now time.Time, reason string, events []Event) error
+	// RevokeUserSessions revokes every live session of the user and
+	// returns how many it revoked.
+	RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error)
+	// ListUserSessions returns the user's sessions, newest first.
+	ListUserSessions(ctx context.Context, tenantID, userID string) ([]*Session, error)
+}
+
+// EventStore persists events that are not part of another write.
+type EventStore interface {
+	// AppendEvents inserts events in one transaction.
+	AppendEvents(ctx context.Context, events ...Event) error
+	// ListEvents returns the tenant's events, newest first.
+	ListEvents(ctx context.Context, tenantID string, f EventFilter, p Page) ([]*Event, string, error)
+}
+
+// APIKeyStore persists API keys.
+type APIKeyStore interface {
+	// CreateAPIKey inserts k.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// ListAPIKeys returns the tenant's keys, revoked ones included.
+	ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error)
+	// GetAPIKeyByHash returns the key with the hash, or ENOTFOUND.
+	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// RevokeAPIKey marks the key revoked. ENOTFOUND.
+	RevokeAPIKey(ctx context.Context, tenantID, id string, now time.Time) error
+}
+
+// KeyStore persists access-token signing keys, shared by every instance.
+type KeyStore interface {
+	// InsertSigningKey stores k. ECONFLICT when the id exists.
+	InsertSigningKey(ctx context.Context, k *SigningKey) error
+	// ListSigningKeys returns every key, oldest first.
+	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+}
+
+// Store is everything a full deployment needs; each store package
+// implements it, and the conformance suite in store/storetest checks it.
+type Store interface {
+	TenantStore
+	UserStore
+	OrganisationStore
+	SessionStore
+	EventStore
+	APIKeyStore
+	KeyStore
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the connections.
+	Close() error
+}

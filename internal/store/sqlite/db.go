@@ -1,0 +1,266 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/latchauth/latch/internal/identity"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a latch store on one SQLite file.
+type DB struct {
+	w *sql.DB // one connection: every write
+	r *sql.DB // read-only pool
+}
+
+var _ identity.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database at path and applies any
+// pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty path")
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetMaxIdleConns(1)
+	db := &DB{w: w}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db.r = r
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// Ping checks that the file can be read.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Migrate applies pending migrations; Open already does, so this exists
+// for `latch migrate`, which reports the version.
+func (db *DB) Migrate(ctx context.Context) (int, error) {
+	if err := db.migrate(ctx); err != nil {
+		return 0, err
+	}
+	var v int
+	err := db.w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
+	return v, err
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var version int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(name, "migrations/"), "%04d_", &version); err != nil {
+			return fmt.Errorf("sqlite: migration name %s: %w", name, err)
+		}
+		body, _ := migrations.ReadFile(name)
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("sqlite: migration %s: %w", name, err)
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, tm(time.Now()))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE), committing on nil.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return formatError(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return formatError(err)
+	}
+	return formatError(tx.Commit())
+}
+
+// GetMeta returns a deployment-level value, or "" when unset.
+func (db *DB) GetMeta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.r.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, formatError(err)
+}
+
+// SetMetaIfAbsent stores value under key unless a value exists, and returns
+// the value in force, so that concurrent starts agree on one.
+func (db *DB) SetMetaIfAbsent(ctx context.Context, key, value string) (string, error) {
+	var v string
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, value); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&v)
+	})
+	return v, err
+}
+
+// formatError turns driver errors into identity codes, in this one place.
+func formatError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *identity.Error
+	if errors.As(err, &ie) {
+		return err
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "UNIQUE constraint failed"):
+		return &identity.Error{Code: identity.ECONFLICT, Message: "already exists", Err: err}
+	case strings.Contains(msg, "FOREIGN KEY constraint failed"):
+		return &identity.Error{Code: identity.ENOTFOUND, Message: "a referenced record does not exist", Err: err}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case strings.Contains(msg, "SQLITE_BUSY"), strings.Contains(msg, "database is locked"):
+		return &identity.Error{Code: identity.EUNAVAILABLE, Message: "the database is busy", RetryAfter: time.Second, Err: err}
+	}
+	return fmt.Errorf("sqlite: %w", err)
+}
+
+// tm encodes a time as UTC microseconds; the zero time is NULL.
+func tm(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// ts decodes what tm wrote.
+func ts(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(v.Int64).UTC()
+}
+
+func js(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain data reaches here
+	}
+	s := string(b)
+	if s == "null" {
+		switch v.(type) {
+		case map[string]any:
+			return "{}"
+		default:
+			return "[]"
+		}
+	}
+	return s
+}
+
+func unjs(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), v)
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Cursors are the id of the last row of the previous page, base64url.
+func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
+
+func decodeCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) > 64 {
+		return "", identity.Invalid("cursor", "is not a cursor this server returned")
+	}
+	return string(b), nil
+}
+
+func limit(p identity.Page) int {
+	switch {
+	case p.Limit <= 0:
+		return 50
+	case p.Limit > 500:
+		return 500
+	}
+	return p.Limit
+}
+
+func notFound(what string) error {
+	return &identity.Error{Code: identity.ENOTFOUND, Message: what + " not found"}
+}
+
+func affected(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(what)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }

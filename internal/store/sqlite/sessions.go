@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/latchauth/latch/internal/identity"
+)
+
+const sessionCols = `id, tenant_id, user_id, generation, created_at, expires_at, last_seen_at, rotated_at, revoked_at,
+	revoke_reason, user_agent, origin, ip, dialect, amr, device_name`
+
+func scanSession(s scanner) (*identity.Session, error) {
+	var x identity.Session
+	var amr string
+	var created, expires, seen, rotated, revoked sql.NullInt64
+	if err := s.Scan(&x.ID, &x.TenantID, &x.UserID, &x.Generation, &created, &expires, &seen, &rotated, &revoked,
+		&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName); err != nil {
+		return nil, err
+	}
+	x.CreatedAt, x.ExpiresAt, x.LastSeenAt, x.RotatedAt, x.RevokedAt = ts(created), ts(expires), ts(seen), ts(rotated), ts(revoked)
+	return &x, unjs(amr, &x.AMR)
+}
+
+// CreateSession implements identity.SessionStore.
+func (db *DB) CreateSession(ctx context.Context, s *identity.Session, w identity.SessionWrite) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			s.ID, s.TenantID, s.UserID, s.Generation, tm(s.CreatedAt), tm(s.ExpiresAt), tm(s.LastSeenAt), tm(s.RotatedAt),
+			tm(s.RevokedAt), s.RevokeReason, s.UserAgent, s.Origin, s.IP, s.Dialect, js(s.AMR), s.DeviceName); err != nil {
+			return err
+		}
+		var err error
+		if w.NewPasswordHash != "" {
+			_, err = tx.ExecContext(ctx, "UPDATE users SET last_login_at = ?, last_seen_at = ?, password_hash = ?, updated_at = ? WHERE id = ?",
+				tm(s.CreatedAt), tm(s.CreatedAt), w.NewPasswordHash, tm(s.CreatedAt), s.UserID)
+		} else {
+			_, err = tx.ExecContext(ctx, "UPDATE users SET last_login_at = ?, last_seen_at = ? WHERE id = ?", tm(s.CreatedAt), tm(s.CreatedAt), s.UserID)
+		}
+		if err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, w.Events)
+	})
+}
+
+// GetSession implements identity.SessionStore.
+func (db *DB) GetSession(ctx context.Context, id string) (*identity.Session, error) {
+	s, err := scanSession(db.r.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("session")
+	}
+	return s, formatError(err)
+}
+
+// AdvanceSession implements identity.SessionStore: the WHERE clause on the
+// generation is the compare-and-swap.
+func (db *DB) AdvanceSession(ctx context.Context, id string, from int64, now time.Time, events []identity.Event) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_seen_at = ?
+			WHERE id = ? AND generation = ? AND revoked_at IS NULL`, tm(now), tm(now), id, from)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &identity.Error{Code: identity.ECONFLICT, Message: "session moved on or was revoked"}
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET last_seen_at = ? WHERE id = (SELECT user_id FROM sessions WHERE id = ?)", tm(now), id); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, events)
+	})
+}
+
+// RevokeSession implements identity.SessionStore. Events are appended only
+// by the call that revokes, so concurrent revocations record one event.
+func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time, reason string, events []identity.Event) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL", tm(now), reason, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var one int
+			if err := tx.QueryRowContext(ctx, "SELECT 1 FROM sessions WHERE id = ?", id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				return notFound("session")
+			}
+			return nil
+		}
+		return insertEvents(ctx, tx, events)
+	})
+}
+
+// RevokeUserSessions implements identity.SessionStore.
+func (db *DB) RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL",
+			tm(now), reason, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// ListUserSessions implements identity.SessionStore.
+func (db *DB) ListUserSessions(ctx context.Context, tenantID, userID string) ([]*identity.Session, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE tenant_id = ? AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT 1000", tenantID, userID)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	var out []*identity.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, formatError(err)
+		}
+		out = append(out, s)
+	}
+	return out, formatError(rows.Err())
+}

@@ -1,0 +1,56 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/sqlite"
+	"github.com/latchauth/latch/internal/store/storetest"
+)
+
+func MustOpen(tb testing.TB) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "latch.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) identity.Store { return MustOpen(t) })
+}
+
+// Ensure migrations are idempotent: reopening applies nothing twice.
+func TestMigrateIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	for range 3 {
+		db, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := db.Migrate(context.Background())
+		if err != nil || v != 1 {
+			t.Fatalf("Migrate = %d, %v", v, err)
+		}
+		db.Close()
+	}
+}
+
+// Ensure the meta table keeps the first value written.
+func TestMetaIfAbsent(t *testing.T) {
+	db := MustOpen(t)
+	ctx := context.Background()
+	if v, err := db.SetMetaIfAbsent(ctx, "k", "first"); err != nil || v != "first" {
+		t.Fatal(v, err)
+	}
+	if v, _ := db.SetMetaIfAbsent(ctx, "k", "second"); v != "first" {
+		t.Fatalf("got %q", v)
+	}
+	if v, _ := db.GetMeta(ctx, "missing"); v != "" {
+		t.Fatalf("got %q", v)
+	}
+}

@@ -1,0 +1,107 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/latchauth/latch/internal/identity"
+)
+
+const tenantCols = "id, name, COALESCE(alias, ''), settings, created_at, updated_at"
+
+func scanTenant(s scanner) (*identity.Tenant, error) {
+	var t identity.Tenant
+	var settings string
+	var created, updated sql.NullInt64
+	if err := s.Scan(&t.ID, &t.Name, &t.Alias, &settings, &created, &updated); err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.UpdatedAt = ts(created), ts(updated)
+	return &t, unjs(settings, &t.Settings)
+}
+
+// CreateTenant implements identity.TenantStore.
+func (db *DB) CreateTenant(ctx context.Context, t *identity.Tenant) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO tenants (id, name, alias, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+			t.ID, t.Name, nullStr(t.Alias), js(t.Settings), tm(t.CreatedAt), tm(t.UpdatedAt))
+		return err
+	})
+}
+
+// GetTenant implements identity.TenantStore.
+func (db *DB) GetTenant(ctx context.Context, id string) (*identity.Tenant, error) {
+	t, err := scanTenant(db.r.QueryRowContext(ctx, "SELECT "+tenantCols+" FROM tenants WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("tenant")
+	}
+	return t, formatError(err)
+}
+
+// GetTenantByAlias implements identity.TenantStore.
+func (db *DB) GetTenantByAlias(ctx context.Context, alias string) (*identity.Tenant, error) {
+	t, err := scanTenant(db.r.QueryRowContext(ctx, "SELECT "+tenantCols+" FROM tenants WHERE alias = ?", alias))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("tenant")
+	}
+	return t, formatError(err)
+}
+
+// UpdateTenant implements identity.TenantStore.
+func (db *DB) UpdateTenant(ctx context.Context, t *identity.Tenant) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE tenants SET name = ?, alias = ?, settings = ?, updated_at = ? WHERE id = ?",
+			t.Name, nullStr(t.Alias), js(t.Settings), tm(t.UpdatedAt), t.ID)
+		if err != nil {
+			return err
+		}
+		return affected(res, "tenant")
+	})
+}
+
+// DeleteTenant implements identity.TenantStore.
+func (db *DB) DeleteTenant(ctx context.Context, id string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM tenants WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		return affected(res, "tenant")
+	})
+}
+
+// ListTenants implements identity.TenantStore.
+func (db *DB) ListTenants(ctx context.Context, p identity.Page) ([]*identity.Tenant, string, error) {
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := limit(p)
+	rows, err := db.r.QueryContext(ctx, "SELECT "+tenantCols+" FROM tenants WHERE id > ? ORDER BY id LIMIT ?", after, n+1)
+	if err != nil {
+		return nil, "", formatError(err)
+	}
+	defer rows.Close()
+	var out []*identity.Tenant
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, "", formatError(err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", formatError(err)
+	}
+	return page(out, n, func(t *identity.Tenant) string { return t.ID })
+}
+
+// page trims the look-ahead row and returns the next cursor.
+func page[T any](rows []T, n int, id func(T) string) ([]T, string, error) {
+	if len(rows) > n {
+		rows = rows[:n]
+		return rows, encodeCursor(id(rows[n-1])), nil
+	}
+	return rows, "", nil
+}

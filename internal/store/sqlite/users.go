@@ -1,0 +1,164 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/latchauth/latch/internal/identity"
+)
+
+const userCols = `id, tenant_id, email, email_verified, password_hash, first_name, last_name, role, roles, status,
+	two_factor_enabled, tags, metadata, profile, created_at, updated_at, last_login_at, last_seen_at,
+	COALESCE((SELECT group_concat(organisation_id) FROM (SELECT organisation_id FROM user_organisations
+		WHERE user_id = users.id ORDER BY organisation_id)), '')`
+
+func scanUser(s scanner) (*identity.User, error) {
+	var u identity.User
+	var roles, tags, metadata, profile, orgs string
+	var created, updated, lastLogin, lastSeen sql.NullInt64
+	if err := s.Scan(&u.ID, &u.TenantID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.FirstName, &u.LastName,
+		&u.Role, &roles, &u.Status, &u.TwoFactorEnabled, &tags, &metadata, &profile,
+		&created, &updated, &lastLogin, &lastSeen, &orgs); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt, u.LastSeenAt = ts(created), ts(updated), ts(lastLogin), ts(lastSeen)
+	if orgs != "" {
+		u.OrganisationIDs = strings.Split(orgs, ",")
+	}
+	return &u, errors.Join(unjs(roles, &u.Roles), unjs(tags, &u.Tags), unjs(metadata, &u.Metadata), unjs(profile, &u.Profile))
+}
+
+// CreateUser implements identity.UserStore.
+func (db *DB) CreateUser(ctx context.Context, u *identity.User) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, tenant_id, email, email_key, email_verified, password_hash,
+			first_name, last_name, role, roles, status, two_factor_enabled, tags, metadata, profile, created_at, updated_at,
+			last_login_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.TenantID, u.Email, identity.EmailKey(u.Email), u.EmailVerified, u.PasswordHash,
+			u.FirstName, u.LastName, u.Role, js(u.Roles), u.Status, u.TwoFactorEnabled, js(u.Tags), js(u.Metadata),
+			js(u.Profile), tm(u.CreatedAt), tm(u.UpdatedAt), tm(u.LastLoginAt), tm(u.LastSeenAt))
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return &identity.Error{Code: identity.ECONFLICT, Field: "email", Message: "a user with this email already exists", Err: err}
+			}
+			if strings.Contains(err.Error(), "FOREIGN KEY") {
+				return notFound("tenant")
+			}
+			return err
+		}
+		return setOrganisations(ctx, tx, u)
+	})
+}
+
+func setOrganisations(ctx context.Context, tx *sql.Tx, u *identity.User) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM user_organisations WHERE user_id = ?", u.ID); err != nil {
+		return err
+	}
+	for _, oid := range u.OrganisationIDs {
+		res, err := tx.ExecContext(ctx, `INSERT INTO user_organisations (user_id, organisation_id)
+			SELECT ?, id FROM organisations WHERE id = ? AND tenant_id = ? ON CONFLICT DO NOTHING`, u.ID, oid, u.TenantID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var dup int
+			tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM user_organisations WHERE user_id = ? AND organisation_id = ?", u.ID, oid).Scan(&dup)
+			if dup == 0 {
+				return &identity.Error{Code: identity.ENOTFOUND, Field: "organisation_ids", Message: "organisation " + oid + " not found"}
+			}
+		}
+	}
+	return nil
+}
+
+// GetUser implements identity.UserStore.
+func (db *DB) GetUser(ctx context.Context, tenantID, id string) (*identity.User, error) {
+	u, err := scanUser(db.r.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE tenant_id = ? AND id = ?", tenantID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user")
+	}
+	return u, formatError(err)
+}
+
+// GetUserByEmail implements identity.UserStore.
+func (db *DB) GetUserByEmail(ctx context.Context, tenantID, email string) (*identity.User, error) {
+	u, err := scanUser(db.r.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE tenant_id = ? AND email_key = ?",
+		tenantID, identity.EmailKey(email)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user")
+	}
+	return u, formatError(err)
+}
+
+// UpdateUser implements identity.UserStore.
+func (db *DB) UpdateUser(ctx context.Context, u *identity.User) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, email_key = ?, email_verified = ?, password_hash = ?,
+			first_name = ?, last_name = ?, role = ?, roles = ?, status = ?, two_factor_enabled = ?, tags = ?, metadata = ?,
+			profile = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+			u.Email, identity.EmailKey(u.Email), u.EmailVerified, u.PasswordHash, u.FirstName, u.LastName, u.Role,
+			js(u.Roles), u.Status, u.TwoFactorEnabled, js(u.Tags), js(u.Metadata), js(u.Profile), tm(u.UpdatedAt),
+			u.TenantID, u.ID)
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return &identity.Error{Code: identity.ECONFLICT, Field: "email", Message: "a user with this email already exists", Err: err}
+			}
+			return err
+		}
+		if err := affected(res, "user"); err != nil {
+			return err
+		}
+		if u.Status != identity.StatusActive {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = 'user disabled'
+				WHERE user_id = ? AND revoked_at IS NULL`, tm(u.UpdatedAt), u.ID); err != nil {
+				return err
+			}
+		}
+		return setOrganisations(ctx, tx, u)
+	})
+}
+
+// DeleteUser implements identity.UserStore.
+func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE tenant_id = ? AND id = ?", tenantID, id)
+		if err != nil {
+			return err
+		}
+		return affected(res, "user")
+	})
+}
+
+// ListUsers implements identity.UserStore.
+func (db *DB) ListUsers(ctx context.Context, tenantID string, f identity.UserFilter, p identity.Page) ([]*identity.User, string, error) {
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := limit(p)
+	q := "SELECT " + userCols + " FROM users WHERE tenant_id = ? AND id > ?"
+	args := []any{tenantID, after}
+	if f.Email != "" {
+		q += " AND email_key = ?"
+		args = append(args, identity.EmailKey(f.Email))
+	}
+	rows, err := db.r.QueryContext(ctx, q+" ORDER BY id LIMIT ?", append(args, n+1)...)
+	if err != nil {
+		return nil, "", formatError(err)
+	}
+	defer rows.Close()
+	var out []*identity.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, "", formatError(err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", formatError(err)
+	}
+	return page(out, n, func(u *identity.User) string { return u.ID })
+}

@@ -1,0 +1,332 @@
+package token
+
+import (
+	"context"
+	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/latchauth/latch/internal/identity"
+)
+
+// Signing algorithms a deployment may choose.
+const (
+	AlgEdDSA = "EdDSA"
+	AlgES256 = "ES256"
+	AlgRS256 = "RS256"
+)
+
+// ErrSecretMismatch is returned when stored signing keys cannot be
+// decrypted with the configured secret.
+var ErrSecretMismatch = errors.New("signing key cannot be decrypted: LATCH_SECRET differs from the one that encrypted it")
+
+// KeyStore is what the keyring needs from a store.
+type KeyStore interface {
+	InsertSigningKey(ctx context.Context, k *identity.SigningKey) error
+	ListSigningKeys(ctx context.Context) ([]*identity.SigningKey, error)
+}
+
+// Claims are the claims of a latch access token.
+type Claims struct {
+	jwt.RegisteredClaims
+	TenantID  string   `json:"tid"`
+	SessionID string   `json:"sid"`
+	Email     string   `json:"email"`
+	Roles     []string `json:"roles"`
+	AMR       []string `json:"amr"`
+}
+
+// KeyringConfig configures a Keyring.
+type KeyringConfig struct {
+	Secret    []byte
+	Alg       string
+	Issuer    string
+	AccessTTL time.Duration
+	Now       func() time.Time
+}
+
+// Keyring signs access tokens with the current key and publishes the
+// public keys that tokens in circulation may have been signed with. The key
+// set lives in the store, so every instance signs and publishes the same.
+type Keyring struct {
+	store KeyStore
+	aead  cipher.AEAD
+	cfg   KeyringConfig
+
+	mu   sync.RWMutex
+	keys []*loadedKey // ascending ActivateAt
+	jwks []byte
+	etag string
+	at   time.Time // when jwks was computed
+}
+
+type loadedKey struct {
+	meta   *identity.SigningKey
+	signer crypto.Signer
+	method jwt.SigningMethod
+}
+
+// NewKeyring loads the stored keys and, if none of the configured algorithm
+// is active yet, creates one that signs at once.
+func NewKeyring(ctx context.Context, store KeyStore, cfg KeyringConfig) (*Keyring, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if _, err := methodFor(cfg.Alg); err != nil {
+		return nil, err
+	}
+	block, _ := aes.NewCipher(DeriveKey(cfg.Secret, LabelSigningKeys))
+	aead, _ := cipher.NewGCM(block)
+	k := &Keyring{store: store, aead: aead, cfg: cfg}
+	if err := k.Reload(ctx); err != nil {
+		return nil, err
+	}
+	if cur := k.current(); cur == nil || cur.meta.Alg != cfg.Alg {
+		if _, err := k.Rotate(ctx, 0); err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
+}
+
+// Reload reads the key set from the store; call it periodically so that a
+// rotation made elsewhere is picked up.
+func (k *Keyring) Reload(ctx context.Context) error {
+	metas, err := k.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	k.mu.RLock()
+	known := make(map[string]*loadedKey, len(k.keys))
+	for _, lk := range k.keys {
+		known[lk.meta.ID] = lk
+	}
+	k.mu.RUnlock()
+	keys := make([]*loadedKey, 0, len(metas))
+	for _, m := range metas {
+		if lk, ok := known[m.ID]; ok {
+			keys = append(keys, lk)
+			continue
+		}
+		lk, err := k.open(m)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, lk)
+	}
+	slices.SortStableFunc(keys, func(a, b *loadedKey) int { return a.meta.ActivateAt.Compare(b.meta.ActivateAt) })
+	k.mu.Lock()
+	k.keys = keys
+	k.jwks = nil
+	k.mu.Unlock()
+	return nil
+}
+
+// Rotate creates a key of the configured algorithm that starts signing
+// after activateIn. It is published at once, so that verifiers holding a
+// cached JWKS learn it before the first token it signs; the previous key
+// stays published until every token it signed has expired.
+func (k *Keyring) Rotate(ctx context.Context, activateIn time.Duration) (*identity.SigningKey, error) {
+	signer, err := generate(k.cfg.Alg)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := x509.MarshalPKCS8PrivateKey(signer)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(signer.Public())
+	if err != nil {
+		return nil, err
+	}
+	now := k.cfg.Now().UTC()
+	id := uuid.Must(uuid.NewV7()).String()
+	nonce := make([]byte, k.aead.NonceSize())
+	rand.Read(nonce)
+	meta := &identity.SigningKey{
+		ID: id, Alg: k.cfg.Alg, PublicDER: pub, CreatedAt: now, ActivateAt: now.Add(activateIn),
+		PrivateEnc: k.aead.Seal(nonce, nonce, priv, []byte(id)),
+	}
+	if err := k.store.InsertSigningKey(ctx, meta); err != nil {
+		return nil, fmt.Errorf("store signing key: %w", err)
+	}
+	return meta, k.Reload(ctx)
+}
+
+func (k *Keyring) open(m *identity.SigningKey) (*loadedKey, error) {
+	ns := k.aead.NonceSize()
+	if len(m.PrivateEnc) < ns {
+		return nil, fmt.Errorf("signing key %s: %w", m.ID, ErrSecretMismatch)
+	}
+	der, err := k.aead.Open(nil, m.PrivateEnc[:ns], m.PrivateEnc[ns:], []byte(m.ID))
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", m.ID, ErrSecretMismatch)
+	}
+	pk, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", m.ID, err)
+	}
+	signer, ok := pk.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("signing key %s: unsupported key type %T", m.ID, pk)
+	}
+	method, err := methodFor(m.Alg)
+	if err != nil {
+		return nil, err
+	}
+	return &loadedKey{meta: m, signer: signer, method: method}, nil
+}
+
+// current returns the newest key whose activation time has come.
+func (k *Keyring) current() *loadedKey {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	now := k.cfg.Now()
+	for i := len(k.keys) - 1; i >= 0; i-- {
+		if !k.keys[i].meta.ActivateAt.After(now) {
+			return k.keys[i]
+		}
+	}
+	return nil
+}
+
+// Sign signs c with the current key, filling iss, iat, nbf, exp and jti.
+// It returns the token and its expiry.
+func (k *Keyring) Sign(c Claims) (string, time.Time, error) {
+	key := k.current()
+	if key == nil {
+		return "", time.Time{}, errors.New("no active signing key")
+	}
+	now := k.cfg.Now().Truncate(time.Second)
+	exp := now.Add(k.cfg.AccessTTL)
+	c.Issuer = k.cfg.Issuer
+	c.IssuedAt = jwt.NewNumericDate(now)
+	c.NotBefore = jwt.NewNumericDate(now)
+	c.ExpiresAt = jwt.NewNumericDate(exp)
+	c.ID = uuid.Must(uuid.NewV7()).String()
+	t := jwt.NewWithClaims(key.method, c)
+	t.Header["kid"] = key.meta.ID
+	s, err := t.SignedString(key.signer)
+	return s, exp, err
+}
+
+// Verify parses and verifies an access token against the published keys.
+func (k *Keyring) Verify(s string) (*Claims, error) {
+	var c Claims
+	_, err := jwt.ParseWithClaims(s, &c, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		k.mu.RLock()
+		defer k.mu.RUnlock()
+		for _, lk := range k.keys {
+			if lk.meta.ID == kid {
+				if t.Method.Alg() != lk.meta.Alg {
+					return nil, errors.New("algorithm does not match key")
+				}
+				return lk.signer.Public(), nil
+			}
+		}
+		return nil, errors.New("unknown key id")
+	}, jwt.WithValidMethods([]string{AlgEdDSA, AlgES256, AlgRS256}), jwt.WithIssuer(k.cfg.Issuer),
+		jwt.WithTimeFunc(k.cfg.Now), jwt.WithExpirationRequired())
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// JWKS returns the RFC 7517 key set to publish and an ETag for it: pending
+// keys, the current key, and retired keys until tokens they signed have
+// expired (activation of the successor + access TTL + one minute of skew).
+func (k *Keyring) JWKS() ([]byte, string) {
+	now := k.cfg.Now()
+	k.mu.RLock()
+	if k.jwks != nil && now.Sub(k.at) < 10*time.Second {
+		defer k.mu.RUnlock()
+		return k.jwks, k.etag
+	}
+	type jwk struct {
+		Kty string `json:"kty"`
+		Use string `json:"use"`
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Crv string `json:"crv,omitempty"`
+		X   string `json:"x,omitempty"`
+		Y   string `json:"y,omitempty"`
+		N   string `json:"n,omitempty"`
+		E   string `json:"e,omitempty"`
+	}
+	set := struct {
+		Keys []jwk `json:"keys"`
+	}{Keys: []jwk{}}
+	enc := base64.RawURLEncoding
+	for i, lk := range k.keys {
+		if i+1 < len(k.keys) {
+			succ := k.keys[i+1].meta.ActivateAt
+			if !succ.After(now) && now.Sub(succ) > k.cfg.AccessTTL+time.Minute {
+				continue // every token this key signed has expired
+			}
+		}
+		j := jwk{Use: "sig", Alg: lk.meta.Alg, Kid: lk.meta.ID}
+		switch pub := lk.signer.Public().(type) {
+		case ed25519.PublicKey:
+			j.Kty, j.Crv, j.X = "OKP", "Ed25519", enc.EncodeToString(pub)
+		case *ecdsa.PublicKey:
+			b, _ := pub.Bytes() // uncompressed point 0x04 ‖ X ‖ Y
+			j.Kty, j.Crv, j.X, j.Y = "EC", "P-256", enc.EncodeToString(b[1:33]), enc.EncodeToString(b[33:])
+		case *rsa.PublicKey:
+			j.Kty, j.N, j.E = "RSA", enc.EncodeToString(pub.N.Bytes()), enc.EncodeToString(big.NewInt(int64(pub.E)).Bytes())
+		}
+		set.Keys = append(set.Keys, j)
+	}
+	k.mu.RUnlock()
+	b, _ := json.Marshal(set)
+	sum := sha256.Sum256(b)
+	etag := `"` + enc.EncodeToString(sum[:12]) + `"`
+	k.mu.Lock()
+	k.jwks, k.etag, k.at = b, etag, now
+	k.mu.Unlock()
+	return b, etag
+}
+
+func methodFor(alg string) (jwt.SigningMethod, error) {
+	switch alg {
+	case AlgEdDSA:
+		return jwt.SigningMethodEdDSA, nil
+	case AlgES256:
+		return jwt.SigningMethodES256, nil
+	case AlgRS256:
+		return jwt.SigningMethodRS256, nil
+	}
+	return nil, fmt.Errorf("unsupported signing algorithm %q (want EdDSA, ES256 or RS256)", alg)
+}
+
+func generate(alg string) (crypto.Signer, error) {
+	switch alg {
+	case AlgEdDSA:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		return priv, err
+	case AlgES256:
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case AlgRS256:
+		return rsa.GenerateKey(rand.Reader, 2048)
+	}
+	return nil, fmt.Errorf("unsupported signing algorithm %q", alg)
+}

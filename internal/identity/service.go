@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +14,7 @@ type PasswordHasher interface {
 	Hash(pw string) (string, error)
 	Verify(pw, encoded string) (ok, rehash bool, err error)
 	VerifyDummy(pw string)
+	Check(encoded string) error
 }
 
 // AccessClaims are what the core puts into an access token; the signer adds
@@ -59,16 +59,18 @@ var DefaultConfig = Config{SessionLifetime: 30 * 24 * time.Hour, SessionIdleTime
 // Service runs the use cases. Its fields are its dependencies; all must be
 // set except Logger and Now.
 type Service struct {
-	Tenants   TenantStore
-	Users     UserStore
-	Sessions  SessionStore
-	Events    EventStore
-	Passwords PasswordHasher
-	Signer    AccessSigner
-	Codec     OpaqueCodec
-	Config    Config
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Tenants       TenantStore
+	Users         UserStore
+	Organisations OrganisationStore
+	Sessions      SessionStore
+	Events        EventStore
+	APIKeys       APIKeyStore
+	Passwords     PasswordHasher
+	Signer        AccessSigner
+	Codec         OpaqueCodec
+	Config        Config
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 func (s *Service) now() time.Time {
@@ -121,6 +123,7 @@ type LoginResult struct {
 	AccessToken     string
 	AccessExpiresAt time.Time
 	RefreshToken    string
+	Grace           bool // a refresh answered from the grace window, no rotation
 }
 
 // errBadCredentials is the one answer to every credential failure: unknown
@@ -229,7 +232,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 		case int64(gen) == sess.Generation-1 && now.Sub(sess.RotatedAt) <= pol.RefreshGrace:
 			// The client retried or raced itself: hand out the same
 			// successor, with a fresh access token.
-			return s.issue(tenant, user, sess)
+			res, err := s.issue(tenant, user, sess)
+			if res != nil {
+				res.Grace = true
+			}
+			return res, err
 		case int64(gen) < sess.Generation:
 			ev := s.event(EventRefreshTokenReused, sess.TenantID, sess.UserID, sess.ID, now,
 				client.eventData("presented_generation", gen, "current_generation", sess.Generation))
@@ -367,6 +374,3 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // NewID returns a new time-ordered UUID for any latch record.
 func NewID() string { return newID() }
-
-// HasRole reports whether u carries role r, in Role or Roles.
-func (u *User) HasRole(r string) bool { return u.Role == r || slices.Contains(u.Roles, r) }

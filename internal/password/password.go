@@ -287,3 +287,6 @@ func parseScrypt(s string) (*scryptHash, error) {
 func decodeB64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
 }
+
+// Check reports whether encoded is a hash h can verify.
+func (h *Hasher) Check(encoded string) error { return Check(encoded) }

@@ -330,3 +330,18 @@ func generate(alg string) (crypto.Signer, error) {
 	}
 	return nil, fmt.Errorf("unsupported signing algorithm %q", alg)
 }
+
+// SignAccess implements identity.AccessSigner.
+func (k *Keyring) SignAccess(c identity.AccessClaims) (string, time.Time, error) {
+	return k.Sign(Claims{
+		RegisteredClaims: jwt.RegisteredClaims{Subject: c.Subject, Audience: jwt.ClaimStrings{c.TenantID}},
+		TenantID:         c.TenantID, SessionID: c.SessionID, Email: c.Email, Roles: nonNil(c.Roles), AMR: nonNil(c.AMR),
+	})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+
+	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/sqlite"
+)
+
+// Demo account created by `serve --dev`.
+const (
+	devAlias    = "demo"
+	devEmail    = "demo@example.com"
+	devPassword = "correct-horse-battery"
+)
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// devSecrets fills in the secret and admin token from the dev database,
+// generating them on first start, unless the operator set them.
+func devSecrets(ctx context.Context, db *sqlite.DB, cfg *serveConfig) error {
+	if len(cfg.secret) == 0 {
+		v, err := db.SetMetaIfAbsent(ctx, "dev_secret", randomString(48))
+		if err != nil {
+			return err
+		}
+		cfg.secret = []byte(v)
+	}
+	if cfg.adminToken == "" {
+		v, err := db.SetMetaIfAbsent(ctx, "dev_admin_token", "dev_"+randomString(24))
+		if err != nil {
+			return err
+		}
+		cfg.adminToken = v
+	}
+	return nil
+}
+
+// devSetup makes sure the demo tenant and user exist and prints how to use them.
+func devSetup(ctx context.Context, svc *identity.Service, db *sqlite.DB, cfg *serveConfig, addr string, out io.Writer) error {
+	t, err := db.GetTenantByAlias(ctx, devAlias)
+	if identity.ErrorCode(err) == identity.ENOTFOUND {
+		name, alias := "Demo", devAlias
+		t, err = svc.CreateTenant(ctx, identity.TenantInput{Name: &name, Alias: &alias})
+	}
+	if err != nil {
+		return fmt.Errorf("dev tenant: %w", err)
+	}
+	if _, err := db.GetUserByEmail(ctx, t.ID, devEmail); identity.ErrorCode(err) == identity.ENOTFOUND {
+		email, pw, first, last := devEmail, devPassword, "Demo", "User"
+		if _, err := svc.CreateUser(ctx, t.ID, identity.UserInput{Email: &email, Password: &pw, FirstName: &first, LastName: &last}); err != nil {
+			return fmt.Errorf("dev user: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	base := "http://" + addr
+	fmt.Fprintf(out, `
+latch is running in development mode (data in %s; secrets generated and kept there).
+
+  admin token:  %s
+  demo tenant:  %s (alias %q)
+  demo user:    %s / %s
+
+Try it:
+
+  # log in (accounts-v3 dialect)
+  curl -s %s/v3/accounts/login -H 'Content-Type: application/json' \
+    -d '{"accountId":"%s","email":"%s","password":"%s"}'
+
+  # renew: paste the refreshToken from the answer above
+  curl -s %s/v3/accounts/login-refresh-token -H 'Content-Type: application/json' \
+    -d '{"refreshToken":"PASTE_REFRESH_TOKEN"}'
+
+  # admin API: list the demo tenant's users
+  curl -s %s/admin/v1/tenants/%s/users -H %s
+
+  # public keys for verifying access tokens
+  curl -s %s/.well-known/jwks.json
+
+Not for production: set LATCH_SECRET and LATCH_ADMIN_TOKEN and drop --dev.
+
+`, cfg.dbPath, cfg.adminToken, t.ID, devAlias, devEmail, devPassword,
+		base, t.ID, devEmail, devPassword, base, base, t.ID, shellQuote("Authorization: Bearer "+cfg.adminToken), base)
+	return nil
+}

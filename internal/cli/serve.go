@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchauth/latch/internal/httpapi"
+	"github.com/latchauth/latch/internal/httpapi/wire"
+	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/metrics"
+	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/store/sqlite"
+	"github.com/latchauth/latch/internal/token"
+)
+
+func newLogger(level, format string, dev bool, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "text" || (format == "" && dev) {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.logLevel, cfg.logFormat, cfg.dev, stderr)
+
+	db, err := sqlite.Open(ctx, cfg.dbPath)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", cfg.dbPath, err)
+	}
+	defer db.Close()
+
+	if cfg.dev {
+		if err := devSecrets(ctx, db, cfg); err != nil {
+			return err
+		}
+	}
+	keys, err := token.NewKeyring(ctx, db, token.KeyringConfig{Secret: cfg.secret, Alg: cfg.alg, Issuer: cfg.issuer, AccessTTL: cfg.accessTTL})
+	if err != nil {
+		return err
+	}
+	hasher, err := password.New(cfg.argon)
+	if err != nil {
+		return err
+	}
+	svc := &identity.Service{
+		Tenants: db, Users: db, Organisations: db, Sessions: db, Events: db, APIKeys: db,
+		Passwords: hasher, Signer: keys, Codec: token.NewCodec(cfg.secret), Logger: log,
+	}
+	handler := httpapi.NewServer(httpapi.Deps{
+		Service: svc, Store: db, Keys: keys, Metrics: metrics.New(), Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},
+		AdminToken: cfg.adminToken, Version: version(), Logger: log,
+	})
+
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (LATCH_LISTEN): %w", cfg.listen, err)
+	}
+	addr := ln.Addr().String()
+	if cfg.dev {
+		if err := devSetup(ctx, svc, db, cfg, addr, stdout); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	if cfg.adminToken == "" {
+		log.Warn("admin API disabled: LATCH_ADMIN_TOKEN is not set")
+	}
+
+	srv := &http.Server{
+		Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	// Pick up keys rotated by another instance or by `latch keys rotate`.
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-reloadCtx.Done():
+				return
+			case <-t.C:
+				if err := keys.Reload(reloadCtx); err != nil && reloadCtx.Err() == nil {
+					log.Warn("reload signing keys", "err", err)
+				}
+			}
+		}
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("latch listening", "addr", addr, "url", "http://"+addr, "db", cfg.dbPath, "version", version(), "alg", cfg.alg)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	s := newSettings("migrate", getenv, stderr)
+	store := addStore(s, "sqlite:latch.db")
+	if err := s.parse(args); err != nil {
+		return err
+	}
+	path, err := store.sqlitePath()
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database %s is at schema version %d\n", path, v)
+	return nil
+}
+
+func rotateKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	s := newSettings("keys rotate", getenv, stderr)
+	store := addStore(s, "sqlite:latch.db")
+	sec := addSecret(s)
+	alg := s.add("signing-alg", "LATCH_SIGNING_ALG", token.AlgEdDSA, "algorithm of the new key")
+	ttl := s.add("access-ttl", "LATCH_ACCESS_TTL", "15m", "access token lifetime (how long the old key stays published)")
+	in := s.add("activate-in", "LATCH_KEY_ACTIVATE_IN", "6m", "delay before the new key signs; covers JWKS caches (5 min) and instance reloads (30 s)")
+	if err := s.parse(args); err != nil {
+		return err
+	}
+	path, err := store.sqlitePath()
+	if err != nil {
+		return err
+	}
+	secret, err := sec.value(true)
+	if err != nil {
+		return err
+	}
+	accessTTL, err := ttl.duration(time.Minute, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	delay, err := in.duration(0, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	kr, err := token.NewKeyring(ctx, db, token.KeyringConfig{Secret: secret, Alg: *alg.val, AccessTTL: accessTTL})
+	if err != nil {
+		return err
+	}
+	k, err := kr.Rotate(ctx, delay)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "new %s signing key %s\n  published now in /.well-known/jwks.json\n  signs from %s (in %s)\n"+
+		"  the previous key stays published until its last token expires (%s after that)\n",
+		k.Alg, k.ID, k.ActivateAt.Format(time.RFC3339), delay, accessTTL+time.Minute)
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

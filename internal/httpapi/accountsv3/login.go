@@ -1,0 +1,189 @@
+package accountsv3
+
+import (
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/latchauth/latch/internal/httpapi/wire"
+	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/password"
+)
+
+// LoginRequest is the body of POST /v3/accounts/login. Pointers tell an
+// absent field from an empty one.
+type LoginRequest struct {
+	AccountID             *string `json:"accountId"`
+	AccountAlias          *string `json:"accountAlias"`
+	Email                 *string `json:"email"`
+	Password              *string `json:"password"`
+	TwoFactorCode         *string `json:"twoFactorCode"`
+	TwoFactorRecoveryCode *string `json:"twoFactorRecoveryCode"`
+}
+
+// RefreshRequest is the body of POST /v3/accounts/login-refresh-token.
+type RefreshRequest struct {
+	RefreshToken *string `json:"refreshToken"`
+}
+
+// TokenResponse is the 200 answer of both routes.
+type TokenResponse struct {
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+}
+
+// Field error codes.
+const (
+	codeRequired = "REQUIRED"
+	codeTooShort = "TOO_SHORT"
+	codeTooLong  = "TOO_LONG"
+	codeFormat   = "INVALID_FORMAT"
+	codeType     = "INVALID_TYPE"
+)
+
+// FieldError is one entry of a 400's "errors".
+type FieldError struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// length checks a string field against the reference's min/max, counted
+// in characters.
+func length(errs []FieldError, field string, v *string, required bool, lo, hi int) []FieldError {
+	if v == nil {
+		if required {
+			return append(errs, FieldError{field, codeRequired, field + " is required"})
+		}
+		return errs
+	}
+	n := utf8.RuneCountInString(*v)
+	switch {
+	case n < lo && required && n == 0:
+		return append(errs, FieldError{field, codeRequired, field + " is required"})
+	case n < lo:
+		return append(errs, FieldError{field, codeTooShort, field + " must be at least " + strconv.Itoa(lo) + " characters"})
+	case n > hi:
+		return append(errs, FieldError{field, codeTooLong, field + " must be at most " + strconv.Itoa(hi) + " characters"})
+	}
+	return errs
+}
+
+// Validate returns one FieldError per field that breaks the reference's
+// constraints.
+func (r *LoginRequest) Validate() []FieldError {
+	var errs []FieldError
+	errs = length(errs, "accountId", r.AccountID, false, 0, 36)
+	errs = length(errs, "accountAlias", r.AccountAlias, false, 0, 256)
+	if r.AccountID != nil && *r.AccountID != "" && utf8.RuneCountInString(*r.AccountID) <= 36 {
+		if _, err := uuid.Parse(*r.AccountID); err != nil {
+			errs = append(errs, FieldError{"accountId", codeFormat, "accountId must be an account id (UUID)"})
+		}
+	}
+	if deref(r.AccountID) == "" && deref(r.AccountAlias) == "" {
+		errs = append(errs, FieldError{"accountId", codeRequired, "accountId is required (or accountAlias when accountId is empty)"})
+	}
+	n := len(errs)
+	errs = length(errs, "email", r.Email, true, 1, 256)
+	if len(errs) == n && !identity.ValidEmail(*r.Email) {
+		errs = append(errs, FieldError{"email", codeFormat, "email must be an email address"})
+	}
+	n = len(errs)
+	errs = length(errs, "password", r.Password, true, 8, 256)
+	if len(errs) == n {
+		if _, err := password.Normalize(*r.Password); err != nil {
+			errs = append(errs, FieldError{"password", codeTooLong, "password must be at most 256 bytes"})
+		}
+	}
+	if r.TwoFactorCode != nil {
+		if !sixDigits(*r.TwoFactorCode) {
+			errs = append(errs, FieldError{"twoFactorCode", codeFormat, "twoFactorCode must be exactly 6 digits"})
+		}
+	}
+	errs = length(errs, "twoFactorRecoveryCode", r.TwoFactorRecoveryCode, false, 1, 256)
+	return errs
+}
+
+// Validate checks the refresh body.
+func (r *RefreshRequest) Validate() []FieldError {
+	return length(nil, "refreshToken", r.RefreshToken, true, 1, 256)
+}
+
+func sixDigits(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+
+func handleLogin(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req LoginRequest
+		if err := wire.DecodeJSON(r, &req); err != nil {
+			d.Metrics.Login(Dialect, "invalid_request")
+			writeError(w, r, d, err)
+			return
+		}
+		if errs := req.Validate(); len(errs) > 0 {
+			d.Metrics.Login(Dialect, "invalid_request")
+			writeValidation(w, errs)
+			return
+		}
+		res, err := d.Service.Login(r.Context(), identity.LoginRequest{
+			TenantID: deref(req.AccountID), TenantAlias: deref(req.AccountAlias),
+			Email: *req.Email, Password: *req.Password,
+			TwoFactorCode: deref(req.TwoFactorCode), TwoFactorRecoveryCode: deref(req.TwoFactorRecoveryCode),
+			Client: d.Clients.Client(r, Dialect),
+		})
+		if err != nil {
+			d.Metrics.Login(Dialect, outcome(err))
+			writeError(w, r, d, err)
+			return
+		}
+		d.Metrics.Login(Dialect, "success")
+		writeJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
+	})
+}
+
+func handleRefresh(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req RefreshRequest
+		if err := wire.DecodeJSON(r, &req); err != nil {
+			d.Metrics.Refresh(Dialect, "invalid_request")
+			writeError(w, r, d, err)
+			return
+		}
+		if errs := req.Validate(); len(errs) > 0 {
+			d.Metrics.Refresh(Dialect, "invalid_request")
+			writeValidation(w, errs)
+			return
+		}
+		res, err := d.Service.Refresh(r.Context(), *req.RefreshToken, d.Clients.Client(r, Dialect))
+		if err != nil {
+			d.Metrics.Refresh(Dialect, outcome(err))
+			writeError(w, r, d, err)
+			return
+		}
+		if res.Grace {
+			d.Metrics.Refresh(Dialect, "grace")
+		} else {
+			d.Metrics.Refresh(Dialect, "rotated")
+		}
+		writeJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
+	})
+}

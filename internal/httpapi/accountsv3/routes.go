@@ -1,0 +1,30 @@
+package accountsv3
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/latchauth/latch/internal/httpapi/wire"
+	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/metrics"
+)
+
+// Dialect is this dialect's name in metrics, events and sessions.
+const Dialect = "accounts-v3"
+
+// Deps are what the handlers need.
+type Deps struct {
+	Service *identity.Service
+	Clients *wire.ClientResolver
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+}
+
+// Routes lists the dialect's routes as ServeMux patterns.
+var Routes = []string{"POST /v3/accounts/login", "POST /v3/accounts/login-refresh-token"}
+
+// Mount registers the dialect's routes on mux.
+func Mount(mux *http.ServeMux, d Deps) {
+	mux.Handle(Routes[0], handleLogin(d))
+	mux.Handle(Routes[1], handleRefresh(d))
+}

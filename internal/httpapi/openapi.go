@@ -1,0 +1,249 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+type m = map[string]any
+
+func ref(name string) m { return m{"$ref": "#/components/schemas/" + name} }
+
+func str(extra ...any) m {
+	s := m{"type": "string"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		s[extra[i].(string)] = extra[i+1]
+	}
+	return s
+}
+
+func arr(items m) m { return m{"type": "array", "items": items} }
+
+func object(required []string, props m) m {
+	o := m{"type": "object", "properties": props}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+var (
+	tsSchema     = str("format", "date-time")
+	nullableTime = m{"type": []string{"string", "null"}, "format": "date-time"}
+	freeObject   = m{"type": "object", "additionalProperties": true}
+)
+
+func jsonBody(schema m) m {
+	return m{"required": true, "content": m{"application/json": m{"schema": schema}}}
+}
+
+func resp(desc, media string, schema m) m {
+	r := m{"description": desc}
+	if schema != nil {
+		r["content"] = m{media: m{"schema": schema}}
+	}
+	return r
+}
+
+func problem(desc string) m { return resp(desc, "application/problem+json", ref("Problem")) }
+
+func v3err(desc string) m { return resp(desc, "application/json", ref("AccountsV3Error")) }
+
+// adminOp describes an admin operation; every admin route shares auth and errors.
+func adminOp(summary string, body m, okStatus string, ok m) m {
+	op := m{"tags": []string{"admin"}, "summary": summary, "security": []m{{"adminToken": []string{}}},
+		"responses": m{okStatus: ok, "400": problem("Invalid input; `errors` names the fields."),
+			"401": problem("Missing or wrong admin token."), "404": problem("Not found."), "409": problem("Conflict.")}}
+	if body != nil {
+		op["requestBody"] = jsonBody(body)
+	}
+	return op
+}
+
+func ok(desc string, schema m) m { return resp(desc, "application/json", schema) }
+
+func listOf(key string, item m) m {
+	return object([]string{key}, m{key: arr(item), "next_cursor": str()})
+}
+
+var pageParams = []m{
+	{"name": "limit", "in": "query", "schema": m{"type": "integer", "minimum": 1, "maximum": 500}},
+	{"name": "cursor", "in": "query", "schema": str()},
+}
+
+func withParams(op m, params ...m) m {
+	op["parameters"] = params
+	return op
+}
+
+func pathParam(name string) m {
+	return m{"name": name, "in": "path", "required": true, "schema": str("format", "uuid")}
+}
+
+// openAPIDocument builds the OpenAPI 3.1 description of every route.
+func openAPIDocument(version string) m {
+	noContent := m{"description": "Done."}
+	tokens := ok("Tokens.", ref("AccountsV3Tokens"))
+	paths := m{
+		"/v3/accounts/login": m{"post": m{
+			"tags": []string{"accounts-v3"}, "summary": "Log into the account",
+			"parameters": []m{{"name": "origin", "in": "header", "schema": str()}, {"name": "user-Agent", "in": "header", "schema": str()}},
+			"requestBody": jsonBody(ref("AccountsV3Login")),
+			"responses": m{"200": tokens, "400": v3err("Validation failed; `errors` names each field."),
+				"401": v3err("Wrong credentials or second factor."), "429": v3err("Rate limited; see Retry-After."),
+				"500": v3err("Internal error.")},
+		}},
+		"/v3/accounts/login-refresh-token": m{"post": m{
+			"tags": []string{"accounts-v3"}, "summary": "Log into the account using refresh token",
+			"parameters":  []m{{"name": "user-Agent", "in": "header", "schema": str()}},
+			"requestBody": jsonBody(ref("AccountsV3Refresh")),
+			"responses": m{"200": tokens, "400": v3err("Validation failed."), "401": v3err("Invalid, expired or revoked refresh token."),
+				"409": v3err("Refresh token reused; the session was revoked."), "429": v3err("Rate limited."), "500": v3err("Internal error.")},
+		}},
+		"/healthz": m{"get": m{"tags": []string{"operations"}, "summary": "Process is up", "responses": m{"200": ok("Up.", freeObject)}}},
+		"/readyz": m{"get": m{"tags": []string{"operations"}, "summary": "Store is reachable",
+			"responses": m{"200": ok("Ready.", freeObject), "503": ok("Store unreachable.", freeObject)}}},
+		"/metrics": m{"get": m{"tags": []string{"operations"}, "summary": "Prometheus metrics",
+			"responses": m{"200": resp("Text exposition format.", "text/plain", str())}}},
+		"/.well-known/jwks.json": m{"get": m{"tags": []string{"operations"}, "summary": "Access-token public keys (RFC 7517)",
+			"responses": m{"200": resp("Key set.", "application/jwk-set+json", ref("JWKS")), "304": m{"description": "Not modified."}}}},
+		"/openapi.json": m{"get": m{"tags": []string{"operations"}, "summary": "This document",
+			"responses": m{"200": ok("OpenAPI 3.1.", freeObject)}}},
+
+		"/admin/v1/tenants": m{
+			"post": adminOp("Create a tenant", ref("TenantInput"), "201", ok("Created.", ref("Tenant"))),
+			"get":  withParams(adminOp("List tenants", nil, "200", ok("Tenants.", listOf("tenants", ref("Tenant")))), pageParams...),
+		},
+		"/admin/v1/tenants/{tid}": m{
+			"parameters": []m{pathParam("tid")},
+			"get":        adminOp("Get a tenant", nil, "200", ok("Tenant.", ref("Tenant"))),
+			"patch":      adminOp("Update a tenant", ref("TenantInput"), "200", ok("Tenant.", ref("Tenant"))),
+			"delete":     adminOp("Delete a tenant and everything it owns", nil, "204", noContent),
+		},
+		"/admin/v1/tenants/{tid}/api-keys": m{
+			"parameters": []m{pathParam("tid")},
+			"post": adminOp("Create an API key (shown once)", object([]string{"name"}, m{"name": str("maxLength", 256)}),
+				"201", ok("Created; `key` is never shown again.", ref("APIKey"))),
+			"get": adminOp("List API keys", nil, "200", ok("Keys.", object([]string{"api_keys"}, m{"api_keys": arr(ref("APIKey"))}))),
+		},
+		"/admin/v1/tenants/{tid}/api-keys/{kid}": m{
+			"parameters": []m{pathParam("tid"), pathParam("kid")},
+			"delete":     adminOp("Revoke an API key", nil, "204", noContent),
+		},
+		"/admin/v1/tenants/{tid}/users": m{
+			"parameters": []m{pathParam("tid")},
+			"post":       adminOp("Create a user", ref("UserInput"), "201", ok("Created.", ref("User"))),
+			"get": withParams(adminOp("List users", nil, "200", ok("Users.", listOf("users", ref("User")))),
+				append([]m{{"name": "email", "in": "query", "schema": str()}}, pageParams...)...),
+		},
+		"/admin/v1/tenants/{tid}/users/{uid}": m{
+			"parameters": []m{pathParam("tid"), pathParam("uid")},
+			"get":        adminOp("Get a user", nil, "200", ok("User.", ref("User"))),
+			"patch":      adminOp("Update a user (a new password or disabling revokes sessions)", ref("UserInput"), "200", ok("User.", ref("User"))),
+			"delete":     adminOp("Delete a user", nil, "204", noContent),
+		},
+		"/admin/v1/tenants/{tid}/users/{uid}/sessions": m{
+			"parameters": []m{pathParam("tid"), pathParam("uid")},
+			"get":        adminOp("List a user's sessions", nil, "200", ok("Sessions.", object([]string{"sessions"}, m{"sessions": arr(ref("Session"))}))),
+			"delete":     adminOp("Revoke all of a user's sessions", nil, "200", ok("Count.", object([]string{"revoked"}, m{"revoked": m{"type": "integer"}}))),
+		},
+		"/admin/v1/tenants/{tid}/organisations": m{
+			"parameters": []m{pathParam("tid")},
+			"post":       adminOp("Create an organisation", ref("OrganisationInput"), "201", ok("Created.", ref("Organisation"))),
+			"get":        withParams(adminOp("List organisations", nil, "200", ok("Organisations.", listOf("organisations", ref("Organisation")))), pageParams...),
+		},
+		"/admin/v1/tenants/{tid}/organisations/{oid}": m{
+			"parameters": []m{pathParam("tid"), pathParam("oid")},
+			"get":        adminOp("Get an organisation", nil, "200", ok("Organisation.", ref("Organisation"))),
+			"patch":      adminOp("Update an organisation", ref("OrganisationInput"), "200", ok("Organisation.", ref("Organisation"))),
+			"delete":     adminOp("Delete an organisation", nil, "204", noContent),
+		},
+		"/admin/v1/tenants/{tid}/events": m{
+			"parameters": []m{pathParam("tid")},
+			"get": withParams(adminOp("Audit log, newest first", nil, "200", ok("Events.", listOf("events", ref("Event")))),
+				append([]m{{"name": "type", "in": "query", "schema": str("enum", []string{"account.logged-in", "account.login-failed",
+					"account.refresh-token-reused", "account.locked", "account.logged-out"})},
+					{"name": "user_id", "in": "query", "schema": str()}}, pageParams...)...),
+		},
+	}
+	strList := arr(str())
+	schemas := m{
+		"AccountsV3Login": object([]string{"accountId", "email", "password"}, m{
+			"accountId": str("minLength", 0, "maxLength", 36), "accountAlias": str("minLength", 0, "maxLength", 256),
+			"email": str("minLength", 1, "maxLength", 256, "format", "email"), "password": str("minLength", 8, "maxLength", 256),
+			"twoFactorCode": str("minLength", 6, "maxLength", 6, "pattern", "^[0-9]{6}$"), "twoFactorRecoveryCode": str("minLength", 1, "maxLength", 256),
+		}),
+		"AccountsV3Refresh": object([]string{"refreshToken"}, m{"refreshToken": str("minLength", 1, "maxLength", 256)}),
+		"AccountsV3Tokens":  object([]string{"accessToken", "refreshToken"}, m{"accessToken": str(), "refreshToken": str()}),
+		"AccountsV3Error": object([]string{"code", "message"}, m{"code": str(), "message": str(),
+			"errors": arr(object([]string{"field", "code", "message"}, m{"field": str(), "code": str(), "message": str()}))}),
+		"Problem": object([]string{"type", "title", "status", "code"}, m{"type": str(), "title": str(), "status": m{"type": "integer"},
+			"detail": str(), "code": str(), "errors": arr(object([]string{"field", "message"}, m{"field": str(), "message": str()}))}),
+		"JWKS": object([]string{"keys"}, m{"keys": arr(object([]string{"kty", "kid"}, m{"kty": str(), "use": str(), "alg": str(),
+			"kid": str(), "crv": str(), "x": str(), "y": str(), "n": str(), "e": str()}))}),
+		"TenantSettings": object(nil, m{"session_lifetime_seconds": m{"type": "integer", "minimum": 0},
+			"session_idle_timeout_seconds": m{"type": "integer", "minimum": 0}, "refresh_grace_seconds": m{"type": "integer", "minimum": 0, "maximum": 300}}),
+		"TenantInput": object(nil, m{"name": str("maxLength", 256), "alias": str("maxLength", 256), "settings": ref("TenantSettings")}),
+		"Tenant": object([]string{"id", "name", "alias", "created_at", "settings"}, m{"id": str("format", "uuid"), "name": str(),
+			"alias": str(), "created_at": tsSchema, "updated_at": tsSchema, "settings": ref("TenantSettings")}),
+		"APIKey": object([]string{"id", "name", "prefix"}, m{"id": str(), "name": str(), "prefix": str(), "key": str(),
+			"created_at": tsSchema, "last_used_at": nullableTime, "revoked_at": nullableTime}),
+		"MetadataItem": object([]string{"key", "value"}, m{"id": str(), "key": str(), "value": str(), "view_permissions": strList,
+			"visible": m{"type": "boolean"}, "created_at": tsSchema, "updated_at": tsSchema}),
+		"UserInput": object(nil, m{"email": str("format", "email", "maxLength", 256), "email_verified": m{"type": "boolean"},
+			"password": str("minLength", 8, "maxLength", 256), "password_hash": str(), "first_name": str("maxLength", 256),
+			"last_name": str("maxLength", 256), "role": str("maxLength", 256), "roles": strList,
+			"status": str("enum", []string{"active", "disabled"}), "tags": strList, "metadata": arr(ref("MetadataItem")),
+			"profile": freeObject, "organisation_ids": strList}),
+		"User": object([]string{"id", "tenant_id", "email", "status"}, m{"id": str(), "tenant_id": str(), "email": str(),
+			"email_verified": m{"type": "boolean"}, "has_password": m{"type": "boolean"}, "first_name": str(), "last_name": str(),
+			"role": str(), "roles": strList, "status": str(), "two_factor_enabled": m{"type": "boolean"}, "tags": strList,
+			"metadata": arr(ref("MetadataItem")), "profile": freeObject, "organisation_ids": strList, "created_at": tsSchema,
+			"updated_at": tsSchema, "last_login_at": nullableTime, "last_seen_at": nullableTime}),
+		"OrganisationInput": object(nil, m{"name": str("maxLength", 256), "email": str(), "description": str("maxLength", 256),
+			"parent_id": str(), "tags": strList, "profile": freeObject}),
+		"Organisation": object([]string{"id", "name"}, m{"id": str(), "tenant_id": str(), "name": str(), "email": str(),
+			"description": str(), "parent_id": str(), "tags": strList, "profile": freeObject, "created_at": tsSchema, "updated_at": tsSchema}),
+		"Session": object([]string{"id", "user_id"}, m{"id": str(), "user_id": str(), "created_at": tsSchema, "expires_at": tsSchema,
+			"last_seen_at": tsSchema, "revoked_at": nullableTime, "revoke_reason": str(), "user_agent": str(), "origin": str(),
+			"ip": str(), "dialect": str(), "amr": strList, "device_name": str(), "rotations": m{"type": "integer"}}),
+		"Event": object([]string{"id", "type"}, m{"id": str(), "type": str(), "user_id": str(), "session_id": str(),
+			"created_at": tsSchema, "data": freeObject}),
+	}
+	return m{
+		"openapi": "3.1.0",
+		"info": m{"title": "latch", "version": version,
+			"description": "Self-hostable authentication server: identity core behind wire-compatible login dialects."},
+		"paths": paths,
+		"components": m{"schemas": schemas, "securitySchemes": m{"adminToken": m{"type": "http", "scheme": "bearer",
+			"description": "LATCH_ADMIN_TOKEN"}}},
+	}
+}
+
+var (
+	openAPIOnce sync.Once
+	openAPIJSON []byte
+)
+
+// OpenAPI returns the document as JSON.
+func OpenAPI(version string) []byte {
+	openAPIOnce.Do(func() {
+		openAPIJSON, _ = json.MarshalIndent(openAPIDocument(version), "", "  ")
+	})
+	return openAPIJSON
+}
+
+func handleOpenAPI(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(OpenAPI(d.Version))
+	})
+}
+
+// PatternPath splits a ServeMux pattern into method and OpenAPI path.
+func PatternPath(pattern string) (method, path string) {
+	method, path, _ = strings.Cut(pattern, " ")
+	return strings.ToLower(method), path
+}

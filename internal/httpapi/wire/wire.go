@@ -1,0 +1,204 @@
+// Package wire holds what every dialect does the same way at the HTTP
+// edge: reading bounded bodies, decoding JSON with errors that name the
+// field, and telling who the client is.
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/latchauth/latch/internal/identity"
+)
+
+// MaxBody is the largest request body any dialect reads (DESIGN §3).
+const MaxBody = 64 << 10
+
+// Problems a body can have before it reaches field validation. Dialects
+// map them to their own codes.
+const (
+	ProblemMediaType = "media_type" // Content-Type is not one the route takes
+	ProblemTooLarge  = "too_large"  // over MaxBody
+	ProblemSyntax    = "syntax"     // not JSON, or not a JSON object
+	ProblemType      = "type"       // a field has the wrong JSON type; Field names it
+)
+
+// BodyError is a problem with the body as a whole or with one field's type.
+type BodyError struct {
+	Problem string
+	Field   string
+	Message string
+}
+
+func (e *BodyError) Error() string { return e.Message }
+
+// MediaType returns the bare media type of r's Content-Type, lower-cased;
+// "" when absent.
+func MediaType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "invalid"
+	}
+	return mt
+}
+
+// ReadBody reads at most MaxBody bytes of r's body.
+func ReadBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return nil, &BodyError{Problem: ProblemSyntax, Message: "the request body could not be read"}
+	}
+	if len(b) > MaxBody {
+		return nil, &BodyError{Problem: ProblemTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBody)}
+	}
+	return b, nil
+}
+
+// DecodeJSON reads r's body as one JSON object into v. Media types other
+// than application/json (or none, or those in also) are refused. Unknown
+// fields are ignored, as the reference APIs do.
+func DecodeJSON(r *http.Request, v any, also ...string) error {
+	if mt := MediaType(r); mt != "" && mt != "application/json" && !contains(also, mt) {
+		return &BodyError{Problem: ProblemMediaType, Field: "Content-Type",
+			Message: fmt.Sprintf("Content-Type %q is not supported; send application/json", r.Header.Get("Content-Type"))}
+	}
+	b, err := ReadBody(r)
+	if err != nil {
+		return err
+	}
+	return Unmarshal(b, v)
+}
+
+// Unmarshal decodes one JSON object from b into v with DecodeJSON's errors.
+func Unmarshal(b []byte, v any) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return &BodyError{Problem: ProblemSyntax, Message: "the request body must be a JSON object"}
+	}
+	if !utf8.Valid(b) {
+		return &BodyError{Problem: ProblemSyntax, Message: "the request body is not valid UTF-8"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field := te.Field
+			if field == "" {
+				field = "body"
+			}
+			return &BodyError{Problem: ProblemType, Field: field, Message: fmt.Sprintf("%s must be a JSON %s", field, jsonType(te))}
+		}
+		return &BodyError{Problem: ProblemSyntax, Message: "the request body is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	if dec.More() {
+		return &BodyError{Problem: ProblemSyntax, Message: "the request body must hold exactly one JSON object"}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &BodyError{Problem: ProblemSyntax, Message: "unexpected data after the JSON object"}
+	}
+	return nil
+}
+
+func jsonType(te *json.UnmarshalTypeError) string {
+	switch te.Type.Kind().String() {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	case "map", "struct":
+		return "object"
+	case "int", "int64", "uint", "uint64", "float64", "int32":
+		return "number"
+	}
+	return te.Type.String()
+}
+
+func contains(xs []string, x string) bool {
+	for _, s := range xs {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientResolver tells the client's IP: the socket peer, or, when the peer
+// is a trusted proxy, the nearest untrusted address in X-Forwarded-For.
+type ClientResolver struct {
+	Trusted []netip.Prefix
+}
+
+func (c *ClientResolver) trusted(a netip.Addr) bool {
+	for _, p := range c.Trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// IP returns the client address of r as a string.
+func (c *ClientResolver) IP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if c == nil || !c.trusted(peer) {
+		return peer.String()
+	}
+	// Walk X-Forwarded-For from the right: the last hop not ours is the client.
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !c.trusted(a) {
+			return a.String()
+		}
+		peer = a
+	}
+	return peer.String()
+}
+
+// Client builds the identity.Client of r for dialect.
+func (c *ClientResolver) Client(r *http.Request, dialect string) identity.Client {
+	return identity.Client{Dialect: dialect, IP: c.IP(r), UserAgent: clip(r.UserAgent(), 512), Origin: clip(r.Header.Get("Origin"), 512)}
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// RetryAfterSeconds is the Retry-After value for d, at least 1.
+func RetryAfterSeconds(err *identity.Error) string {
+	s := int(err.RetryAfter.Seconds() + 0.999)
+	return fmt.Sprint(max(s, 1))
+}

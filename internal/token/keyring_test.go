@@ -1,0 +1,193 @@
+package token_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/sqlite"
+	"github.com/latchauth/latch/internal/token"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func mustStore(tb testing.TB) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "k.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustKeyring(tb testing.TB, db *sqlite.DB, alg string, clk *clock) *token.Keyring {
+	tb.Helper()
+	k, err := token.NewKeyring(context.Background(), db, token.KeyringConfig{
+		Secret: []byte("keyring test secret, 32+ bytes long"), Alg: alg, Issuer: "https://latch.test",
+		AccessTTL: 15 * time.Minute, Now: clk.now,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+type jwks struct {
+	Keys []map[string]string `json:"keys"`
+}
+
+func parseJWKS(t *testing.T, k *token.Keyring) jwks {
+	t.Helper()
+	b, etag := k.JWKS()
+	if etag == "" {
+		t.Fatal("no etag")
+	}
+	var set jwks
+	if err := json.Unmarshal(b, &set); err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// Ensure each algorithm signs tokens with the §4 claims that verify against
+// the published JWKS key, independently of the keyring.
+func TestSignAndPublish(t *testing.T) {
+	for _, alg := range []string{token.AlgEdDSA, token.AlgES256, token.AlgRS256} {
+		t.Run(alg, func(t *testing.T) {
+			clk := &clock{time.Now()}
+			k := mustKeyring(t, mustStore(t), alg, clk)
+			tok, exp, err := k.SignAccess(identity.AccessClaims{Subject: "u1", TenantID: "t1", SessionID: "s1",
+				Email: "a@example.com", Roles: []string{"admin"}, AMR: []string{"pwd"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := exp.Sub(clk.t); d < 14*time.Minute || d > 15*time.Minute {
+				t.Fatalf("expiry in %v", d)
+			}
+			c, err := k.Verify(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Subject != "u1" || c.TenantID != "t1" || c.SessionID != "s1" || c.Email != "a@example.com" ||
+				c.Audience[0] != "t1" || c.ID == "" || c.AMR[0] != "pwd" || c.Roles[0] != "admin" || c.NotBefore == nil {
+				t.Fatalf("claims %+v", c)
+			}
+			set := parseJWKS(t, k)
+			if len(set.Keys) != 1 || set.Keys[0]["alg"] != alg || set.Keys[0]["use"] != "sig" {
+				t.Fatalf("jwks %+v", set)
+			}
+			hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+			var h map[string]string
+			json.Unmarshal(hdr, &h)
+			if h["kid"] != set.Keys[0]["kid"] || h["alg"] != alg {
+				t.Fatalf("header %v", h)
+			}
+			if alg == token.AlgEdDSA {
+				// Verify with nothing but the JWKS entry and golang-jwt.
+				x, _ := base64.RawURLEncoding.DecodeString(set.Keys[0]["x"])
+				_, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return ed25519.PublicKey(x), nil },
+					jwt.WithValidMethods([]string{"EdDSA"}))
+				if err != nil {
+					t.Fatalf("JWKS key does not verify the token: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// Ensure a second instance on the same store signs with the same key, and
+// one with another secret refuses to start.
+func TestKeysShared(t *testing.T) {
+	db := mustStore(t)
+	clk := &clock{time.Now()}
+	a := mustKeyring(t, db, token.AlgEdDSA, clk)
+	b := mustKeyring(t, db, token.AlgEdDSA, clk)
+	tok, _, _ := a.SignAccess(identity.AccessClaims{Subject: "u"})
+	if _, err := b.Verify(tok); err != nil {
+		t.Fatalf("second instance cannot verify: %v", err)
+	}
+	if ka, kb := parseJWKS(t, a), parseJWKS(t, b); ka.Keys[0]["kid"] != kb.Keys[0]["kid"] || len(kb.Keys) != 1 {
+		t.Fatal("instances publish different keys")
+	}
+	_, err := token.NewKeyring(context.Background(), db, token.KeyringConfig{Secret: []byte("another secret entirely, 32 bytes"),
+		Alg: token.AlgEdDSA, Issuer: "x", AccessTTL: time.Minute})
+	if !errors.Is(err, token.ErrSecretMismatch) {
+		t.Fatalf("err = %v, want ErrSecretMismatch", err)
+	}
+}
+
+// Ensure rotation publishes the new key at once, signs with it only from
+// its activation, and keeps the old key published until its tokens expire.
+func TestRotation(t *testing.T) {
+	db := mustStore(t)
+	clk := &clock{time.Now()}
+	k := mustKeyring(t, db, token.AlgEdDSA, clk)
+	oldKid := parseJWKS(t, k).Keys[0]["kid"]
+	oldTok, _, _ := k.SignAccess(identity.AccessClaims{Subject: "u"})
+
+	next, err := k.Rotate(context.Background(), 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(11 * time.Second) // past the JWKS cache
+	if set := parseJWKS(t, k); len(set.Keys) != 2 {
+		t.Fatalf("pending key not published: %d keys", len(set.Keys))
+	}
+	if kid := kidOf(t, k); kid != oldKid {
+		t.Fatal("pending key signs before its activation")
+	}
+	clk.t = clk.t.Add(5 * time.Minute)
+	if kid := kidOf(t, k); kid != next.ID {
+		t.Fatal("new key does not sign after activation")
+	}
+	if _, err := k.Verify(oldTok); err != nil {
+		t.Fatalf("old token no longer verifies: %v", err)
+	}
+	clk.t = clk.t.Add(15*time.Minute + 2*time.Minute)
+	set := parseJWKS(t, k)
+	if len(set.Keys) != 1 || set.Keys[0]["kid"] != next.ID {
+		t.Fatalf("retired key still published after its tokens expired: %v", set)
+	}
+}
+
+func kidOf(t *testing.T, k *token.Keyring) string {
+	t.Helper()
+	tok, _, err := k.SignAccess(identity.AccessClaims{Subject: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, _ := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
+	return p.Header["kid"].(string)
+}
+
+// Ensure a token from another issuer, an expired token and a tampered one
+// are refused.
+func TestVerifyRejects(t *testing.T) {
+	clk := &clock{time.Now()}
+	k := mustKeyring(t, mustStore(t), token.AlgEdDSA, clk)
+	tok, _, _ := k.SignAccess(identity.AccessClaims{Subject: "u"})
+	if _, err := k.Verify(tok[:len(tok)-2] + "AA"); err == nil {
+		t.Fatal("tampered token verified")
+	}
+	clk.t = clk.t.Add(16 * time.Minute)
+	if _, err := k.Verify(tok); err == nil {
+		t.Fatal("expired token verified")
+	}
+	none := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "u", "iss": "https://latch.test", "exp": clk.t.Add(time.Hour).Unix()})
+	s, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if _, err := k.Verify(s); err == nil {
+		t.Fatal("alg=none token verified")
+	}
+}

@@ -89,7 +89,7 @@ func openAPIDocument(version string) m {
 	paths := m{
 		"/v3/accounts/login": m{"post": m{
 			"tags": []string{"accounts-v3"}, "summary": "Log into the account",
-			"parameters": []m{{"name": "origin", "in": "header", "schema": str()}, {"name": "user-Agent", "in": "header", "schema": str()}},
+			"parameters":  []m{{"name": "origin", "in": "header", "schema": str()}, {"name": "user-Agent", "in": "header", "schema": str()}},
 			"requestBody": jsonBody(ref("AccountsV3Login")),
 			"responses": m{"200": tokens, "400": v3err("Validation failed; `errors` names each field."),
 				"401": v3err("Wrong credentials or second factor."), "429": v3err("Rate limited; see Retry-After."),

@@ -11,14 +11,14 @@ import (
 // test can check the document covers it).
 func adminRoutes(d Deps) map[string]http.Handler {
 	return map[string]http.Handler{
-		"POST /admin/v1/tenants":        handleCreateTenant(d),
-		"GET /admin/v1/tenants":         handleListTenants(d),
-		"GET /admin/v1/tenants/{tid}":   handleGetTenant(d),
-		"PATCH /admin/v1/tenants/{tid}": handleUpdateTenant(d),
+		"POST /admin/v1/tenants":         handleCreateTenant(d),
+		"GET /admin/v1/tenants":          handleListTenants(d),
+		"GET /admin/v1/tenants/{tid}":    handleGetTenant(d),
+		"PATCH /admin/v1/tenants/{tid}":  handleUpdateTenant(d),
 		"DELETE /admin/v1/tenants/{tid}": handleDeleteTenant(d),
 
-		"POST /admin/v1/tenants/{tid}/api-keys":          handleCreateAPIKey(d),
-		"GET /admin/v1/tenants/{tid}/api-keys":           handleListAPIKeys(d),
+		"POST /admin/v1/tenants/{tid}/api-keys":         handleCreateAPIKey(d),
+		"GET /admin/v1/tenants/{tid}/api-keys":          handleListAPIKeys(d),
 		"DELETE /admin/v1/tenants/{tid}/api-keys/{kid}": handleRevokeAPIKey(d),
 
 		"POST /admin/v1/tenants/{tid}/users":                  handleCreateUser(d),

@@ -130,7 +130,6 @@ func deref(s *string) string {
 	return *s
 }
 
-
 func handleLogin(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req LoginRequest

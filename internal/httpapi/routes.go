@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/latchauth/latch/internal/httpapi/accountsv3"
+	"github.com/latchauth/latch/internal/metrics"
 )
 
 // adminRoutes is the admin API, pattern → handler maker. Listed here in
@@ -53,10 +54,11 @@ func publicRoutes(d Deps) map[string]http.Handler {
 // Routes returns every route pattern the server serves.
 func Routes() []string {
 	var out []string
-	for p := range adminRoutes(Deps{}) {
+	d := Deps{Metrics: metrics.New()}
+	for p := range adminRoutes(d) {
 		out = append(out, p)
 	}
-	for p := range publicRoutes(Deps{Metrics: nil}) {
+	for p := range publicRoutes(d) {
 		out = append(out, p)
 	}
 	return append(out, accountsv3.Routes...)

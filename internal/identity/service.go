@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -325,7 +326,7 @@ func (s *Service) findTenant(ctx context.Context, id, alias string) (*Tenant, er
 		}
 		return s.Tenants.GetTenant(ctx, id)
 	case alias != "":
-		return s.Tenants.GetTenantByAlias(ctx, alias)
+		return s.Tenants.GetTenantByAlias(ctx, strings.ToLower(strings.TrimSpace(alias)))
 	}
 	return nil, Invalid("tenant_id", "a tenant id or alias is required")
 }

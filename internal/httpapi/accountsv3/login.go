@@ -3,6 +3,7 @@ package accountsv3
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -87,7 +88,7 @@ func (r *LoginRequest) Validate() []FieldError {
 	}
 	n := len(errs)
 	errs = length(errs, "email", r.Email, true, 1, 256)
-	if len(errs) == n && !identity.ValidEmail(*r.Email) {
+	if len(errs) == n && !identity.ValidEmail(strings.TrimSpace(*r.Email)) {
 		errs = append(errs, FieldError{"email", codeFormat, "email must be an email address"})
 	}
 	n = len(errs)

@@ -1,0 +1,410 @@
+package accountsv3_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchauth/latch/internal/httpapi/httpapitest"
+	"github.com/latchauth/latch/internal/identity"
+)
+
+const pw = "correct horse battery"
+
+type fixture struct {
+	*httpapitest.Env
+	tenant, alias, user string
+}
+
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	env := httpapitest.New(t, httpapitest.CheapArgon)
+	f := &fixture{Env: env, alias: "acme"}
+	f.tenant = env.MustTenant(t, f.alias)
+	f.user = env.MustUser(t, f.tenant, map[string]any{"email": "Ada@Example.com", "password": pw, "roles": []string{"admin"}})
+	return f
+}
+
+func (f *fixture) login(t *testing.T, body map[string]any, headers ...string) *httpapitest.Response {
+	t.Helper()
+	return f.Do(t, "POST", "/v3/accounts/login", body, headers...)
+}
+
+func (f *fixture) refresh(t *testing.T, tok string) *httpapitest.Response {
+	t.Helper()
+	return f.Do(t, "POST", "/v3/accounts/login-refresh-token", map[string]any{"refreshToken": tok})
+}
+
+func (f *fixture) mustLogin(t *testing.T) (access, refresh string) {
+	t.Helper()
+	r := f.login(t, map[string]any{"accountId": f.tenant, "email": "ada@example.com", "password": pw})
+	if r.Status != http.StatusOK {
+		t.Fatalf("login: %d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	return m["accessToken"].(string), m["refreshToken"].(string)
+}
+
+func wantError(t *testing.T, r *httpapitest.Response, status int, code string) map[string]any {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	m := r.JSON(t)
+	if m["code"] != code || m["message"] == "" {
+		t.Fatalf("body %s, want code %s", r.Body, code)
+	}
+	return m
+}
+
+func claims(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m
+}
+
+// Ensure a login answers exactly {accessToken, refreshToken}, the access
+// token carries the §4 claims and verifies against the published keys,
+// and the session keeps the origin and user agent.
+func TestLogin(t *testing.T) {
+	f := setup(t)
+	r := f.login(t, map[string]any{"accountId": f.tenant, "email": " ADA@example.com ", "password": pw, "unknownField": 1},
+		"Origin", "https://app.example", "User-Agent", "shop/2.1")
+	if r.Status != http.StatusOK {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	if len(m) != 2 || m["accessToken"] == "" || !strings.HasPrefix(m["refreshToken"].(string), "lrt1.") {
+		t.Fatalf("body %s", r.Body)
+	}
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	c, err := f.Keys.Verify(m["accessToken"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Subject != f.user || c.TenantID != f.tenant || c.Audience[0] != f.tenant || c.Email != "Ada@Example.com" ||
+		c.SessionID == "" || c.ID == "" || fmt.Sprint(c.AMR) != "[pwd]" || fmt.Sprint(c.Roles) != "[admin]" {
+		t.Fatalf("claims %+v", c)
+	}
+	if exp := c.ExpiresAt.Sub(c.IssuedAt.Time); exp != 15*time.Minute {
+		t.Fatalf("lifetime %v", exp)
+	}
+	s := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user+"/sessions", nil).JSON(t)["sessions"].([]any)[0].(map[string]any)
+	if s["origin"] != "https://app.example" || s["user_agent"] != "shop/2.1" || s["dialect"] != "accounts-v3" || s["ip"] != "127.0.0.1" {
+		t.Fatalf("session %v", s)
+	}
+	u := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user, nil).JSON(t)
+	if u["last_login_at"] == nil {
+		t.Fatal("last_login_at not set")
+	}
+	ev := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/events?type=account.logged-in", nil).JSON(t)["events"].([]any)
+	if len(ev) != 1 || ev[0].(map[string]any)["session_id"] != c.SessionID {
+		t.Fatalf("events %v", ev)
+	}
+}
+
+// Ensure the tenant is found by accountAlias when accountId is empty.
+func TestLoginByAlias(t *testing.T) {
+	f := setup(t)
+	r := f.login(t, map[string]any{"accountId": "", "accountAlias": "ACME", "email": "ada@example.com", "password": pw})
+	if r.Status != http.StatusOK {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	r = f.login(t, map[string]any{"accountAlias": "acme", "email": "ada@example.com", "password": pw})
+	if r.Status != http.StatusOK {
+		t.Fatalf("without accountId: %d %s", r.Status, r.Body)
+	}
+}
+
+// Ensure every constraint of the reference is checked and the field named.
+func TestLoginValidation(t *testing.T) {
+	f := setup(t)
+	long := func(n int) string { return strings.Repeat("a", n) }
+	ok := func(mod map[string]any) map[string]any {
+		b := map[string]any{"accountId": f.tenant, "email": "ada@example.com", "password": pw}
+		for k, v := range mod {
+			if v == nil {
+				delete(b, k)
+			} else {
+				b[k] = v
+			}
+		}
+		return b
+	}
+	cases := []struct {
+		name, field, code string
+		body              map[string]any
+	}{
+		{"ErrAccountIdTooLong", "accountId", "TOO_LONG", ok(map[string]any{"accountId": long(37)})},
+		{"ErrAccountIdNotUUID", "accountId", "INVALID_FORMAT", ok(map[string]any{"accountId": "not-a-uuid"})},
+		{"ErrNoTenant", "accountId", "REQUIRED", ok(map[string]any{"accountId": ""})},
+		{"ErrAliasTooLong", "accountAlias", "TOO_LONG", ok(map[string]any{"accountId": "", "accountAlias": long(257)})},
+		{"ErrEmailMissing", "email", "REQUIRED", ok(map[string]any{"email": nil})},
+		{"ErrEmailEmpty", "email", "REQUIRED", ok(map[string]any{"email": ""})},
+		{"ErrEmailFormat", "email", "INVALID_FORMAT", ok(map[string]any{"email": "not an email"})},
+		{"ErrEmailDisplayName", "email", "INVALID_FORMAT", ok(map[string]any{"email": "Ada <ada@example.com>"})},
+		{"ErrEmailTooLong", "email", "TOO_LONG", ok(map[string]any{"email": long(250) + "@example.com"})},
+		{"ErrPasswordMissing", "password", "REQUIRED", ok(map[string]any{"password": nil})},
+		{"ErrPasswordShort", "password", "TOO_SHORT", ok(map[string]any{"password": "1234567"})},
+		{"ErrPasswordLong", "password", "TOO_LONG", ok(map[string]any{"password": long(257)})},
+		{"ErrPasswordBytes", "password", "TOO_LONG", ok(map[string]any{"password": strings.Repeat("ä", 200)})},
+		{"ErrTwoFactorShort", "twoFactorCode", "INVALID_FORMAT", ok(map[string]any{"twoFactorCode": "12345"})},
+		{"ErrTwoFactorLetters", "twoFactorCode", "INVALID_FORMAT", ok(map[string]any{"twoFactorCode": "12345a"})},
+		{"ErrRecoveryEmpty", "twoFactorRecoveryCode", "TOO_SHORT", ok(map[string]any{"twoFactorRecoveryCode": ""})},
+		{"ErrRecoveryLong", "twoFactorRecoveryCode", "TOO_LONG", ok(map[string]any{"twoFactorRecoveryCode": long(257)})},
+		{"ErrEmailType", "email", "INVALID_TYPE", ok(map[string]any{"email": 42})},
+		{"ErrPasswordType", "password", "INVALID_TYPE", ok(map[string]any{"password": []int{1}})},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := wantError(t, f.login(t, tc.body), http.StatusBadRequest, "VALIDATION_FAILED")
+			errs := m["errors"].([]any)
+			found := false
+			for _, e := range errs {
+				e := e.(map[string]any)
+				if e["field"] == tc.field && e["code"] == tc.code && strings.Contains(e["message"].(string), tc.field) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no %s/%s error in %s", tc.field, tc.code, m["errors"])
+			}
+		})
+	}
+	t.Run("AllFieldsReported", func(t *testing.T) {
+		m := wantError(t, f.login(t, map[string]any{"accountId": "x"}), http.StatusBadRequest, "VALIDATION_FAILED")
+		if n := len(m["errors"].([]any)); n != 3 {
+			t.Fatalf("%d errors, want 3 (accountId, email, password): %v", n, m["errors"])
+		}
+	})
+}
+
+// Ensure malformed bodies get a 400 in the dialect's shape, never a 500.
+func TestBadBodies(t *testing.T) {
+	f := setup(t)
+	for _, tc := range []struct{ name, body, contentType, code string }{
+		{"ErrNotJSON", "{nope", "application/json", "INVALID_JSON"},
+		{"ErrArray", `[{"email":"a"}]`, "application/json", "INVALID_JSON"},
+		{"ErrEmpty", "", "application/json", "INVALID_JSON"},
+		{"ErrTrailing", `{"refreshToken":"x"} {}`, "application/json", "INVALID_JSON"},
+		{"ErrBadUTF8", "{\"email\":\"\xff\"}", "application/json", "INVALID_JSON"},
+		{"ErrTooLarge", `{"email":"` + strings.Repeat("a", 70000) + `"}`, "application/json", "REQUEST_TOO_LARGE"},
+		{"ErrMediaType", `{}`, "text/plain", "UNSUPPORTED_MEDIA_TYPE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, path := range []string{"/v3/accounts/login", "/v3/accounts/login-refresh-token"} {
+				wantError(t, f.Do(t, "POST", path, tc.body, "Content-Type", tc.contentType), http.StatusBadRequest, tc.code)
+			}
+		})
+	}
+}
+
+// Ensure unknown tenant, unknown email, wrong password and a disabled user
+// all get the same status and body.
+func TestBadCredentialsLookAlike(t *testing.T) {
+	f := setup(t)
+	disabled := f.MustUser(t, f.tenant, map[string]any{"email": "off@example.com", "password": pw})
+	f.Admin(t, "PATCH", "/admin/v1/tenants/"+f.tenant+"/users/"+disabled, map[string]any{"status": "disabled"})
+	bodies := map[string]map[string]any{
+		"wrong password": {"accountId": f.tenant, "email": "ada@example.com", "password": pw + "!"},
+		"unknown email":  {"accountId": f.tenant, "email": "nobody@example.com", "password": pw},
+		"unknown id":     {"accountId": identity.NewID(), "email": "ada@example.com", "password": pw},
+		"unknown alias":  {"accountAlias": "nope", "email": "ada@example.com", "password": pw},
+		"disabled":       {"accountId": f.tenant, "email": "off@example.com", "password": pw},
+	}
+	var first string
+	for name, b := range bodies {
+		r := f.login(t, b)
+		wantError(t, r, http.StatusUnauthorized, "INVALID_CREDENTIALS")
+		if first == "" {
+			first = string(r.Body)
+		} else if string(r.Body) != first {
+			t.Fatalf("%s answers %s, others %s", name, r.Body, first)
+		}
+	}
+	failed := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/events?type=account.login-failed", nil).JSON(t)["events"].([]any)
+	if len(failed) != 2 { // wrong password and disabled: the user exists
+		t.Fatalf("%d login-failed events, want 2", len(failed))
+	}
+	for _, e := range failed {
+		if strings.Contains(fmt.Sprint(e), pw) {
+			t.Fatal("an event carries the password")
+		}
+	}
+}
+
+// Ensure each refresh rotates the token and the previous token is refused
+// once the grace window has passed.
+func TestRefreshRotation(t *testing.T) {
+	f := setup(t)
+	_, rt0 := f.mustLogin(t)
+	r := f.refresh(t, rt0)
+	if r.Status != http.StatusOK {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	rt1 := m["refreshToken"].(string)
+	if rt1 == rt0 || m["accessToken"] == "" {
+		t.Fatal("refresh did not rotate")
+	}
+	if c := claims(t, m["accessToken"].(string)); c["sub"] != f.user {
+		t.Fatalf("claims %v", c)
+	}
+	r = f.refresh(t, rt1)
+	rt2 := r.JSON(t)["refreshToken"].(string)
+	if r.Status != http.StatusOK || rt2 == rt1 {
+		t.Fatalf("second refresh %d", r.Status)
+	}
+	u := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user, nil).JSON(t)
+	if u["last_seen_at"] == nil {
+		t.Fatal("last_seen_at not set")
+	}
+}
+
+// Ensure the previous token within the grace window yields the same
+// successor, also for many concurrent callers.
+func TestRefreshGraceConcurrent(t *testing.T) {
+	f := setup(t)
+	_, rt0 := f.mustLogin(t)
+	const n = 12
+	var wg sync.WaitGroup
+	got := make([]string, n)
+	codes := make([]int, n)
+	for i := range n {
+		wg.Go(func() {
+			r := f.refresh(t, rt0)
+			codes[i] = r.Status
+			if r.Status == http.StatusOK {
+				got[i] = r.JSON(t)["refreshToken"].(string)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if codes[i] != http.StatusOK || got[i] != got[0] {
+			t.Fatalf("caller %d: %d %q, want 200 %q", i, codes[i], got[i], got[0])
+		}
+	}
+	// The successor works and moves on.
+	if r := f.refresh(t, got[0]); r.Status != http.StatusOK {
+		t.Fatalf("successor refused: %d", r.Status)
+	}
+}
+
+// Ensure a rotated token presented after the grace window is reuse: 409,
+// the whole session revoked, and an account.refresh-token-reused event.
+func TestRefreshReuse(t *testing.T) {
+	f := setup(t)
+	_, rt0 := f.mustLogin(t)
+	rt1 := f.refresh(t, rt0).JSON(t)["refreshToken"].(string)
+	f.Advance(11 * time.Second)
+	wantError(t, f.refresh(t, rt0), http.StatusConflict, "REFRESH_TOKEN_REUSED")
+	// The legitimate holder's newer token died with the session.
+	wantError(t, f.refresh(t, rt1), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+	ev := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/events?type=account.refresh-token-reused", nil).JSON(t)["events"].([]any)
+	if len(ev) != 1 {
+		t.Fatalf("%d reuse events", len(ev))
+	}
+	s := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user+"/sessions", nil).JSON(t)["sessions"].([]any)[0].(map[string]any)
+	if s["revoked_at"] == nil || s["revoke_reason"] != "refresh token reused" {
+		t.Fatalf("session %v", s)
+	}
+}
+
+// Ensure two generations back is reuse even inside the grace window.
+func TestRefreshReuseOlder(t *testing.T) {
+	f := setup(t)
+	_, rt0 := f.mustLogin(t)
+	rt1 := f.refresh(t, rt0).JSON(t)["refreshToken"].(string)
+	f.refresh(t, rt1)
+	wantError(t, f.refresh(t, rt0), http.StatusConflict, "REFRESH_TOKEN_REUSED")
+}
+
+// Ensure garbage, forged, expired, idle and disabled-user tokens are refused with 401.
+func TestRefreshInvalid(t *testing.T) {
+	f := setup(t)
+	for _, tok := range []string{"garbage", "lrt1.AAAA.BBBB", "lst1.x.y", strings.Repeat("x", 256)} {
+		wantError(t, f.refresh(t, tok), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+	}
+	wantError(t, f.refresh(t, strings.Repeat("x", 257)), http.StatusBadRequest, "VALIDATION_FAILED")
+	wantError(t, f.Do(t, "POST", "/v3/accounts/login-refresh-token", map[string]any{}), http.StatusBadRequest, "VALIDATION_FAILED")
+
+	t.Run("ErrIdle", func(t *testing.T) {
+		_, rt := f.mustLogin(t)
+		f.Advance(7*24*time.Hour + time.Minute)
+		wantError(t, f.refresh(t, rt), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+	})
+	t.Run("ErrDisabledUser", func(t *testing.T) {
+		_, rt := f.mustLogin(t)
+		f.Admin(t, "PATCH", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user, map[string]any{"status": "disabled"})
+		wantError(t, f.refresh(t, rt), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+	})
+}
+
+// Ensure sessions have an absolute lifetime, even when kept busy.
+func TestSessionLifetime(t *testing.T) {
+	f := setup(t)
+	_, rt := f.mustLogin(t)
+	for range 4 {
+		f.Advance(6 * 24 * time.Hour)
+		r := f.refresh(t, rt)
+		if r.Status != http.StatusOK {
+			t.Fatalf("refresh within limits refused: %s", r.Body)
+		}
+		rt = r.JSON(t)["refreshToken"].(string)
+	}
+	f.Advance(6 * 24 * time.Hour) // 30 days in all
+	wantError(t, f.refresh(t, rt), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+}
+
+// Ensure an imported bcrypt hash logs in and is replaced by argon2id.
+func TestImportedHashRehashed(t *testing.T) {
+	f := setup(t)
+	id := f.MustUser(t, f.tenant, map[string]any{"email": "old@example.com",
+		"password_hash": "$2b$04$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"})
+	r := f.login(t, map[string]any{"accountId": f.tenant, "email": "old@example.com", "password": "correct horse battery staple"})
+	if r.Status != http.StatusOK {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	u, err := f.Store.GetUser(context.Background(), f.tenant, id)
+	if err != nil || !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("hash after login %q, %v", u.PasswordHash, err)
+	}
+	r = f.login(t, map[string]any{"accountId": f.tenant, "email": "old@example.com", "password": "correct horse battery staple"})
+	if r.Status != http.StatusOK {
+		t.Fatalf("login after rehash: %d", r.Status)
+	}
+}
+
+// Ensure logins and refreshes are counted by dialect and outcome.
+func TestMetrics(t *testing.T) {
+	f := setup(t)
+	_, rt := f.mustLogin(t)
+	f.refresh(t, rt)
+	f.login(t, map[string]any{"accountId": f.tenant, "email": "ada@example.com", "password": "wrong password"})
+	body := string(f.Do(t, "GET", "/metrics", nil).Body)
+	for _, want := range []string{
+		`latch_logins_total{dialect="accounts-v3",outcome="success"} 1`,
+		`latch_logins_total{dialect="accounts-v3",outcome="invalid_credentials"} 1`,
+		`latch_refreshes_total{dialect="accounts-v3",outcome="rotated"} 1`,
+		`latch_http_request_duration_seconds_count{code="2xx",route="POST /v3/accounts/login"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

@@ -1,0 +1,154 @@
+// Package httpapitest starts a complete latch HTTP server on a temporary
+// SQLite store for tests and benchmarks, with a clock they can move.
+package httpapitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/latchauth/latch/internal/httpapi"
+	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/metrics"
+	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/store/sqlite"
+	"github.com/latchauth/latch/internal/token"
+)
+
+// AdminToken is the admin bearer token of every Env.
+const AdminToken = "test-admin-token-0123456789"
+
+// CheapArgon keeps tests fast; benchmarks that measure hashing pass their own.
+var CheapArgon = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// Env is a running server and handles on its parts.
+type Env struct {
+	URL     string
+	Server  *httptest.Server
+	Store   *sqlite.DB
+	Keys    *token.Keyring
+	Service *identity.Service
+	Hasher  *password.Hasher
+	offset  atomic.Int64
+}
+
+// Now is the Env's clock: real time plus whatever Advance added.
+func (e *Env) Now() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
+
+// Advance moves the clock forward.
+func (e *Env) Advance(d time.Duration) { e.offset.Add(int64(d)) }
+
+// New starts a server for tb with argon2 parameters p.
+func New(tb testing.TB, p password.Params) *Env {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "latch.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := &Env{Store: db}
+	secret := []byte("httpapitest secret, at least 32 bytes")
+	e.Keys, err = token.NewKeyring(ctx, db, token.KeyringConfig{Secret: secret, Alg: token.AlgEdDSA,
+		Issuer: "https://latch.test", AccessTTL: 15 * time.Minute, Now: e.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if e.Hasher, err = password.New(p); err != nil {
+		tb.Fatal(err)
+	}
+	e.Service = &identity.Service{Tenants: db, Users: db, Organisations: db, Sessions: db, Events: db, APIKeys: db,
+		Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet}
+	e.Server = httptest.NewServer(httpapi.NewServer(httpapi.Deps{Service: e.Service, Store: db, Keys: e.Keys,
+		Metrics: metrics.New(), AdminToken: AdminToken, Version: "test", Logger: quiet}))
+	e.URL = e.Server.URL
+	tb.Cleanup(func() {
+		e.Server.Close()
+		db.Close()
+	})
+	return e
+}
+
+// Response is a decoded answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a map.
+func (r *Response) JSON(tb testing.TB) map[string]any {
+	tb.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		tb.Fatalf("body is not a JSON object: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+// Do sends a request; body may be a string (sent as is) or any value (sent
+// as JSON). headers are name, value pairs.
+func (e *Env) Do(tb testing.TB, method, path string, body any, headers ...string) *Response {
+	tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	default:
+		buf, _ := json.Marshal(b)
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := e.Server.Client().Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// Admin sends an authenticated admin request.
+func (e *Env) Admin(tb testing.TB, method, path string, body any) *Response {
+	tb.Helper()
+	return e.Do(tb, method, path, body, "Authorization", "Bearer "+AdminToken)
+}
+
+// MustTenant creates a tenant with alias through the admin API.
+func (e *Env) MustTenant(tb testing.TB, alias string) string {
+	tb.Helper()
+	r := e.Admin(tb, "POST", "/admin/v1/tenants", map[string]any{"name": "Tenant " + alias, "alias": alias})
+	if r.Status != http.StatusCreated {
+		tb.Fatalf("create tenant: %d %s", r.Status, r.Body)
+	}
+	return r.JSON(tb)["id"].(string)
+}
+
+// MustUser creates a user through the admin API and returns its id.
+func (e *Env) MustUser(tb testing.TB, tenantID string, fields map[string]any) string {
+	tb.Helper()
+	r := e.Admin(tb, "POST", "/admin/v1/tenants/"+tenantID+"/users", fields)
+	if r.Status != http.StatusCreated {
+		tb.Fatalf("create user: %d %s", r.Status, r.Body)
+	}
+	return r.JSON(tb)["id"].(string)
+}
+
+var quiet = slog.New(slog.DiscardHandler)

@@ -87,14 +87,6 @@ func (st *setting) uint(lo, hi uint64) (uint64, error) {
 	return n, nil
 }
 
-func (st *setting) boolean() (bool, error) {
-	b, err := strconv.ParseBool(*st.val)
-	if err != nil {
-		return false, st.badValue("must be true or false")
-	}
-	return b, nil
-}
-
 // storeConfig is the database setting shared by every command.
 type storeConfig struct {
 	db *setting

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -59,6 +60,11 @@ func (p Params) Validate() error {
 type Hasher struct {
 	params Params
 	dummy  string
+	// slots bounds how many argon2/scrypt/bcrypt computations run at once
+	// to the number of CPUs. More would not finish sooner: they would share
+	// the cores, multiply the memory in use (m KiB each) and evict each
+	// other's blocks from the CPU caches.
+	slots chan struct{}
 }
 
 // New returns a Hasher for p. It computes one hash up front, the dummy that
@@ -68,7 +74,7 @@ func New(p Params) (*Hasher, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Hasher{params: p}
+	h := &Hasher{params: p, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	pw := make([]byte, 24)
 	rand.Read(pw)
 	d, err := h.Hash(base64.RawStdEncoding.EncodeToString(pw))
@@ -97,6 +103,8 @@ func (h *Hasher) Hash(pw string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
 	salt := make([]byte, h.params.SaltLen)
 	rand.Read(salt)
 	key := argon2.IDKey([]byte(n), salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
@@ -111,6 +119,8 @@ func (h *Hasher) Verify(pw, encoded string) (ok, rehash bool, err error) {
 	if err != nil {
 		return false, false, err
 	}
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"), strings.HasPrefix(encoded, "$argon2i$"):
 		a, err := parseArgon2(encoded)

@@ -27,6 +27,10 @@ var migrations embed.FS
 type DB struct {
 	w *sql.DB // one connection: every write
 	r *sql.DB // read-only pool
+	// Hot-path statements, prepared once: parsing SQL costs more than
+	// running these queries (database/sql caches them per connection).
+	getSession, getTenant, getUser, getUserByEmail *sql.Stmt
+	advance, touchUser, insertEvent               *sql.Stmt
 }
 
 var _ identity.Store = (*DB)(nil)
@@ -60,12 +64,49 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.r = r
+	if err := db.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+func (db *DB) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		dst  **sql.Stmt
+		pool *sql.DB
+		q    string
+	}{
+		{&db.getSession, db.r, "SELECT " + sessionCols + " FROM sessions WHERE id = ?"},
+		{&db.getTenant, db.r, "SELECT " + tenantCols + " FROM tenants WHERE id = ?"},
+		{&db.getUser, db.r, "SELECT " + userCols + " FROM users WHERE tenant_id = ? AND id = ?"},
+		{&db.getUserByEmail, db.r, "SELECT " + userCols + " FROM users WHERE tenant_id = ? AND email_key = ?"},
+		{&db.advance, db.w, `UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_seen_at = ?
+			WHERE id = ? AND generation = ? AND revoked_at IS NULL RETURNING user_id`},
+		{&db.touchUser, db.w, "UPDATE users SET last_seen_at = ? WHERE id = ?"},
+		{&db.insertEvent, db.w, "INSERT INTO events (id, tenant_id, user_id, session_id, type, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)"},
+	} {
+		st, err := p.pool.PrepareContext(ctx, p.q)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		*p.dst = st
+	}
+	return nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	for _, st := range []*sql.Stmt{db.getSession, db.getTenant, db.getUser, db.getUserByEmail, db.advance, db.touchUser, db.insertEvent} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	var rerr error
+	if db.r != nil {
+		rerr = db.r.Close()
+	}
+	return errors.Join(rerr, db.w.Close())
 }
 
 // Ping checks that the file can be read.

@@ -7,10 +7,13 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-func insertEvents(ctx context.Context, tx *sql.Tx, events []identity.Event) error {
+func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []identity.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	st := tx.StmtContext(ctx, db.insertEvent)
 	for _, e := range events {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO events (id, tenant_id, user_id, session_id, type, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			e.ID, e.TenantID, e.UserID, e.SessionID, e.Type, tm(e.CreatedAt), js(e.Data)); err != nil {
+		if _, err := st.ExecContext(ctx, e.ID, e.TenantID, e.UserID, e.SessionID, e.Type, tm(e.CreatedAt), js(e.Data)); err != nil {
 			return err
 		}
 	}
@@ -19,7 +22,7 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []identity.Event) erro
 
 // AppendEvents implements identity.EventStore.
 func (db *DB) AppendEvents(ctx context.Context, events ...identity.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error { return insertEvents(ctx, tx, events) })
+	return db.tx(ctx, func(tx *sql.Tx) error { return db.insertEvents(ctx, tx, events) })
 }
 
 // ListEvents implements identity.EventStore.

@@ -42,13 +42,13 @@ func (db *DB) CreateSession(ctx context.Context, s *identity.Session, w identity
 		if err != nil {
 			return err
 		}
-		return insertEvents(ctx, tx, w.Events)
+		return db.insertEvents(ctx, tx, w.Events)
 	})
 }
 
 // GetSession implements identity.SessionStore.
 func (db *DB) GetSession(ctx context.Context, id string) (*identity.Session, error) {
-	s, err := scanSession(db.r.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = ?", id))
+	s, err := scanSession(db.getSession.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("session")
 	}
@@ -59,18 +59,17 @@ func (db *DB) GetSession(ctx context.Context, id string) (*identity.Session, err
 // generation is the compare-and-swap.
 func (db *DB) AdvanceSession(ctx context.Context, id string, from int64, now time.Time, events []identity.Event) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_seen_at = ?
-			WHERE id = ? AND generation = ? AND revoked_at IS NULL`, tm(now), tm(now), id, from)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		var userID string
+		err := tx.StmtContext(ctx, db.advance).QueryRowContext(ctx, tm(now), tm(now), id, from).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) {
 			return &identity.Error{Code: identity.ECONFLICT, Message: "session moved on or was revoked"}
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET last_seen_at = ? WHERE id = (SELECT user_id FROM sessions WHERE id = ?)", tm(now), id); err != nil {
+		} else if err != nil {
 			return err
 		}
-		return insertEvents(ctx, tx, events)
+		if _, err := tx.StmtContext(ctx, db.touchUser).ExecContext(ctx, tm(now), userID); err != nil {
+			return err
+		}
+		return db.insertEvents(ctx, tx, events)
 	})
 }
 
@@ -89,7 +88,7 @@ func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time, reaso
 			}
 			return nil
 		}
-		return insertEvents(ctx, tx, events)
+		return db.insertEvents(ctx, tx, events)
 	})
 }
 

@@ -32,7 +32,7 @@ func (db *DB) CreateTenant(ctx context.Context, t *identity.Tenant) error {
 
 // GetTenant implements identity.TenantStore.
 func (db *DB) GetTenant(ctx context.Context, id string) (*identity.Tenant, error) {
-	t, err := scanTenant(db.r.QueryRowContext(ctx, "SELECT "+tenantCols+" FROM tenants WHERE id = ?", id))
+	t, err := scanTenant(db.getTenant.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("tenant")
 	}

@@ -75,7 +75,7 @@ func setOrganisations(ctx context.Context, tx *sql.Tx, u *identity.User) error {
 
 // GetUser implements identity.UserStore.
 func (db *DB) GetUser(ctx context.Context, tenantID, id string) (*identity.User, error) {
-	u, err := scanUser(db.r.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE tenant_id = ? AND id = ?", tenantID, id))
+	u, err := scanUser(db.getUser.QueryRowContext(ctx, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user")
 	}
@@ -84,8 +84,7 @@ func (db *DB) GetUser(ctx context.Context, tenantID, id string) (*identity.User,
 
 // GetUserByEmail implements identity.UserStore.
 func (db *DB) GetUserByEmail(ctx context.Context, tenantID, email string) (*identity.User, error) {
-	u, err := scanUser(db.r.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE tenant_id = ? AND email_key = ?",
-		tenantID, identity.EmailKey(email)))
+	u, err := scanUser(db.getUserByEmail.QueryRowContext(ctx, tenantID, identity.EmailKey(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user")
 	}

@@ -30,7 +30,7 @@ type DB struct {
 	// Hot-path statements, prepared once: parsing SQL costs more than
 	// running these queries (database/sql caches them per connection).
 	getSession, getTenant, getUser, getUserByEmail *sql.Stmt
-	advance, touchUser, insertEvent               *sql.Stmt
+	advance, touchUser, insertEvent                *sql.Stmt
 }
 
 var _ identity.Store = (*DB)(nil)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -110,6 +112,19 @@ func (c storeConfig) sqlitePath() (string, error) {
 		return "", c.db.badValue("the PostgreSQL store is not part of this build yet; use sqlite:PATH")
 	}
 	return "", c.db.badValue("must start with sqlite: or postgres://")
+}
+
+// open opens (and migrates) the configured store.
+func (c storeConfig) open(ctx context.Context) (*sqlite.DB, string, error) {
+	path, err := c.sqlitePath()
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, "", fmt.Errorf("open database %s: %w", path, err)
+	}
+	return db, path, nil
 }
 
 type secretConfig struct{ secret *setting }

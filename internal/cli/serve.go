@@ -131,11 +131,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err := s.parse(args); err != nil {
 		return err
 	}
-	path, err := store.sqlitePath()
-	if err != nil {
-		return err
-	}
-	db, err := sqlite.Open(ctx, path)
+	db, path, err := store.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -158,10 +154,6 @@ func rotateKeys(ctx context.Context, args []string, getenv func(string) string, 
 	if err := s.parse(args); err != nil {
 		return err
 	}
-	path, err := store.sqlitePath()
-	if err != nil {
-		return err
-	}
 	secret, err := sec.value(true)
 	if err != nil {
 		return err
@@ -174,7 +166,7 @@ func rotateKeys(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, path)
+	db, _, err := store.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -170,277 +170,217 @@ func tenant(d Deps, r *http.Request) (*identity.Tenant, error) {
 	return d.Store.GetTenant(r.Context(), r.PathValue("tid"))
 }
 
-// Tenants.
+// The admin handlers come in four shapes; these makers hold each shape
+// once, and the handlers below say only what differs.
 
-func handleCreateTenant(d Deps) http.Handler {
+// written decodes an In body, applies it with do and answers out(result).
+func written[In, T, U any](d Deps, status int, do func(r *http.Request, in In) (T, error), out func(T) U) http.Handler {
 	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		in, err := decode[identity.TenantInput](r)
+		in, err := decode[In](r)
 		if err != nil {
 			return 0, nil, err
 		}
-		t, err := d.Service.CreateTenant(r.Context(), in)
+		v, err := do(r, in)
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusCreated, tenantOut(t), nil
+		return status, out(v), nil
 	})
 }
 
-func handleListTenants(d Deps) http.Handler {
+// fetched answers out(get(r)).
+func fetched[T, U any](d Deps, get func(r *http.Request) (T, error), out func(T) U) http.Handler {
+	return adminHandler(d, func(r *http.Request) (int, any, error) {
+		v, err := get(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, out(v), nil
+	})
+}
+
+// removed answers 204 when del succeeds.
+func removed(d Deps, del func(r *http.Request) error) http.Handler {
+	return adminHandler(d, func(r *http.Request) (int, any, error) {
+		return http.StatusNoContent, nil, del(r)
+	})
+}
+
+// paged answers one page of a list under key, with next_cursor. A list
+// nested under a tenant 404s when the tenant does not exist.
+func paged[T, U any](d Deps, key string, nested bool, list func(r *http.Request, p identity.Page) ([]T, string, error), out func(T) U) http.Handler {
 	return adminHandler(d, func(r *http.Request) (int, any, error) {
 		p, err := pageOf(r)
 		if err != nil {
 			return 0, nil, err
 		}
-		ts, next, err := d.Store.ListTenants(r.Context(), p)
+		if nested {
+			if _, err := tenant(d, r); err != nil {
+				return 0, nil, err
+			}
+		}
+		items, next, err := list(r, p)
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusOK, map[string]any{"tenants": mapSlice(ts, tenantOut), "next_cursor": next}, nil
+		return http.StatusOK, map[string]any{key: mapSlice(items, out), "next_cursor": next}, nil
 	})
+}
+
+func tid(r *http.Request) string { return r.PathValue("tid") }
+
+// Tenants.
+
+func handleCreateTenant(d Deps) http.Handler {
+	return written(d, http.StatusCreated, func(r *http.Request, in identity.TenantInput) (*identity.Tenant, error) {
+		return d.Service.CreateTenant(r.Context(), in)
+	}, tenantOut)
+}
+
+func handleListTenants(d Deps) http.Handler {
+	return paged(d, "tenants", false, func(r *http.Request, p identity.Page) ([]*identity.Tenant, string, error) {
+		return d.Store.ListTenants(r.Context(), p)
+	}, tenantOut)
 }
 
 func handleGetTenant(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		t, err := tenant(d, r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, tenantOut(t), nil
-	})
+	return fetched(d, func(r *http.Request) (*identity.Tenant, error) { return tenant(d, r) }, tenantOut)
 }
 
 func handleUpdateTenant(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		in, err := decode[identity.TenantInput](r)
-		if err != nil {
-			return 0, nil, err
-		}
-		t, err := d.Service.UpdateTenant(r.Context(), r.PathValue("tid"), in)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, tenantOut(t), nil
-	})
+	return written(d, http.StatusOK, func(r *http.Request, in identity.TenantInput) (*identity.Tenant, error) {
+		return d.Service.UpdateTenant(r.Context(), tid(r), in)
+	}, tenantOut)
 }
 
 func handleDeleteTenant(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		return http.StatusNoContent, nil, d.Store.DeleteTenant(r.Context(), r.PathValue("tid"))
-	})
+	return removed(d, func(r *http.Request) error { return d.Store.DeleteTenant(r.Context(), tid(r)) })
 }
 
 // API keys.
 
+type apiKeyInput struct {
+	Name string `json:"name"`
+}
+
 func handleCreateAPIKey(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		in, err := decode[struct {
-			Name string `json:"name"`
-		}](r)
+	return written(d, http.StatusCreated, func(r *http.Request, in apiKeyInput) (apiKeyJSON, error) {
+		k, secret, err := d.Service.CreateAPIKey(r.Context(), tid(r), in.Name)
 		if err != nil {
-			return 0, nil, err
-		}
-		k, secret, err := d.Service.CreateAPIKey(r.Context(), r.PathValue("tid"), in.Name)
-		if err != nil {
-			return 0, nil, err
+			return apiKeyJSON{}, err
 		}
 		out := apiKeyOut(k)
 		out.Key = secret
-		return http.StatusCreated, out, nil
-	})
+		return out, nil
+	}, func(k apiKeyJSON) apiKeyJSON { return k })
 }
 
 func handleListAPIKeys(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
+	return fetched(d, func(r *http.Request) ([]*identity.APIKey, error) {
 		if _, err := tenant(d, r); err != nil {
-			return 0, nil, err
+			return nil, err
 		}
-		ks, err := d.Store.ListAPIKeys(r.Context(), r.PathValue("tid"))
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"api_keys": mapSlice(ks, apiKeyOut)}, nil
-	})
+		return d.Store.ListAPIKeys(r.Context(), tid(r))
+	}, func(ks []*identity.APIKey) map[string]any { return map[string]any{"api_keys": mapSlice(ks, apiKeyOut)} })
 }
 
 func handleRevokeAPIKey(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		return http.StatusNoContent, nil, d.Store.RevokeAPIKey(r.Context(), r.PathValue("tid"), r.PathValue("kid"), time.Now())
+	return removed(d, func(r *http.Request) error {
+		return d.Store.RevokeAPIKey(r.Context(), tid(r), r.PathValue("kid"), time.Now())
 	})
 }
 
 // Users.
 
 func handleCreateUser(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		in, err := decode[identity.UserInput](r)
-		if err != nil {
-			return 0, nil, err
-		}
-		u, err := d.Service.CreateUser(r.Context(), r.PathValue("tid"), in)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusCreated, userOut(u), nil
-	})
+	return written(d, http.StatusCreated, func(r *http.Request, in identity.UserInput) (*identity.User, error) {
+		return d.Service.CreateUser(r.Context(), tid(r), in)
+	}, userOut)
 }
 
 func handleListUsers(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		p, err := pageOf(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		if _, err := tenant(d, r); err != nil {
-			return 0, nil, err
-		}
-		us, next, err := d.Store.ListUsers(r.Context(), r.PathValue("tid"), identity.UserFilter{Email: r.URL.Query().Get("email")}, p)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"users": mapSlice(us, userOut), "next_cursor": next}, nil
-	})
+	return paged(d, "users", true, func(r *http.Request, p identity.Page) ([]*identity.User, string, error) {
+		return d.Store.ListUsers(r.Context(), tid(r), identity.UserFilter{Email: r.URL.Query().Get("email")}, p)
+	}, userOut)
+}
+
+func getUser(d Deps, r *http.Request) (*identity.User, error) {
+	return d.Store.GetUser(r.Context(), tid(r), r.PathValue("uid"))
 }
 
 func handleGetUser(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		u, err := d.Store.GetUser(r.Context(), r.PathValue("tid"), r.PathValue("uid"))
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, userOut(u), nil
-	})
+	return fetched(d, func(r *http.Request) (*identity.User, error) { return getUser(d, r) }, userOut)
 }
 
 func handleUpdateUser(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		in, err := decode[identity.UserInput](r)
-		if err != nil {
-			return 0, nil, err
-		}
-		u, err := d.Service.UpdateUser(r.Context(), r.PathValue("tid"), r.PathValue("uid"), in)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, userOut(u), nil
-	})
+	return written(d, http.StatusOK, func(r *http.Request, in identity.UserInput) (*identity.User, error) {
+		return d.Service.UpdateUser(r.Context(), tid(r), r.PathValue("uid"), in)
+	}, userOut)
 }
 
 func handleDeleteUser(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		return http.StatusNoContent, nil, d.Store.DeleteUser(r.Context(), r.PathValue("tid"), r.PathValue("uid"))
-	})
+	return removed(d, func(r *http.Request) error { return d.Store.DeleteUser(r.Context(), tid(r), r.PathValue("uid")) })
 }
 
 func handleListSessions(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		if _, err := d.Store.GetUser(r.Context(), r.PathValue("tid"), r.PathValue("uid")); err != nil {
-			return 0, nil, err
+	return fetched(d, func(r *http.Request) ([]*identity.Session, error) {
+		if _, err := getUser(d, r); err != nil {
+			return nil, err
 		}
-		ss, err := d.Store.ListUserSessions(r.Context(), r.PathValue("tid"), r.PathValue("uid"))
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"sessions": mapSlice(ss, sessionOut)}, nil
+		return d.Store.ListUserSessions(r.Context(), tid(r), r.PathValue("uid"))
+	}, func(ss []*identity.Session) map[string]any {
+		return map[string]any{"sessions": mapSlice(ss, sessionOut)}
 	})
 }
 
 func handleRevokeSessions(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		if _, err := d.Store.GetUser(r.Context(), r.PathValue("tid"), r.PathValue("uid")); err != nil {
-			return 0, nil, err
+	return fetched(d, func(r *http.Request) (int, error) {
+		if _, err := getUser(d, r); err != nil {
+			return 0, err
 		}
-		n, err := d.Store.RevokeUserSessions(r.Context(), r.PathValue("tid"), r.PathValue("uid"), time.Now(), "revoked by admin")
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]int{"revoked": n}, nil
-	})
+		return d.Store.RevokeUserSessions(r.Context(), tid(r), r.PathValue("uid"), time.Now(), "revoked by admin")
+	}, func(n int) map[string]int { return map[string]int{"revoked": n} })
 }
 
 // Organisations.
 
 func handleCreateOrganisation(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		in, err := decode[identity.OrganisationInput](r)
-		if err != nil {
-			return 0, nil, err
-		}
-		o, err := d.Service.CreateOrganisation(r.Context(), r.PathValue("tid"), in)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusCreated, orgOut(o), nil
-	})
+	return written(d, http.StatusCreated, func(r *http.Request, in identity.OrganisationInput) (*identity.Organisation, error) {
+		return d.Service.CreateOrganisation(r.Context(), tid(r), in)
+	}, orgOut)
 }
 
 func handleListOrganisations(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		p, err := pageOf(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		if _, err := tenant(d, r); err != nil {
-			return 0, nil, err
-		}
-		os, next, err := d.Store.ListOrganisations(r.Context(), r.PathValue("tid"), p)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"organisations": mapSlice(os, orgOut), "next_cursor": next}, nil
-	})
+	return paged(d, "organisations", true, func(r *http.Request, p identity.Page) ([]*identity.Organisation, string, error) {
+		return d.Store.ListOrganisations(r.Context(), tid(r), p)
+	}, orgOut)
 }
 
 func handleGetOrganisation(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		o, err := d.Store.GetOrganisation(r.Context(), r.PathValue("tid"), r.PathValue("oid"))
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, orgOut(o), nil
-	})
+	return fetched(d, func(r *http.Request) (*identity.Organisation, error) {
+		return d.Store.GetOrganisation(r.Context(), tid(r), r.PathValue("oid"))
+	}, orgOut)
 }
 
 func handleUpdateOrganisation(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		in, err := decode[identity.OrganisationInput](r)
-		if err != nil {
-			return 0, nil, err
-		}
-		o, err := d.Service.UpdateOrganisation(r.Context(), r.PathValue("tid"), r.PathValue("oid"), in)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, orgOut(o), nil
-	})
+	return written(d, http.StatusOK, func(r *http.Request, in identity.OrganisationInput) (*identity.Organisation, error) {
+		return d.Service.UpdateOrganisation(r.Context(), tid(r), r.PathValue("oid"), in)
+	}, orgOut)
 }
 
 func handleDeleteOrganisation(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		return http.StatusNoContent, nil, d.Store.DeleteOrganisation(r.Context(), r.PathValue("tid"), r.PathValue("oid"))
+	return removed(d, func(r *http.Request) error {
+		return d.Store.DeleteOrganisation(r.Context(), tid(r), r.PathValue("oid"))
 	})
 }
 
 // Events.
 
 func handleListEvents(d Deps) http.Handler {
-	return adminHandler(d, func(r *http.Request) (int, any, error) {
-		p, err := pageOf(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		if _, err := tenant(d, r); err != nil {
-			return 0, nil, err
-		}
+	return paged(d, "events", true, func(r *http.Request, p identity.Page) ([]*identity.Event, string, error) {
 		q := r.URL.Query()
-		f := identity.EventFilter{Type: q.Get("type"), UserID: q.Get("user_id")}
-		evs, next, err := d.Store.ListEvents(r.Context(), r.PathValue("tid"), f, p)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := mapSlice(evs, func(e *identity.Event) eventJSON {
-			return eventJSON{e.ID, e.Type, e.UserID, e.SessionID, e.CreatedAt, obj(e.Data)}
-		})
-		return http.StatusOK, map[string]any{"events": out, "next_cursor": next}, nil
+		return d.Store.ListEvents(r.Context(), tid(r), identity.EventFilter{Type: q.Get("type"), UserID: q.Get("user_id")}, p)
+	}, func(e *identity.Event) eventJSON {
+		return eventJSON{e.ID, e.Type, e.UserID, e.SessionID, e.CreatedAt, obj(e.Data)}
 	})
 }

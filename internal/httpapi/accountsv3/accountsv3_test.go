@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/password"
 )
 
 const pw = "correct horse battery"
@@ -406,5 +408,35 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// Ensure an unknown email takes as long as a wrong password, through the
+// whole HTTP path: the ratio of medians measured alternately in one run
+// stays within 25%.
+func TestBadCredentialsTiming(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	env := httpapitest.New(t, password.DefaultParams)
+	tid := env.MustTenant(t, "timing")
+	env.MustUser(t, tid, map[string]any{"email": "real@example.com", "password": pw})
+	wrong := map[string]any{"accountId": tid, "email": "real@example.com", "password": "a wrong password"}
+	unknown := map[string]any{"accountId": tid, "email": "ghost@example.com", "password": "a wrong password"}
+	var tw, tu []time.Duration
+	for range 15 {
+		s := time.Now()
+		env.Do(t, "POST", "/v3/accounts/login", wrong)
+		tw = append(tw, time.Since(s))
+		s = time.Now()
+		env.Do(t, "POST", "/v3/accounts/login", unknown)
+		tu = append(tu, time.Since(s))
+	}
+	slices.Sort(tw)
+	slices.Sort(tu)
+	ratio := float64(tu[7]) / float64(tw[7])
+	t.Logf("median wrong password %v, unknown email %v, ratio %.2f", tw[7], tu[7], ratio)
+	if ratio < 0.75 || ratio > 1.25 {
+		t.Fatalf("unknown/wrong median ratio %.2f, want within 25%%", ratio)
 	}
 }

@@ -37,7 +37,12 @@ func NewCodec(secret []byte) *Codec {
 	return &Codec{key: DeriveKey(secret, LabelOpaque)}
 }
 
-var b64 = base64.RawURLEncoding
+var (
+	b64 = base64.RawURLEncoding
+	// b64strict also refuses non-zero unused bits in the last character,
+	// so that each token has exactly one spelling.
+	b64strict = base64.RawURLEncoding.Strict()
+)
 
 // Encode returns the token for id at generation gen.
 func (c *Codec) Encode(prefix string, id [16]byte, gen uint64) string {
@@ -66,11 +71,11 @@ func (c *Codec) Decode(prefix, tok string) (id [16]byte, gen uint64, err error) 
 		return id, 0, ErrMalformed
 	}
 	signed, macPart := tok[:dot], tok[dot+1:]
-	got, err := b64.DecodeString(macPart)
+	got, err := b64strict.DecodeString(macPart)
 	if err != nil || !hmac.Equal(got, c.mac(signed)) {
 		return id, 0, ErrMalformed
 	}
-	payload, err := b64.DecodeString(signed[len(prefix)+1:])
+	payload, err := b64strict.DecodeString(signed[len(prefix)+1:])
 	if err != nil || len(payload) < 17 {
 		return id, 0, ErrMalformed
 	}

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -31,6 +32,11 @@ type DB struct {
 	// running these queries (database/sql caches them per connection).
 	getSession, getTenant, getUser, getUserByEmail *sql.Stmt
 	advance, touchUser, insertEvent                *sql.Stmt
+
+	advances chan *advanceReq // group commit of rotations (groupcommit.go)
+	quit     chan struct{}
+	loopDone chan struct{}
+	stopOnce sync.Once
 }
 
 var _ identity.Store = (*DB)(nil)
@@ -68,6 +74,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.startCommitter()
 	return db, nil
 }
 
@@ -97,6 +104,7 @@ func (db *DB) prepare(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stopCommitter()
 	for _, st := range []*sql.Stmt{db.getSession, db.getTenant, db.getUser, db.getUserByEmail, db.advance, db.touchUser, db.insertEvent} {
 		if st != nil {
 			st.Close()

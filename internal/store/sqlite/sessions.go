@@ -55,24 +55,6 @@ func (db *DB) GetSession(ctx context.Context, id string) (*identity.Session, err
 	return s, formatError(err)
 }
 
-// AdvanceSession implements identity.SessionStore: the WHERE clause on the
-// generation is the compare-and-swap.
-func (db *DB) AdvanceSession(ctx context.Context, id string, from int64, now time.Time, events []identity.Event) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		var userID string
-		err := tx.StmtContext(ctx, db.advance).QueryRowContext(ctx, tm(now), tm(now), id, from).Scan(&userID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return &identity.Error{Code: identity.ECONFLICT, Message: "session moved on or was revoked"}
-		} else if err != nil {
-			return err
-		}
-		if _, err := tx.StmtContext(ctx, db.touchUser).ExecContext(ctx, tm(now), userID); err != nil {
-			return err
-		}
-		return db.insertEvents(ctx, tx, events)
-	})
-}
-
 // RevokeSession implements identity.SessionStore. Events are appended only
 // by the call that revokes, so concurrent revocations record one event.
 func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time, reason string, events []identity.Event) error {

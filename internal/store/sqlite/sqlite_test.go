@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/store/sqlite"
@@ -52,5 +53,19 @@ func TestMetaIfAbsent(t *testing.T) {
 	}
 	if v, _ := db.GetMeta(ctx, "missing"); v != "" {
 		t.Fatalf("got %q", v)
+	}
+}
+
+// Ensure Close may be called twice and a rotation after Close fails
+// cleanly instead of hanging.
+func TestCloseTwice(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db.Close()
+	if err := db.AdvanceSession(context.Background(), "x", 0, time.Now(), nil); err == nil {
+		t.Fatal("rotation after Close succeeded")
 	}
 }

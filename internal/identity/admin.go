@@ -126,7 +126,7 @@ func (in *TenantInput) apply(t *Tenant, create bool) error {
 // CreateTenant validates in and stores a new tenant.
 func (s *Service) CreateTenant(ctx context.Context, in TenantInput) (*Tenant, error) {
 	now := s.now()
-	t := &Tenant{ID: newID(), CreatedAt: now, UpdatedAt: now}
+	t := &Tenant{ID: NewID(), CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(t, true); err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func (s *Service) applyUser(u *User, in UserInput, create bool) error {
 			if m.Key == "" || utf8.RuneCountInString(m.Key) > maxText || utf8.RuneCountInString(m.Value) > 4096 {
 				return Invalid("metadata", "keys must be 1 to 256 characters and values at most 4096")
 			}
-			it := MetadataItem{ID: newID(), Key: m.Key, Value: m.Value, ViewPermissions: m.ViewPermissions, Visible: true, CreatedAt: now, UpdatedAt: now}
+			it := MetadataItem{ID: NewID(), Key: m.Key, Value: m.Value, ViewPermissions: m.ViewPermissions, Visible: true, CreatedAt: now, UpdatedAt: now}
 			if prev, ok := old[m.Key]; ok {
 				it.ID, it.CreatedAt = prev.ID, prev.CreatedAt
 				if prev.Value == m.Value {
@@ -265,7 +265,7 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, in UserInput)
 		return nil, err
 	}
 	now := s.now()
-	u := &User{ID: newID(), TenantID: tenantID, Status: StatusActive, CreatedAt: now, UpdatedAt: now}
+	u := &User{ID: NewID(), TenantID: tenantID, Status: StatusActive, CreatedAt: now, UpdatedAt: now}
 	if err := s.applyUser(u, in, true); err != nil {
 		return nil, err
 	}
@@ -336,7 +336,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, tenantID string, in Or
 		return nil, err
 	}
 	now := s.now()
-	o := &Organisation{ID: newID(), TenantID: tenantID, CreatedAt: now, UpdatedAt: now}
+	o := &Organisation{ID: NewID(), TenantID: tenantID, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(o, true); err != nil {
 		return nil, err
 	}
@@ -371,7 +371,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, tenantID, name string) (*API
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	secret := APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	k := &APIKey{ID: newID(), TenantID: tenantID, Name: name, Hash: HashAPIKey(secret), Prefix: secret[:len(APIKeyPrefix)+6], CreatedAt: s.now()}
+	k := &APIKey{ID: NewID(), TenantID: tenantID, Name: name, Hash: HashAPIKey(secret), Prefix: secret[:len(APIKeyPrefix)+6], CreatedAt: s.now()}
 	if err := s.APIKeys.CreateAPIKey(ctx, k); err != nil {
 		return nil, "", err
 	}

@@ -174,7 +174,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	now := s.now()
 	pol := s.policy(tenant)
 	sess := &Session{
-		ID: newID(), TenantID: tenant.ID, UserID: user.ID, Generation: 0,
+		ID: NewID(), TenantID: tenant.ID, UserID: user.ID, Generation: 0,
 		CreatedAt: now, ExpiresAt: now.Add(pol.SessionLifetime), LastSeenAt: now, RotatedAt: now,
 		UserAgent: req.Client.UserAgent, Origin: req.Client.Origin, IP: req.Client.IP,
 		Dialect: req.Client.Dialect, AMR: []string{"pwd"},
@@ -341,7 +341,7 @@ func (s *Service) recordFailure(ctx context.Context, tenantID, userID string, c 
 }
 
 func (s *Service) event(typ, tenantID, userID, sessionID string, at time.Time, data map[string]any) Event {
-	return Event{ID: newID(), TenantID: tenantID, UserID: userID, SessionID: sessionID, Type: typ, CreatedAt: at, Data: data}
+	return Event{ID: NewID(), TenantID: tenantID, UserID: userID, SessionID: sessionID, Type: typ, CreatedAt: at, Data: data}
 }
 
 // policy merges the tenant's overrides into the deployment defaults.
@@ -370,8 +370,6 @@ func (s *Service) policy(t *Tenant) Config {
 	return c
 }
 
-// newID returns a time-ordered UUID (v7), so that ids sort by creation.
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
-// NewID returns a new time-ordered UUID for any latch record.
-func NewID() string { return newID() }
+// NewID returns a time-ordered UUID (v7) for any latch record, so that ids
+// sort by creation.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }

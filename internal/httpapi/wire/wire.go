@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -70,7 +71,7 @@ func ReadBody(r *http.Request) ([]byte, error) {
 // than application/json (or none, or those in also) are refused. Unknown
 // fields are ignored, as the reference APIs do.
 func DecodeJSON(r *http.Request, v any, also ...string) error {
-	if mt := MediaType(r); mt != "" && mt != "application/json" && !contains(also, mt) {
+	if mt := MediaType(r); mt != "" && mt != "application/json" && !slices.Contains(also, mt) {
 		return &BodyError{Problem: ProblemMediaType, Field: "Content-Type",
 			Message: fmt.Sprintf("Content-Type %q is not supported; send application/json", r.Header.Get("Content-Type"))}
 	}
@@ -125,15 +126,6 @@ func jsonType(te *json.UnmarshalTypeError) string {
 		return "number"
 	}
 	return te.Type.String()
-}
-
-func contains(xs []string, x string) bool {
-	for _, s := range xs {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 // ClientResolver tells the client's IP: the socket peer, or, when the peer

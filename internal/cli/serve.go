@@ -179,7 +179,7 @@ func rotateKeys(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "new %s signing key %s\n  published now in /.well-known/jwks.json\n  signs from %s (in %s)\n"+
+	fmt.Fprintf(stdout, "new %s signing key %s\n  published in /.well-known/jwks.json by every running server within 30 s (they reload keys every 30 s)\n  signs from %s (in %s)\n"+
 		"  the previous key stays published until its last token expires (%s after that)\n",
 		k.Alg, k.ID, k.ActivateAt.Format(time.RFC3339), delay, accessTTL+time.Minute)
 	return nil

@@ -276,25 +276,19 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, in UserInput)
 }
 
 // UpdateUser applies the fields set in in. Disabling a user revokes its
-// sessions; a new password does too, so a stolen refresh token dies with
-// the old password.
+// sessions; a new password does too (in the store's same write), so a
+// stolen refresh token dies with the old password.
 func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, in UserInput) (*User, error) {
 	u, err := s.Users.GetUser(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
 	}
-	oldHash := u.PasswordHash
 	if err := s.applyUser(u, in, false); err != nil {
 		return nil, err
 	}
 	u.UpdatedAt = s.now()
 	if err := s.Users.UpdateUser(ctx, u); err != nil {
 		return nil, err
-	}
-	if u.PasswordHash != oldHash {
-		if _, err := s.Sessions.RevokeUserSessions(ctx, tenantID, id, u.UpdatedAt, "password changed"); err != nil {
-			return nil, err
-		}
 	}
 	return s.Users.GetUser(ctx, tenantID, id)
 }

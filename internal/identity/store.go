@@ -49,8 +49,8 @@ type UserStore interface {
 	// GetUserByEmail looks the user up by EmailKey(email), or ENOTFOUND.
 	GetUserByEmail(ctx context.Context, tenantID, email string) (*User, error)
 	// UpdateUser replaces every mutable field of u. ENOTFOUND, ECONFLICT.
-	// When u.Status becomes disabled, every live session of the user is
-	// revoked in the same transaction.
+	// When u is disabled or its password hash changes, every live session
+	// of the user is revoked in the same transaction.
 	UpdateUser(ctx context.Context, u *User) error
 	// DeleteUser removes the user and its sessions. ENOTFOUND.
 	DeleteUser(ctx context.Context, tenantID, id string) error

@@ -91,27 +91,39 @@ func (db *DB) GetUserByEmail(ctx context.Context, tenantID, email string) (*iden
 	return u, formatError(err)
 }
 
-// UpdateUser implements identity.UserStore.
+// UpdateUser implements identity.UserStore. Disabling the user or changing
+// its password revokes its live sessions in the same transaction, so no
+// crash can leave a stolen refresh token working after either.
 func (db *DB) UpdateUser(ctx context.Context, u *identity.User) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, email_key = ?, email_verified = ?, password_hash = ?,
+		var oldHash string
+		err := tx.QueryRowContext(ctx, "SELECT password_hash FROM users WHERE tenant_id = ? AND id = ?", u.TenantID, u.ID).Scan(&oldHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("user")
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, email_key = ?, email_verified = ?, password_hash = ?,
 			first_name = ?, last_name = ?, role = ?, roles = ?, status = ?, two_factor_enabled = ?, tags = ?, metadata = ?,
 			profile = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
 			u.Email, identity.EmailKey(u.Email), u.EmailVerified, u.PasswordHash, u.FirstName, u.LastName, u.Role,
 			js(u.Roles), u.Status, u.TwoFactorEnabled, js(u.Tags), js(u.Metadata), js(u.Profile), tm(u.UpdatedAt),
-			u.TenantID, u.ID)
-		if err != nil {
+			u.TenantID, u.ID); err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") {
 				return &identity.Error{Code: identity.ECONFLICT, Field: "email", Message: "a user with this email already exists", Err: err}
 			}
 			return err
 		}
-		if err := affected(res, "user"); err != nil {
-			return err
+		reason := ""
+		switch {
+		case u.Status != identity.StatusActive:
+			reason = "user disabled"
+		case u.PasswordHash != oldHash:
+			reason = "password changed"
 		}
-		if u.Status != identity.StatusActive {
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = 'user disabled'
-				WHERE user_id = ? AND revoked_at IS NULL`, tm(u.UpdatedAt), u.ID); err != nil {
+		if reason != "" {
+			if _, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at IS NULL",
+				tm(u.UpdatedAt), reason, u.ID); err != nil {
 				return err
 			}
 		}

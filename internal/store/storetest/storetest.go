@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"SessionAdvanceConcurrent", testSessionAdvanceConcurrent},
 		{"SessionRevoke", testSessionRevoke},
 		{"DisablingUserRevokesSessions", testDisableRevokes},
+		{"PasswordChangeRevokesSessions", testPasswordChangeRevokes},
 		{"TimesAreUTC", testTimesUTC},
 		{"TenantDeleteCascades", testTenantDeleteCascades},
 		{"Events", testEvents},
@@ -457,6 +458,33 @@ func testDisableRevokes(t *testing.T, s identity.Store) {
 	if got, _ := s.GetSession(ctx, sess.ID); !got.Revoked() {
 		t.Fatal("session of a disabled user is still live")
 	}
+}
+
+// Ensure a new password hash revokes every live session in the same write,
+// and an update that keeps the hash revokes nothing.
+func testPasswordChangeRevokes(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	tn := MustCreateTenant(t, s, "")
+	u := MustCreateUser(t, s, tn.ID, "pw@example.com")
+	sess := MustCreateSession(t, s, u, base)
+	u.FirstName, u.UpdatedAt = "Renamed", base.Add(time.Minute)
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetSession(ctx, sess.ID); got.Revoked() {
+		t.Fatal("an update that kept the password revoked the session")
+	}
+	u.PasswordHash, u.UpdatedAt = "$argon2id$other", base.Add(time.Hour)
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.GetSession(ctx, sess.ID)
+	if !got.Revoked() || got.RevokeReason != "password changed" {
+		t.Fatalf("after password change: revoked=%v reason=%q", got.Revoked(), got.RevokeReason)
+	}
+	ghost := *u
+	ghost.ID = identity.NewID()
+	wantCode(t, s.UpdateUser(ctx, &ghost), identity.ENOTFOUND)
 }
 
 // Ensure every time comes back in UTC, to the microsecond.

@@ -40,16 +40,23 @@ func (db *DB) CreateUser(ctx context.Context, u *identity.User) error {
 			u.FirstName, u.LastName, u.Role, js(u.Roles), u.Status, u.TwoFactorEnabled, js(u.Tags), js(u.Metadata),
 			js(u.Profile), tm(u.CreatedAt), tm(u.UpdatedAt), tm(u.LastLoginAt), tm(u.LastSeenAt))
 		if err != nil {
-			if strings.Contains(err.Error(), "UNIQUE") {
-				return &identity.Error{Code: identity.ECONFLICT, Field: "email", Message: "a user with this email already exists", Err: err}
-			}
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
-				return notFound("tenant")
-			}
-			return err
+			return userWriteError(err)
 		}
 		return setOrganisations(ctx, tx, u)
 	})
+}
+
+// userWriteError says what formatError's codes mean for a user row: the
+// only unique key is (tenant, email) and the only reference the tenant.
+func userWriteError(err error) error {
+	err = formatError(err)
+	switch identity.ErrorCode(err) {
+	case identity.ECONFLICT:
+		return &identity.Error{Code: identity.ECONFLICT, Field: "email", Message: "a user with this email already exists", Err: err}
+	case identity.ENOTFOUND:
+		return notFound("tenant")
+	}
+	return err
 }
 
 func setOrganisations(ctx context.Context, tx *sql.Tx, u *identity.User) error {
@@ -109,10 +116,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *identity.User) error {
 			u.Email, identity.EmailKey(u.Email), u.EmailVerified, u.PasswordHash, u.FirstName, u.LastName, u.Role,
 			js(u.Roles), u.Status, u.TwoFactorEnabled, js(u.Tags), js(u.Metadata), js(u.Profile), tm(u.UpdatedAt),
 			u.TenantID, u.ID); err != nil {
-			if strings.Contains(err.Error(), "UNIQUE") {
-				return &identity.Error{Code: identity.ECONFLICT, Field: "email", Message: "a user with this email already exists", Err: err}
-			}
-			return err
+			return userWriteError(err)
 		}
 		reason := ""
 		switch {

@@ -209,12 +209,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 		} else if err != nil {
 			return nil, err
 		}
-		tenant, user, err := s.liveSession(ctx, sess)
+		now := s.now()
+		tenant, user, pol, err := s.liveSession(ctx, sess, now)
 		if err != nil {
 			return nil, err
 		}
-		now := s.now()
-		pol := s.policy(tenant)
 		switch {
 		case int64(gen) == sess.Generation:
 			ev := s.event(EventLoggedIn, sess.TenantID, sess.UserID, sess.ID, now, client.eventData("method", "refresh_token"))
@@ -277,32 +276,31 @@ func (s *Service) Logout(ctx context.Context, refreshToken string, client Client
 }
 
 // liveSession loads the tenant and user of sess and checks that the session
-// may still be used.
-func (s *Service) liveSession(ctx context.Context, sess *Session) (*Tenant, *User, error) {
+// may still be used at now. It returns the tenant's session policy too.
+func (s *Service) liveSession(ctx context.Context, sess *Session, now time.Time) (*Tenant, *User, Config, error) {
 	if sess.Revoked() {
-		return nil, nil, errTokenInvalid()
+		return nil, nil, Config{}, errTokenInvalid()
 	}
 	tenant, err := s.Tenants.GetTenant(ctx, sess.TenantID)
 	if ErrorCode(err) == ENOTFOUND {
-		return nil, nil, errTokenInvalid()
+		return nil, nil, Config{}, errTokenInvalid()
 	} else if err != nil {
-		return nil, nil, err
+		return nil, nil, Config{}, err
 	}
-	now := s.now()
 	pol := s.policy(tenant)
 	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > pol.SessionIdleTimeout {
-		return nil, nil, errTokenInvalid()
+		return nil, nil, Config{}, errTokenInvalid()
 	}
 	user, err := s.Users.GetUser(ctx, sess.TenantID, sess.UserID)
 	if ErrorCode(err) == ENOTFOUND {
-		return nil, nil, errTokenInvalid()
+		return nil, nil, Config{}, errTokenInvalid()
 	} else if err != nil {
-		return nil, nil, err
+		return nil, nil, Config{}, err
 	}
 	if user.Status != StatusActive {
-		return nil, nil, errTokenInvalid()
+		return nil, nil, Config{}, errTokenInvalid()
 	}
-	return tenant, user, nil
+	return tenant, user, pol, nil
 }
 
 func (s *Service) issue(t *Tenant, u *User, sess *Session) (*LoginResult, error) {

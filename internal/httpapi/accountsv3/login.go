@@ -131,17 +131,29 @@ func deref(s *string) string {
 	return *s
 }
 
+// validator is a request body that checks the reference's constraints.
+type validator interface{ Validate() []FieldError }
+
+// decodeValid decodes r's body into v and validates it. On failure it
+// writes the 400, counts an invalid_request with count, and returns false.
+func decodeValid(w http.ResponseWriter, r *http.Request, d Deps, v validator, count func(dialect, outcome string)) bool {
+	if err := wire.DecodeJSON(r, v); err != nil {
+		count(Dialect, "invalid_request")
+		writeError(w, r, d, err)
+		return false
+	}
+	if errs := v.Validate(); len(errs) > 0 {
+		count(Dialect, "invalid_request")
+		writeValidation(w, errs)
+		return false
+	}
+	return true
+}
+
 func handleLogin(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req LoginRequest
-		if err := wire.DecodeJSON(r, &req); err != nil {
-			d.Metrics.Login(Dialect, "invalid_request")
-			writeError(w, r, d, err)
-			return
-		}
-		if errs := req.Validate(); len(errs) > 0 {
-			d.Metrics.Login(Dialect, "invalid_request")
-			writeValidation(w, errs)
+		if !decodeValid(w, r, d, &req, d.Metrics.Login) {
 			return
 		}
 		res, err := d.Service.Login(r.Context(), identity.LoginRequest{
@@ -163,14 +175,7 @@ func handleLogin(d Deps) http.Handler {
 func handleRefresh(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req RefreshRequest
-		if err := wire.DecodeJSON(r, &req); err != nil {
-			d.Metrics.Refresh(Dialect, "invalid_request")
-			writeError(w, r, d, err)
-			return
-		}
-		if errs := req.Validate(); len(errs) > 0 {
-			d.Metrics.Refresh(Dialect, "invalid_request")
-			writeValidation(w, errs)
+		if !decodeValid(w, r, d, &req, d.Metrics.Refresh) {
 			return
 		}
 		res, err := d.Service.Refresh(r.Context(), *req.RefreshToken, d.Clients.Client(r, Dialect))

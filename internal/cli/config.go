@@ -120,11 +120,17 @@ func (c storeConfig) open(ctx context.Context) (*sqlite.DB, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	db, err := openSQLite(ctx, path)
+	return db, path, err
+}
+
+// openSQLite opens (and migrates) the SQLite file at path.
+func openSQLite(ctx context.Context, path string) (*sqlite.DB, error) {
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
-		return nil, "", fmt.Errorf("open database %s: %w", path, err)
+		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	return db, path, nil
+	return db, nil
 }
 
 type secretConfig struct{ secret *setting }

@@ -16,7 +16,6 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/metrics"
 	"github.com/latchauth/latch/internal/password"
-	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -37,9 +36,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := newLogger(cfg.logLevel, cfg.logFormat, cfg.dev, stderr)
 
-	db, err := sqlite.Open(ctx, cfg.dbPath)
+	db, err := openSQLite(ctx, cfg.dbPath)
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.dbPath, err)
+		return err
 	}
 	defer db.Close()
 

@@ -67,7 +67,7 @@ type User struct {
 	Role             string
 	Roles            []string
 	Status           string
-	TwoFactorEnabled bool
+	TwoFactorEnabled bool // a confirmed TOTP enrolment exists; read-only, derived by the store
 	Tags             []string
 	Metadata         []MetadataItem
 	Profile          map[string]any // dialect-specific extras, read by key
@@ -144,6 +144,25 @@ type APIKey struct {
 	LastUsedAt time.Time
 	RevokedAt  time.Time
 }
+
+// TOTPCredential is a user's authenticator-app enrolment. It is pending
+// until a code confirms it; only a confirmed one turns two-factor on.
+type TOTPCredential struct {
+	UserID       string
+	TenantID     string
+	SecretSealed []byte    // the base32 secret, sealed with the TOTP key (associated data: TOTPSealAD)
+	CreatedAt    time.Time // when enrolment began
+	ConfirmedAt  time.Time // zero while pending
+	LastStep     int64     // newest time step accepted; a code for it or an earlier one is a replay
+	RecoveryLeft int       // unused recovery codes
+}
+
+// Confirmed reports whether the enrolment has been confirmed.
+func (c *TOTPCredential) Confirmed() bool { return !c.ConfirmedAt.IsZero() }
+
+// TOTPSealAD is the associated data a user's TOTP secret is sealed with,
+// so that a sealed secret copied onto another user does not open.
+func TOTPSealAD(userID string) []byte { return []byte("totp:" + userID) }
 
 // SigningKey is one access-token signing key. The private key is stored
 // encrypted with a key derived from LATCH_SECRET.

@@ -124,6 +124,42 @@ type APIKeyStore interface {
 	RevokeAPIKey(ctx context.Context, tenantID, id string, now time.Time) error
 }
 
+// SecondFactorStore persists TOTP enrolments, recovery codes and the
+// attempts counted against second-factor guessing. Each method is one
+// transaction, so two instances never accept the same code twice.
+type SecondFactorStore interface {
+	// PutPendingTOTP stores c as the user's pending enrolment, replacing a
+	// pending one. ECONFLICT when a confirmed enrolment exists; ENOTFOUND
+	// when the user does not.
+	PutPendingTOTP(ctx context.Context, c *TOTPCredential) error
+	// GetTOTP returns the user's enrolment, pending or confirmed, or ENOTFOUND.
+	GetTOTP(ctx context.Context, tenantID, userID string) (*TOTPCredential, error)
+	// ConfirmTOTP confirms the pending enrolment at now, records step as
+	// used, and replaces the recovery codes with hashes. ENOTFOUND when
+	// nothing is pending; ECONFLICT when it is already confirmed.
+	ConfirmTOTP(ctx context.Context, tenantID, userID string, step int64, recoveryHashes [][]byte, now time.Time) error
+	// UseTOTPStep records step as used when it is newer than the last used
+	// step of a confirmed enrolment, and reports whether it did; false
+	// means the code was replayed.
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	// UseRecoveryCode marks the unused recovery code with hash as used at
+	// now and reports whether there was one.
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (bool, error)
+	// ReplaceRecoveryCodes discards the user's recovery codes and stores
+	// hashes instead. ENOTFOUND without a confirmed enrolment.
+	ReplaceRecoveryCodes(ctx context.Context, tenantID, userID string, hashes [][]byte) error
+	// DeleteTOTP removes the enrolment, its recovery codes and counted
+	// attempts, and reports whether there was an enrolment.
+	DeleteTOTP(ctx context.Context, tenantID, userID string) (bool, error)
+	// TakeSecondFactorAttempt counts an attempt at now unless max attempts
+	// already fall within window before now. It returns how many attempts
+	// remain in the window after this one; when none could be taken, ok is
+	// false and retryAt is when the oldest counted attempt leaves the window.
+	TakeSecondFactorAttempt(ctx context.Context, userID string, now time.Time, window time.Duration, max int) (remaining int, retryAt time.Time, ok bool, err error)
+	// ClearSecondFactorAttempts forgets the user's counted attempts.
+	ClearSecondFactorAttempts(ctx context.Context, userID string) error
+}
+
 // KeyStore persists access-token signing keys, shared by every instance.
 type KeyStore interface {
 	// InsertSigningKey stores k. ECONFLICT when the id exists.
@@ -141,6 +177,7 @@ type Store interface {
 	SessionStore
 	EventStore
 	APIKeyStore
+	SecondFactorStore
 	KeyStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -3,8 +3,6 @@ package token
 import (
 	"context"
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -68,7 +66,7 @@ type KeyringConfig struct {
 // set lives in the store, so every instance signs and publishes the same.
 type Keyring struct {
 	store KeyStore
-	aead  cipher.AEAD
+	seal  *Sealer
 	cfg   KeyringConfig
 
 	mu   sync.RWMutex
@@ -93,9 +91,7 @@ func NewKeyring(ctx context.Context, store KeyStore, cfg KeyringConfig) (*Keyrin
 	if _, err := methodFor(cfg.Alg); err != nil {
 		return nil, err
 	}
-	block, _ := aes.NewCipher(DeriveKey(cfg.Secret, LabelSigningKeys))
-	aead, _ := cipher.NewGCM(block)
-	k := &Keyring{store: store, aead: aead, cfg: cfg}
+	k := &Keyring{store: store, seal: NewSealer(cfg.Secret, LabelSigningKeys), cfg: cfg}
 	if err := k.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -159,11 +155,9 @@ func (k *Keyring) Rotate(ctx context.Context, activateIn time.Duration) (*identi
 	}
 	now := k.cfg.Now().UTC()
 	id := uuid.Must(uuid.NewV7()).String()
-	nonce := make([]byte, k.aead.NonceSize())
-	rand.Read(nonce)
 	meta := &identity.SigningKey{
 		ID: id, Alg: k.cfg.Alg, PublicDER: pub, CreatedAt: now, ActivateAt: now.Add(activateIn),
-		PrivateEnc: k.aead.Seal(nonce, nonce, priv, []byte(id)),
+		PrivateEnc: k.seal.Seal(priv, []byte(id)),
 	}
 	if err := k.store.InsertSigningKey(ctx, meta); err != nil {
 		return nil, fmt.Errorf("store signing key: %w", err)
@@ -172,11 +166,7 @@ func (k *Keyring) Rotate(ctx context.Context, activateIn time.Duration) (*identi
 }
 
 func (k *Keyring) open(m *identity.SigningKey) (*loadedKey, error) {
-	ns := k.aead.NonceSize()
-	if len(m.PrivateEnc) < ns {
-		return nil, fmt.Errorf("signing key %s: %w", m.ID, ErrSecretMismatch)
-	}
-	der, err := k.aead.Open(nil, m.PrivateEnc[:ns], m.PrivateEnc[ns:], []byte(m.ID))
+	der, err := k.seal.Open(m.PrivateEnc, []byte(m.ID))
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", m.ID, ErrSecretMismatch)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 const userCols = `id, tenant_id, email, email_verified, password_hash, first_name, last_name, role, roles, status,
-	two_factor_enabled, tags, metadata, profile, created_at, updated_at, last_login_at, last_seen_at,
+	EXISTS (SELECT 1 FROM user_totp WHERE user_id = users.id AND confirmed_at IS NOT NULL), tags, metadata, profile, created_at, updated_at, last_login_at, last_seen_at,
 	COALESCE((SELECT group_concat(organisation_id) FROM (SELECT organisation_id FROM user_organisations
 		WHERE user_id = users.id ORDER BY organisation_id)), '')`
 
@@ -34,10 +34,10 @@ func scanUser(s scanner) (*identity.User, error) {
 func (db *DB) CreateUser(ctx context.Context, u *identity.User) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, tenant_id, email, email_key, email_verified, password_hash,
-			first_name, last_name, role, roles, status, two_factor_enabled, tags, metadata, profile, created_at, updated_at,
-			last_login_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			first_name, last_name, role, roles, status, tags, metadata, profile, created_at, updated_at,
+			last_login_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.TenantID, u.Email, identity.EmailKey(u.Email), u.EmailVerified, u.PasswordHash,
-			u.FirstName, u.LastName, u.Role, js(u.Roles), u.Status, u.TwoFactorEnabled, js(u.Tags), js(u.Metadata),
+			u.FirstName, u.LastName, u.Role, js(u.Roles), u.Status, js(u.Tags), js(u.Metadata),
 			js(u.Profile), tm(u.CreatedAt), tm(u.UpdatedAt), tm(u.LastLoginAt), tm(u.LastSeenAt))
 		if err != nil {
 			return userWriteError(err)
@@ -111,10 +111,10 @@ func (db *DB) UpdateUser(ctx context.Context, u *identity.User) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, email_key = ?, email_verified = ?, password_hash = ?,
-			first_name = ?, last_name = ?, role = ?, roles = ?, status = ?, two_factor_enabled = ?, tags = ?, metadata = ?,
+			first_name = ?, last_name = ?, role = ?, roles = ?, status = ?, tags = ?, metadata = ?,
 			profile = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
 			u.Email, identity.EmailKey(u.Email), u.EmailVerified, u.PasswordHash, u.FirstName, u.LastName, u.Role,
-			js(u.Roles), u.Status, u.TwoFactorEnabled, js(u.Tags), js(u.Metadata), js(u.Profile), tm(u.UpdatedAt),
+			js(u.Roles), u.Status, js(u.Tags), js(u.Metadata), js(u.Profile), tm(u.UpdatedAt),
 			u.TenantID, u.ID); err != nil {
 			return userWriteError(err)
 		}

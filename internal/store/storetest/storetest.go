@@ -38,6 +38,10 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"Events", testEvents},
 		{"APIKeys", testAPIKeys},
 		{"SigningKeys", testSigningKeys},
+		{"TOTPEnrolment", testTOTPEnrolment},
+		{"TOTPStepIsCompareAndSwap", testTOTPStepCAS},
+		{"RecoveryCodesSingleUse", testRecoveryCodes},
+		{"SecondFactorAttempts", testSecondFactorAttempts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

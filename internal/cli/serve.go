@@ -55,10 +55,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	svc := &identity.Service{
-		Tenants: db, Users: db, Organisations: db, Sessions: db, Events: db, APIKeys: db,
+	svc := (&identity.Service{
 		Passwords: hasher, Signer: keys, Codec: token.NewCodec(cfg.secret), Logger: log,
-	}
+		TOTPSealer: token.NewSealer(cfg.secret, token.LabelTOTP),
+	}).UseStore(db)
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service: svc, Store: db, Keys: keys, Metrics: metrics.New(), Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},
 		AdminToken: cfg.adminToken, Version: version(), Logger: log,

@@ -384,3 +384,64 @@ func handleListEvents(d Deps) http.Handler {
 		return eventJSON{e.ID, e.Type, e.UserID, e.SessionID, e.CreatedAt, obj(e.Data)}
 	})
 }
+
+// Two-factor (TOTP).
+
+type totpEnrolmentJSON struct {
+	Secret     string `json:"secret"`
+	OTPAuthURL string `json:"otpauth_url"`
+	QRPNG      string `json:"qr_png"`
+}
+
+type totpStatusJSON struct {
+	Status            string     `json:"status"` // pending or enabled
+	CreatedAt         time.Time  `json:"created_at"`
+	ConfirmedAt       *time.Time `json:"confirmed_at"`
+	RecoveryCodesLeft int        `json:"recovery_codes_left"`
+}
+
+type totpConfirmInput struct {
+	Code string `json:"code"`
+}
+
+func recoveryCodesOut(codes []string) map[string][]string {
+	return map[string][]string{"recovery_codes": codes}
+}
+
+func handleGetTOTP(d Deps) http.Handler {
+	return fetched(d, func(r *http.Request) (*identity.TOTPCredential, error) {
+		return d.Service.TOTPStatus(r.Context(), tid(r), r.PathValue("uid"))
+	}, func(c *identity.TOTPCredential) totpStatusJSON {
+		status := "pending"
+		if c.Confirmed() {
+			status = "enabled"
+		}
+		return totpStatusJSON{status, c.CreatedAt, orNil(c.ConfirmedAt), c.RecoveryLeft}
+	})
+}
+
+func handleBeginTOTP(d Deps) http.Handler {
+	return fetched(d, func(r *http.Request) (*identity.TOTPEnrolment, error) {
+		return d.Service.BeginTOTP(r.Context(), tid(r), r.PathValue("uid"))
+	}, func(e *identity.TOTPEnrolment) totpEnrolmentJSON {
+		return totpEnrolmentJSON{e.Secret, e.OTPAuthURL, e.QRPNG}
+	})
+}
+
+func handleConfirmTOTP(d Deps) http.Handler {
+	return written(d, http.StatusOK, func(r *http.Request, in totpConfirmInput) ([]string, error) {
+		return d.Service.ConfirmTOTP(r.Context(), tid(r), r.PathValue("uid"), in.Code)
+	}, recoveryCodesOut)
+}
+
+func handleRegenerateRecoveryCodes(d Deps) http.Handler {
+	return fetched(d, func(r *http.Request) ([]string, error) {
+		return d.Service.RegenerateRecoveryCodes(r.Context(), tid(r), r.PathValue("uid"))
+	}, recoveryCodesOut)
+}
+
+func handleDisableTOTP(d Deps) http.Handler {
+	return removed(d, func(r *http.Request) error {
+		return d.Service.DisableTOTP(r.Context(), tid(r), r.PathValue("uid"))
+	})
+}

@@ -30,6 +30,12 @@ func adminRoutes(d Deps) map[string]http.Handler {
 		"GET /admin/v1/tenants/{tid}/users/{uid}/sessions":    handleListSessions(d),
 		"DELETE /admin/v1/tenants/{tid}/users/{uid}/sessions": handleRevokeSessions(d),
 
+		"GET /admin/v1/tenants/{tid}/users/{uid}/totp":                 handleGetTOTP(d),
+		"POST /admin/v1/tenants/{tid}/users/{uid}/totp":                handleBeginTOTP(d),
+		"POST /admin/v1/tenants/{tid}/users/{uid}/totp/confirm":        handleConfirmTOTP(d),
+		"POST /admin/v1/tenants/{tid}/users/{uid}/totp/recovery-codes": handleRegenerateRecoveryCodes(d),
+		"DELETE /admin/v1/tenants/{tid}/users/{uid}/totp":              handleDisableTOTP(d),
+
 		"POST /admin/v1/tenants/{tid}/organisations":         handleCreateOrganisation(d),
 		"GET /admin/v1/tenants/{tid}/organisations":          handleListOrganisations(d),
 		"GET /admin/v1/tenants/{tid}/organisations/{oid}":    handleGetOrganisation(d),

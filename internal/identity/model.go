@@ -40,6 +40,10 @@ type TenantSettings struct {
 	SessionLifetimeSeconds    int64 `json:"session_lifetime_seconds"`
 	SessionIdleTimeoutSeconds int64 `json:"session_idle_timeout_seconds"`
 	RefreshGraceSeconds       int64 `json:"refresh_grace_seconds"`
+	// AllowSingleFactorDialects lets users with two-factor on log in with
+	// their password alone through the dialects that have no field for a
+	// code (app-auth, token-login). Off by default.
+	AllowSingleFactorDialects bool `json:"allow_single_factor_dialects"`
 }
 
 // MetadataItem is one key/value pair on a user, shaped after the

@@ -52,6 +52,9 @@ type Config struct {
 	SessionLifetime    time.Duration // absolute; default 30 days
 	SessionIdleTimeout time.Duration // inactivity; default 7 days
 	RefreshGrace       time.Duration // default 10 s
+	// AllowSingleFactorDialects lets users with two-factor on log in with
+	// a password alone through dialects that cannot carry a code.
+	AllowSingleFactorDialects bool
 }
 
 // DefaultConfig is the policy of DESIGN §4.
@@ -66,12 +69,21 @@ type Service struct {
 	Sessions      SessionStore
 	Events        EventStore
 	APIKeys       APIKeyStore
+	SecondFactors SecondFactorStore
+	TOTPSealer    Sealer // seals TOTP secrets at rest
 	Passwords     PasswordHasher
 	Signer        AccessSigner
 	Codec         OpaqueCodec
 	Config        Config
 	Logger        *slog.Logger
 	Now           func() time.Time
+}
+
+// UseStore points every store dependency of s at st, for deployments where
+// one database holds everything (all of them, today).
+func (s *Service) UseStore(st Store) *Service {
+	s.Tenants, s.Users, s.Organisations, s.Sessions, s.Events, s.APIKeys, s.SecondFactors = st, st, st, st, st, st, st
+	return s
 }
 
 func (s *Service) now() time.Time {
@@ -113,7 +125,11 @@ type LoginRequest struct {
 	Password              string
 	TwoFactorCode         string
 	TwoFactorRecoveryCode string
-	Client                Client
+	// NoSecondFactor is set by dialects whose wire format has no field for
+	// a second factor; users with two-factor on are refused there unless
+	// the tenant allows single-factor dialects.
+	NoSecondFactor bool
+	Client         Client
 }
 
 // LoginResult is what a successful login or refresh yields.
@@ -171,15 +187,25 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		return nil, errBadCredentials()
 	}
 
-	now := s.now()
 	pol := s.policy(tenant)
+	amr := []string{AMRPassword}
+	if user.TwoFactorEnabled {
+		method, err := s.secondFactor(ctx, tenant, user, req, pol)
+		if err != nil {
+			return nil, err
+		}
+		if method != "" {
+			amr = append(amr, method)
+		}
+	}
+	now := s.now()
 	sess := &Session{
 		ID: NewID(), TenantID: tenant.ID, UserID: user.ID, Generation: 0,
 		CreatedAt: now, ExpiresAt: now.Add(pol.SessionLifetime), LastSeenAt: now, RotatedAt: now,
 		UserAgent: req.Client.UserAgent, Origin: req.Client.Origin, IP: req.Client.IP,
-		Dialect: req.Client.Dialect, AMR: []string{"pwd"},
+		Dialect: req.Client.Dialect, AMR: amr,
 	}
-	w := SessionWrite{Events: []Event{s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, req.Client.eventData("method", "password"))}}
+	w := SessionWrite{Events: []Event{s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, req.Client.eventData("method", "password", "amr", amr))}}
 	if rehash {
 		if h, err := s.Passwords.Hash(req.Password); err == nil {
 			w.NewPasswordHash = h
@@ -338,6 +364,15 @@ func (s *Service) recordFailure(ctx context.Context, tenantID, userID string, c 
 	s.log().InfoContext(ctx, "login failed", "reason", reason, "user_id", userID, "dialect", c.Dialect, "ip", c.IP)
 }
 
+// recordLock records that the account has started being throttled.
+func (s *Service) recordLock(ctx context.Context, tenantID, userID string, c Client, reason string, until time.Time) {
+	ev := s.event(EventLocked, tenantID, userID, "", s.now(), c.eventData("reason", reason, "until", until.Format(time.RFC3339)))
+	if err := s.Events.AppendEvents(ctx, ev); err != nil && !errors.Is(err, context.Canceled) {
+		s.log().ErrorContext(ctx, "record account lock", "err", err)
+	}
+	s.log().WarnContext(ctx, "account throttled", "reason", reason, "user_id", userID, "until", until, "ip", c.IP)
+}
+
 func (s *Service) event(typ, tenantID, userID, sessionID string, at time.Time, data map[string]any) Event {
 	return Event{ID: NewID(), TenantID: tenantID, UserID: userID, SessionID: sessionID, Type: typ, CreatedAt: at, Data: data}
 }
@@ -363,6 +398,9 @@ func (s *Service) policy(t *Tenant) Config {
 		}
 		if v := t.Settings.RefreshGraceSeconds; v > 0 {
 			c.RefreshGrace = time.Duration(v) * time.Second
+		}
+		if t.Settings.AllowSingleFactorDialects {
+			c.AllowSingleFactorDialects = true
 		}
 	}
 	return c

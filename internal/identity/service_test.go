@@ -3,10 +3,13 @@ package identity_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/mfa"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
@@ -29,8 +32,8 @@ func MustService(tb testing.TB) (*identity.Service, *sqlite.DB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &identity.Service{Tenants: db, Users: db, Organisations: db, Sessions: db, Events: db, APIKeys: db,
-		Passwords: h, Signer: keys, Codec: token.NewCodec(secret)}, db
+	return (&identity.Service{Passwords: h, Signer: keys, Codec: token.NewCodec(secret),
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP)}).UseStore(db), db
 }
 
 func MustLogin(tb testing.TB, s *identity.Service) (*identity.LoginResult, *identity.Tenant) {
@@ -107,5 +110,52 @@ func TestLoginTenantReference(t *testing.T) {
 	_, err = s.Login(ctx, identity.LoginRequest{TenantID: "nope", Email: "a@example.com", Password: "whatever123"})
 	if identity.ErrorCode(err) != identity.EINVALID {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Ensure a dialect without a second-factor field cannot log in a user with
+// two-factor on, unless the tenant allows single-factor dialects; then the
+// session's amr says a password alone was used.
+func TestSingleFactorDialects(t *testing.T) {
+	s, _ := MustService(t)
+	ctx := context.Background()
+	_, tn := MustLogin(t, s)
+	u, err := s.Users.GetUserByEmail(ctx, tn.ID, "u@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BeginTOTP(ctx, tn.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.SecondFactors.GetTOTP(ctx, tn.ID, u.ID)
+	plain, err := s.TOTPSealer.Open(c.SecretSealed, identity.TOTPSealAD(u.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := mfa.CodeAt(string(plain), mfa.Step(time.Now()), mfa.Digits)
+	if _, err := s.ConfirmTOTP(ctx, tn.ID, u.ID, code); err != nil {
+		t.Fatal(err)
+	}
+	req := identity.LoginRequest{TenantID: tn.ID, Email: "u@example.com", Password: "long enough password", NoSecondFactor: true}
+	_, err = s.Login(ctx, req)
+	if e := identity.AsError(err); e.Code != identity.ETWOFACTORREQUIRED || !strings.Contains(e.Message, "cannot carry") {
+		t.Fatalf("single-factor dialect: %v", err)
+	}
+	allow := identity.TenantSettings{AllowSingleFactorDialects: true}
+	if _, err := s.UpdateTenant(ctx, tn.ID, identity.TenantInput{Settings: &allow}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Login(ctx, req)
+	if err != nil || !slices.Equal(res.Session.AMR, []string{"pwd"}) {
+		t.Fatalf("allowed single-factor dialect: %+v, %v", res, err)
+	}
+}
+
+// Ensure a sealed TOTP secret opens only for its own user.
+func TestTOTPSecretBoundToUser(t *testing.T) {
+	s, _ := MustService(t)
+	sealed := s.TOTPSealer.Seal([]byte("JBSWY3DPEHPK3PXP"), identity.TOTPSealAD("user-a"))
+	if _, err := s.TOTPSealer.Open(sealed, identity.TOTPSealAD("user-b")); err == nil {
+		t.Fatal("a secret sealed for one user opened for another")
 	}
 }

@@ -64,8 +64,8 @@ func New(tb testing.TB, p password.Params) *Env {
 	if e.Hasher, err = password.New(p); err != nil {
 		tb.Fatal(err)
 	}
-	e.Service = &identity.Service{Tenants: db, Users: db, Organisations: db, Sessions: db, Events: db, APIKeys: db,
-		Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet}
+	e.Service = (&identity.Service{Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet,
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP)}).UseStore(db)
 	e.Server = httptest.NewServer(httpapi.NewServer(httpapi.Deps{Service: e.Service, Store: db, Keys: e.Keys,
 		Metrics: metrics.New(), AdminToken: AdminToken, Version: "test", Logger: quiet}))
 	e.URL = e.Server.URL

@@ -284,4 +284,3 @@ func TestFallbackUsesPrimary(t *testing.T) {
 		t.Fatal("the secondary counted it")
 	}
 }
-

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/ratelimit"
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -164,6 +166,10 @@ type serveConfig struct {
 	trustedProxies []netip.Prefix
 	logLevel       string
 	logFormat      string
+	ipLimit        ratelimit.Limit
+	accountLimit   ratelimit.Limit
+	redisURL       string
+	hashPool       password.Pool
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -180,6 +186,11 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	tm := s.add("argon2-time", "LATCH_ARGON2_TIME", strconv.Itoa(int(password.DefaultParams.Time)), "argon2id passes")
 	th := s.add("argon2-threads", "LATCH_ARGON2_THREADS", strconv.Itoa(int(password.DefaultParams.Threads)), "argon2id lanes")
 	proxies := s.add("trusted-proxies", "LATCH_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	ipLim := s.add("rate-limit-ip", "LATCH_RATE_LIMIT_IP", identity.DefaultIPLimit.String(), "requests to login routes per client address, like 300/m (off disables)")
+	acctLim := s.add("rate-limit-account", "LATCH_RATE_LIMIT_ACCOUNT", identity.DefaultAccountLimit.String(), "login attempts per (tenant, email), like 10/m (off disables)")
+	redisURL := s.add("redis", "LATCH_REDIS_URL", "", "redis:// URL: rate limits shared by every instance (default: in memory)")
+	hashQueue := s.add("hash-queue", "LATCH_HASH_QUEUE", "0", "password hashes that may wait for a worker (0: 32 per CPU); beyond it 503")
+	hashWait := s.add("hash-wait", "LATCH_HASH_WAIT", "1s", "longest wait for a hashing worker before answering 503")
 	level := s.add("log-level", "LATCH_LOG_LEVEL", "info", "debug, info, warn or error")
 	format := s.add("log-format", "LATCH_LOG_FORMAT", "", "json or text (default: text with --dev, else json)")
 	if err := s.parse(args); err != nil {
@@ -244,6 +255,26 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 			pfx = netip.PrefixFrom(a, a.BitLen())
 		}
 		c.trustedProxies = append(c.trustedProxies, pfx.Masked())
+	}
+	for _, l := range []struct {
+		st  *setting
+		dst *ratelimit.Limit
+	}{{ipLim, &c.ipLimit}, {acctLim, &c.accountLimit}} {
+		if *l.dst, err = ratelimit.Parse(*l.st.val); err != nil {
+			return nil, l.st.badValue("%v", err)
+		}
+	}
+	c.redisURL = *redisURL.val
+	if c.redisURL != "" && !strings.HasPrefix(c.redisURL, "redis://") && !strings.HasPrefix(c.redisURL, "rediss://") {
+		return nil, redisURL.badValue("must be a redis:// or rediss:// URL")
+	}
+	q, err := hashQueue.uint(0, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	c.hashPool.MaxQueue = int(q)
+	if c.hashPool.MaxWait, err = hashWait.duration(10*time.Millisecond, time.Minute); err != nil {
+		return nil, err
 	}
 	switch c.logLevel {
 	case "debug", "info", "warn", "error":

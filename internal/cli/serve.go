@@ -16,7 +16,9 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/metrics"
 	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/ratelimit"
 	"github.com/latchauth/latch/internal/token"
+	"github.com/redis/go-redis/v9"
 )
 
 func newLogger(level, format string, dev bool, w io.Writer) *slog.Logger {
@@ -51,16 +53,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	hasher, err := password.New(cfg.argon)
+	hasher, err := password.NewPool(cfg.argon, cfg.hashPool)
 	if err != nil {
 		return err
 	}
+	mets := metrics.New()
+	hasher.ObserveWait = mets.ObserveHashPool(hasher)
+	limiter, closeLimiter, err := openLimiter(ctx, cfg, log, mets)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
 	svc := (&identity.Service{
 		Passwords: hasher, Signer: keys, Codec: token.NewCodec(cfg.secret), Logger: log,
-		TOTPSealer: token.NewSealer(cfg.secret, token.LabelTOTP),
+		TOTPSealer: token.NewSealer(cfg.secret, token.LabelTOTP), Limiter: limiter,
+		Config: identity.Config{IPLimit: cfg.ipLimit, AccountLimit: cfg.accountLimit},
 	}).UseStore(db)
 	handler := httpapi.NewServer(httpapi.Deps{
-		Service: svc, Store: db, Keys: keys, Metrics: metrics.New(), Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},
+		Service: svc, Store: db, Keys: keys, Metrics: mets, Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},
 		AdminToken: cfg.adminToken, Version: version(), Logger: log,
 	})
 
@@ -104,7 +114,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("latch listening", "addr", addr, "url", "http://"+addr, "db", cfg.dbPath, "version", version(), "alg", cfg.alg)
+	limits := "memory"
+	if cfg.redisURL != "" {
+		limits = "redis"
+	}
+	log.Info("latch listening", "addr", addr, "url", "http://"+addr, "db", cfg.dbPath, "version", version(), "alg", cfg.alg,
+		"rate_limit_ip", cfg.ipLimit.String(), "rate_limit_account", cfg.accountLimit.String(), "rate_limits", limits,
+		"hash_workers", hasher.Workers(), "hash_memory_peak_mib", hasher.Workers()*int(cfg.argon.Memory)/1024)
 
 	select {
 	case err := <-errc:
@@ -122,6 +138,31 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openLimiter returns the in-memory limiter, or with LATCH_REDIS_URL one
+// that shares limits through Redis and answers from memory while Redis
+// does not (logged and counted; logins never fail because of it). An
+// unreachable Redis at start is logged, not fatal, for the same reason.
+func openLimiter(ctx context.Context, cfg *serveConfig, log *slog.Logger, m *metrics.Metrics) (identity.RateLimiter, func(), error) {
+	mem := ratelimit.NewMemory(nil)
+	if cfg.redisURL == "" {
+		return mem, func() {}, nil
+	}
+	opt, err := redis.ParseURL(cfg.redisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid LATCH_REDIS_URL (--redis): %w", err)
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	client := redis.NewClient(opt)
+	r := ratelimit.NewRedis(client, "latch:rl:")
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := r.Ping(pctx); err != nil {
+		log.Error("Redis does not answer; rate limits are per instance until it does", "addr", opt.Addr, "err", err)
+	}
+	f := &ratelimit.Fallback{Primary: r, Secondary: mem, Logger: log, OnFallback: m.RateLimitFallback}
+	return f, func() { client.Close() }, nil
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

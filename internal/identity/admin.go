@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/latchauth/latch/internal/ratelimit"
 )
 
 // The admin API is latch's own contract, so its request bodies decode
@@ -118,6 +120,11 @@ func (in *TenantInput) apply(t *Tenant, create bool) error {
 		if st.SessionLifetimeSeconds < 0 || st.SessionIdleTimeoutSeconds < 0 || st.RefreshGraceSeconds < 0 || st.RefreshGraceSeconds > 300 {
 			return Invalid("settings", "durations must be positive; refresh_grace_seconds at most 300")
 		}
+		for field, v := range map[string]string{"rate_limit_ip": st.RateLimitIP, "rate_limit_account": st.RateLimitAccount} {
+			if _, err := ratelimit.Parse(v); v != "" && err != nil {
+				return Invalid("settings."+field, "%v", err)
+			}
+		}
 		t.Settings = st
 	}
 	return nil
@@ -177,7 +184,9 @@ func (s *Service) applyUser(u *User, in UserInput, create bool) error {
 			return Invalid("password", "must be at least 8 characters")
 		}
 		h, err := s.Passwords.Hash(*in.Password)
-		if err != nil {
+		if e, ok := busy(err); ok {
+			return e
+		} else if err != nil {
 			return Invalid("password", "must be at most 256 bytes")
 		}
 		u.PasswordHash = h

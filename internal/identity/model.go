@@ -44,6 +44,11 @@ type TenantSettings struct {
 	// their password alone through the dialects that have no field for a
 	// code (app-auth, token-login). Off by default.
 	AllowSingleFactorDialects bool `json:"allow_single_factor_dialects"`
+	// RateLimitAccount replaces LATCH_RATE_LIMIT_ACCOUNT for this tenant
+	// ("10/m"); RateLimitIP adds a per-address limit on this tenant's
+	// logins. "" keeps the deployment's.
+	RateLimitIP      string `json:"rate_limit_ip"`
+	RateLimitAccount string `json:"rate_limit_account"`
 }
 
 // MetadataItem is one key/value pair on a user, shaped after the

@@ -176,7 +176,7 @@ func (s *Service) secondFactor(ctx context.Context, tenant *Tenant, user *User, 
 		return "", err
 	}
 	if !ok {
-		return fail("throttled", &Error{Code: ERATELIMITED, RetryAfter: retryAt.Sub(now),
+		return fail("throttled", &Error{Code: ERATELIMITED, Field: "second_factor", RetryAfter: retryAt.Sub(now),
 			Message: "too many two-factor attempts; try again later"})
 	}
 	method, reason, err := s.checkSecondFactor(ctx, user, req, now)

@@ -8,13 +8,17 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/latchauth/latch/internal/ratelimit"
 )
 
-// PasswordHasher hashes and verifies passwords (package password).
+// PasswordHasher hashes and verifies passwords (package password). When it
+// sheds load, its error has a RetryAfter() time.Duration method; the
+// caller answers EUNAVAILABLE.
 type PasswordHasher interface {
 	Hash(pw string) (string, error)
 	Verify(pw, encoded string) (ok, rehash bool, err error)
-	VerifyDummy(pw string)
+	VerifyDummy(pw string) error
 	Check(encoded string) error
 }
 
@@ -55,6 +59,12 @@ type Config struct {
 	// AllowSingleFactorDialects lets users with two-factor on log in with
 	// a password alone through dialects that cannot carry a code.
 	AllowSingleFactorDialects bool
+	// IPLimit bounds requests to login routes per client address, and
+	// refreshes per session; AccountLimit bounds login attempts per
+	// (tenant, email). The zero Limit is no limit; they apply only when the
+	// Service has a Limiter.
+	IPLimit      ratelimit.Limit
+	AccountLimit ratelimit.Limit
 }
 
 // DefaultConfig is the policy of DESIGN §4.
@@ -70,7 +80,8 @@ type Service struct {
 	Events        EventStore
 	APIKeys       APIKeyStore
 	SecondFactors SecondFactorStore
-	TOTPSealer    Sealer // seals TOTP secrets at rest
+	TOTPSealer    Sealer      // seals TOTP secrets at rest
+	Limiter       RateLimiter // nil: no rate limits or failure throttling
 	Passwords     PasswordHasher
 	Signer        AccessSigner
 	Codec         OpaqueCodec
@@ -106,6 +117,9 @@ type Client struct {
 	IP        string
 	UserAgent string
 	Origin    string
+	// Quota, when set, receives the caller's standing against the
+	// tightest rate limit its request was counted against.
+	Quota *Quota
 }
 
 func (c Client) eventData(extra ...any) map[string]any {
@@ -160,6 +174,14 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return nil, err
 	}
+	pol := s.policy(tenant)
+	acct := accountRef(tenant, req)
+	// A refusal here records no event: under attack that would be a
+	// database write per refused request. account.locked marks the start.
+	streak, err := s.admitLogin(ctx, tenant, acct, req, pol)
+	if err != nil {
+		return nil, err
+	}
 	var user *User
 	if tenant != nil {
 		user, err = s.Users.GetUserByEmail(ctx, tenant.ID, req.Email)
@@ -168,13 +190,19 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		}
 	}
 	if user == nil || user.PasswordHash == "" {
-		// The same work as a real verification, so timing tells nothing.
-		s.Passwords.VerifyDummy(req.Password)
+		// The same work as a real verification, so timing tells nothing;
+		// shed under load exactly like a real one.
+		if e, ok := busy(s.Passwords.VerifyDummy(req.Password)); ok {
+			return nil, e
+		}
+		s.countFailure(ctx, tenant, "", acct, req.Client)
 		s.log().InfoContext(ctx, "login failed", "reason", "unknown tenant or user", "dialect", req.Client.Dialect, "ip", req.Client.IP)
 		return nil, errBadCredentials()
 	}
 	ok, rehash, err := s.Passwords.Verify(req.Password, user.PasswordHash)
-	if err != nil {
+	if e, isBusy := busy(err); isBusy {
+		return nil, e
+	} else if err != nil {
 		s.log().ErrorContext(ctx, "stored password hash unusable", "user_id", user.ID, "err", err)
 		ok = false
 	}
@@ -184,10 +212,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			reason = "disabled"
 		}
 		s.recordFailure(ctx, tenant.ID, user.ID, req.Client, reason)
+		s.countFailure(ctx, tenant, user.ID, acct, req.Client)
 		return nil, errBadCredentials()
 	}
-
-	pol := s.policy(tenant)
+	if streak > 0 {
+		s.Limiter.Reset(ctx, failureKey(acct, req.Client.IP))
+	}
 	amr := []string{AMRPassword}
 	if user.TwoFactorEnabled {
 		method, err := s.secondFactor(ctx, tenant, user, req, pol)
@@ -239,6 +269,12 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 		tenant, user, pol, err := s.liveSession(ctx, sess, now)
 		if err != nil {
 			return nil, err
+		}
+		if attempt == 0 {
+			// One session is one client, so it gets the address limit.
+			if _, err := s.allow(ctx, client, "session", "sess:"+sess.ID, pol.IPLimit); err != nil {
+				return nil, err
+			}
 		}
 		switch {
 		case int64(gen) == sess.Generation:
@@ -401,6 +437,14 @@ func (s *Service) policy(t *Tenant) Config {
 		}
 		if t.Settings.AllowSingleFactorDialects {
 			c.AllowSingleFactorDialects = true
+		}
+		// Validated when the settings were written; a value that no longer
+		// parses keeps the deployment's limit.
+		if l, err := ratelimit.Parse(t.Settings.RateLimitIP); err == nil && t.Settings.RateLimitIP != "" {
+			c.IPLimit = l
+		}
+		if l, err := ratelimit.Parse(t.Settings.RateLimitAccount); err == nil && t.Settings.RateLimitAccount != "" {
+			c.AccountLimit = l
 		}
 	}
 	return c

@@ -17,6 +17,9 @@ type Metrics struct {
 	logins   *prometheus.CounterVec
 	refresh  *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	limited  *prometheus.CounterVec
+	fallback prometheus.Counter
+	hashWait prometheus.Histogram
 }
 
 // New registers latch's collectors and the Go runtime ones.
@@ -34,8 +37,18 @@ func New() *Metrics {
 			Help:    "HTTP request latency by route pattern and status class.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "code"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latch_rate_limited_total", Help: "Requests refused by a rate limit, by limit (ip, account, session, failed_logins, second_factor, tenant_ip) and dialect.",
+		}, []string{"limit", "dialect"}),
+		fallback: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "latch_rate_limit_fallbacks_total", Help: "Rate-limit checks answered from memory because Redis did not answer.",
+		}),
+		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "latch_password_hash_wait_seconds", Help: "Time password hashes waited for a worker of the bounded pool.",
+			Buckets: []float64{0, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2},
+		}),
 	}
-	m.Registry.MustRegister(m.logins, m.refresh, m.duration,
+	m.Registry.MustRegister(m.logins, m.refresh, m.duration, m.limited, m.fallback, m.hashWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -45,6 +58,31 @@ func (m *Metrics) Login(dialect, outcome string) { m.logins.WithLabelValues(dial
 
 // Refresh counts one refresh-token exchange.
 func (m *Metrics) Refresh(dialect, outcome string) { m.refresh.WithLabelValues(dialect, outcome).Inc() }
+
+// RateLimited counts one request refused by the named limit.
+func (m *Metrics) RateLimited(limit, dialect string) { m.limited.WithLabelValues(limit, dialect).Inc() }
+
+// RateLimitFallback counts one limiter answer given from memory because
+// Redis failed.
+func (m *Metrics) RateLimitFallback() { m.fallback.Inc() }
+
+// HashPool is what the metrics read of the password hasher's pool.
+type HashPool interface {
+	Waiting() int
+	Workers() int
+}
+
+// ObserveHashPool exports the pool's queue depth and size, and returns
+// the function that records each hash's wait for a worker.
+func (m *Metrics) ObserveHashPool(p HashPool) func(time.Duration) {
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "latch_password_hash_queue_depth",
+			Help: "Password hashes waiting for a worker now."}, func() float64 { return float64(p.Waiting()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "latch_password_hash_workers",
+			Help: "Size of the password hashing worker pool."}, func() float64 { return float64(p.Workers()) }),
+	)
+	return func(d time.Duration) { m.hashWait.Observe(d.Seconds()) }
+}
 
 // Observe records one request's latency.
 func (m *Metrics) Observe(route string, status int, d time.Duration) {

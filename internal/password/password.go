@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -65,16 +67,93 @@ type Hasher struct {
 	// the cores, multiply the memory in use (m KiB each) and evict each
 	// other's blocks from the CPU caches.
 	slots chan struct{}
+	// At most maxQueue callers wait for a slot, each at most maxWait;
+	// beyond either, ErrOverloaded at once. A waiting caller holds no hash
+	// memory, so peak memory is workers × m plus the queue's requests.
+	maxQueue int64
+	maxWait  time.Duration
+	waiting  atomic.Int64
+	// ObserveWait, when set, is told how long each computation waited for
+	// a worker (metrics). Set it before first use.
+	ObserveWait func(time.Duration)
 }
+
+// Pool sizes the hashing worker pool. Zero fields take the defaults.
+type Pool struct {
+	Workers  int           // concurrent computations; default GOMAXPROCS
+	MaxQueue int           // callers waiting for a worker; default 32 per worker
+	MaxWait  time.Duration // longest wait for a worker; default 1 s
+}
+
+// OverloadError is returned instead of hashing when the pool's queue is
+// full or the wait too long. Callers should answer 503 with Retry-After.
+type OverloadError struct{ wait time.Duration }
+
+func (e *OverloadError) Error() string { return "password: hashing queue is full; retry shortly" }
+
+// RetryAfter is how long the caller should wait before retrying.
+func (e *OverloadError) RetryAfter() time.Duration { return e.wait }
+
+// ErrOverloaded is the OverloadError the Hasher returns.
+var ErrOverloaded error = &OverloadError{wait: time.Second}
+
+// acquire takes a worker slot, waiting in the bounded queue if need be.
+func (h *Hasher) acquire() error {
+	select {
+	case h.slots <- struct{}{}:
+		if h.ObserveWait != nil {
+			h.ObserveWait(0)
+		}
+		return nil
+	default:
+	}
+	if h.waiting.Add(1) > h.maxQueue {
+		h.waiting.Add(-1)
+		return ErrOverloaded
+	}
+	defer h.waiting.Add(-1)
+	start := time.Now()
+	t := time.NewTimer(h.maxWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		if h.ObserveWait != nil {
+			h.ObserveWait(time.Since(start))
+		}
+		return nil
+	case <-t.C:
+		return ErrOverloaded
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Waiting is how many callers are queued for a worker now.
+func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+
+// Workers is the pool's size.
+func (h *Hasher) Workers() int { return cap(h.slots) }
 
 // New returns a Hasher for p. It computes one hash up front, the dummy that
 // VerifyDummy checks, so that a login for an unknown user costs the same as
 // one with a wrong password.
-func New(p Params) (*Hasher, error) {
+func New(p Params) (*Hasher, error) { return NewPool(p, Pool{}) }
+
+// NewPool is New with an explicitly sized worker pool.
+func NewPool(p Params, pool Pool) (*Hasher, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Hasher{params: p, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	if pool.Workers <= 0 {
+		pool.Workers = runtime.GOMAXPROCS(0)
+	}
+	if pool.MaxQueue <= 0 {
+		pool.MaxQueue = 32 * pool.Workers
+	}
+	if pool.MaxWait <= 0 {
+		pool.MaxWait = time.Second
+	}
+	h := &Hasher{params: p, slots: make(chan struct{}, pool.Workers), maxQueue: int64(pool.MaxQueue), maxWait: pool.MaxWait}
 	pw := make([]byte, 24)
 	rand.Read(pw)
 	d, err := h.Hash(base64.RawStdEncoding.EncodeToString(pw))
@@ -103,8 +182,10 @@ func (h *Hasher) Hash(pw string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	h.slots <- struct{}{}
-	defer func() { <-h.slots }()
+	if err := h.acquire(); err != nil {
+		return "", err
+	}
+	defer h.release()
 	salt := make([]byte, h.params.SaltLen)
 	rand.Read(salt)
 	key := argon2.IDKey([]byte(n), salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
@@ -119,8 +200,10 @@ func (h *Hasher) Verify(pw, encoded string) (ok, rehash bool, err error) {
 	if err != nil {
 		return false, false, err
 	}
-	h.slots <- struct{}{}
-	defer func() { <-h.slots }()
+	if err := h.acquire(); err != nil {
+		return false, false, err
+	}
+	defer h.release()
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"), strings.HasPrefix(encoded, "$argon2i$"):
 		a, err := parseArgon2(encoded)
@@ -163,9 +246,12 @@ func (h *Hasher) Verify(pw, encoded string) (ok, rehash bool, err error) {
 
 // VerifyDummy spends the time of one Verify against a hash no password
 // matches. Call it when there is no user, so that the answer's timing does
-// not reveal whether the user exists.
-func (h *Hasher) VerifyDummy(pw string) {
-	h.Verify(pw, h.dummy) //nolint:errcheck // the result is meaningless by design
+// not reveal whether the user exists. Its only error is ErrOverloaded (or
+// ErrTooLong), so that an unknown user is shed under load exactly like a
+// known one.
+func (h *Hasher) VerifyDummy(pw string) error {
+	_, _, err := h.Verify(pw, h.dummy)
+	return err
 }
 
 // Check reports whether encoded is a hash Verify understands, for hashes

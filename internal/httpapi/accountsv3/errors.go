@@ -84,6 +84,9 @@ func writeError(w http.ResponseWriter, r *http.Request, d Deps, err error) {
 	if e.Code == identity.ERATELIMITED || e.Code == identity.EUNAVAILABLE {
 		w.Header().Set("Retry-After", wire.RetryAfterSeconds(e))
 	}
+	if e.Code == identity.ERATELIMITED {
+		d.Metrics.RateLimited(e.Field, Dialect)
+	}
 	writeJSON(w, s.status, ErrorResponse{Code: s.code, Message: msg})
 }
 
@@ -106,6 +109,25 @@ func outcome(err error) string {
 		return "unavailable"
 	}
 	return "error"
+}
+
+// quotaWriter adds the reference API's rate-limit headers to whatever
+// answer is written: X-Rate-Limit-Limit is the limit's period (1m, 12h,
+// 1d), -Remaining the requests left, -Reset the UTC time (ISO 8601) at
+// which the full allowance is back.
+type quotaWriter struct {
+	http.ResponseWriter
+	q *identity.Quota
+}
+
+func (w quotaWriter) WriteHeader(status int) {
+	if q := w.q; q != nil && !q.Limit.Off() {
+		h := w.Header()
+		h.Set("X-Rate-Limit-Limit", q.Limit.PeriodString())
+		h.Set("X-Rate-Limit-Remaining", strconv.Itoa(q.Remaining))
+		h.Set("X-Rate-Limit-Reset", q.Reset.UTC().Format("2006-01-02T15:04:05.0000000Z"))
+	}
+	w.ResponseWriter.WriteHeader(status)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -150,8 +150,28 @@ func decodeValid(w http.ResponseWriter, r *http.Request, d Deps, v validator, co
 	return true
 }
 
+// admit counts the request against the client address's limit before the
+// body is read, and arranges for the rate-limit headers to go out on every
+// answer. It returns the client and the writer to answer through, or false
+// when it already answered 429.
+func admit(w http.ResponseWriter, r *http.Request, d Deps, action string, count func(dialect, outcome string)) (identity.Client, http.ResponseWriter, bool) {
+	c := d.Clients.Client(r, Dialect)
+	c.Quota = &identity.Quota{}
+	qw := quotaWriter{ResponseWriter: w, q: c.Quota}
+	if err := d.Service.AdmitIP(r.Context(), action, c); err != nil {
+		count(Dialect, outcome(err))
+		writeError(qw, r, d, err)
+		return c, qw, false
+	}
+	return c, qw, true
+}
+
 func handleLogin(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client, w, ok := admit(w, r, d, "login", d.Metrics.Login)
+		if !ok {
+			return
+		}
 		var req LoginRequest
 		if !decodeValid(w, r, d, &req, d.Metrics.Login) {
 			return
@@ -160,7 +180,7 @@ func handleLogin(d Deps) http.Handler {
 			TenantID: deref(req.AccountID), TenantAlias: deref(req.AccountAlias),
 			Email: *req.Email, Password: *req.Password,
 			TwoFactorCode: deref(req.TwoFactorCode), TwoFactorRecoveryCode: deref(req.TwoFactorRecoveryCode),
-			Client: d.Clients.Client(r, Dialect),
+			Client: client,
 		})
 		if err != nil {
 			d.Metrics.Login(Dialect, outcome(err))
@@ -174,11 +194,15 @@ func handleLogin(d Deps) http.Handler {
 
 func handleRefresh(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client, w, ok := admit(w, r, d, "refresh", d.Metrics.Refresh)
+		if !ok {
+			return
+		}
 		var req RefreshRequest
 		if !decodeValid(w, r, d, &req, d.Metrics.Refresh) {
 			return
 		}
-		res, err := d.Service.Refresh(r.Context(), *req.RefreshToken, d.Clients.Client(r, Dialect))
+		res, err := d.Service.Refresh(r.Context(), *req.RefreshToken, client)
 		if err != nil {
 			d.Metrics.Refresh(Dialect, outcome(err))
 			writeError(w, r, d, err)

@@ -342,6 +342,12 @@ func handleRevokeSessions(d Deps) http.Handler {
 	}, func(n int) map[string]int { return map[string]int{"revoked": n} })
 }
 
+func handleLiftThrottle(d Deps) http.Handler {
+	return removed(d, func(r *http.Request) error {
+		return d.Service.LiftThrottle(r.Context(), tid(r), r.PathValue("uid"))
+	})
+}
+
 // Organisations.
 
 func handleCreateOrganisation(d Deps) http.Handler {

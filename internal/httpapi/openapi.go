@@ -149,6 +149,11 @@ func openAPIDocument(version string) m {
 			"get":        adminOp("List a user's sessions", nil, "200", ok("Sessions.", object([]string{"sessions"}, m{"sessions": arr(ref("Session"))}))),
 			"delete":     adminOp("Revoke all of a user's sessions", nil, "200", ok("Count.", object([]string{"revoked"}, m{"revoked": m{"type": "integer"}}))),
 		},
+		"/admin/v1/tenants/{tid}/users/{uid}/throttle": m{
+			"parameters": []m{pathParam("tid"), pathParam("uid")},
+			"delete": adminOp("Lift the user's login throttling: failure delays from every address, the account limit, second-factor attempts",
+				nil, "204", noContent),
+		},
 		"/admin/v1/tenants/{tid}/users/{uid}/totp": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
 			"get":        adminOp("Two-factor status of a user", nil, "200", ok("Enrolment.", ref("TOTPStatus"))),
@@ -201,7 +206,7 @@ func openAPIDocument(version string) m {
 			"kid": str(), "crv": str(), "x": str(), "y": str(), "n": str(), "e": str()}))}),
 		"TenantSettings": object(nil, m{"session_lifetime_seconds": m{"type": "integer", "minimum": 0},
 			"session_idle_timeout_seconds": m{"type": "integer", "minimum": 0}, "refresh_grace_seconds": m{"type": "integer", "minimum": 0, "maximum": 300},
-			"allow_single_factor_dialects": m{"type": "boolean"}}),
+			"allow_single_factor_dialects": m{"type": "boolean"}, "rate_limit_ip": str(), "rate_limit_account": str()}),
 		"TenantInput": object(nil, m{"name": str("maxLength", 256), "alias": str("maxLength", 256), "settings": ref("TenantSettings")}),
 		"Tenant": object([]string{"id", "name", "alias", "created_at", "settings"}, m{"id": str("format", "uuid"), "name": str(),
 			"alias": str(), "created_at": tsSchema, "updated_at": tsSchema, "settings": ref("TenantSettings")}),

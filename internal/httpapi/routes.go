@@ -29,6 +29,7 @@ func adminRoutes(d Deps) map[string]http.Handler {
 		"DELETE /admin/v1/tenants/{tid}/users/{uid}":          handleDeleteUser(d),
 		"GET /admin/v1/tenants/{tid}/users/{uid}/sessions":    handleListSessions(d),
 		"DELETE /admin/v1/tenants/{tid}/users/{uid}/sessions": handleRevokeSessions(d),
+		"DELETE /admin/v1/tenants/{tid}/users/{uid}/throttle": handleLiftThrottle(d),
 
 		"GET /admin/v1/tenants/{tid}/users/{uid}/totp":                 handleGetTOTP(d),
 		"POST /admin/v1/tenants/{tid}/users/{uid}/totp":                handleBeginTOTP(d),

@@ -1,6 +1,7 @@
 package accountsv3_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -421,22 +422,39 @@ func TestBadCredentialsTiming(t *testing.T) {
 	env := httpapitest.New(t, password.DefaultParams)
 	tid := env.MustTenant(t, "timing")
 	env.MustUser(t, tid, map[string]any{"email": "real@example.com", "password": pw})
-	wrong := map[string]any{"accountId": tid, "email": "real@example.com", "password": "a wrong password"}
-	unknown := map[string]any{"accountId": tid, "email": "ghost@example.com", "password": "a wrong password"}
-	var tw, tu []time.Duration
-	for range 15 {
-		s := time.Now()
-		env.Do(t, "POST", "/v3/accounts/login", wrong)
-		tw = append(tw, time.Since(s))
-		s = time.Now()
-		env.Do(t, "POST", "/v3/accounts/login", unknown)
-		tu = append(tu, time.Since(s))
+	env.MustUser(t, tid, map[string]any{"email": "off@example.com", "password": pw, "status": "disabled"})
+	cases := []struct {
+		name string
+		body map[string]any
+	}{
+		{"wrong password", map[string]any{"accountId": tid, "email": "real@example.com", "password": "a wrong password"}},
+		{"unknown email", map[string]any{"accountId": tid, "email": "ghost@example.com", "password": "a wrong password"}},
+		{"disabled user", map[string]any{"accountId": tid, "email": "off@example.com", "password": pw}},
+		{"unknown tenant alias", map[string]any{"accountAlias": "no-such-tenant", "email": "real@example.com", "password": pw}},
 	}
-	slices.Sort(tw)
-	slices.Sort(tu)
-	ratio := float64(tu[7]) / float64(tw[7])
-	t.Logf("median wrong password %v, unknown email %v, ratio %.2f", tw[7], tu[7], ratio)
-	if ratio < 0.75 || ratio > 1.25 {
-		t.Fatalf("unknown/wrong median ratio %.2f, want within 25%%", ratio)
+	times := make([][]time.Duration, len(cases))
+	var first *httpapitest.Response
+	for range 15 {
+		for i, c := range cases {
+			s := time.Now()
+			r := env.Do(t, "POST", "/v3/accounts/login", c.body)
+			times[i] = append(times[i], time.Since(s))
+			if first == nil {
+				first = r
+			}
+			if r.Status != first.Status || !bytes.Equal(r.Body, first.Body) {
+				t.Fatalf("%s: %d %s; wrong password: %d %s", c.name, r.Status, r.Body, first.Status, first.Body)
+			}
+		}
+	}
+	for i := range times {
+		slices.Sort(times[i])
+	}
+	for i, c := range cases[1:] {
+		ratio := float64(times[i+1][7]) / float64(times[0][7])
+		t.Logf("median %s %v, wrong password %v, ratio %.2f", c.name, times[i+1][7], times[0][7], ratio)
+		if ratio < 0.75 || ratio > 1.25 {
+			t.Errorf("%s / wrong password median ratio %.2f, want within 25%%", c.name, ratio)
+		}
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/latchauth/latch/internal/httpapi"
+	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/metrics"
 	"github.com/latchauth/latch/internal/password"
@@ -37,7 +39,7 @@ type Env struct {
 	Keys    *token.Keyring
 	Service *identity.Service
 	Hasher  *password.Hasher
-	offset  atomic.Int64
+	offset  *atomic.Int64
 }
 
 // Now is the Env's clock: real time plus whatever Advance added.
@@ -54,7 +56,7 @@ func New(tb testing.TB, p password.Params) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &Env{Store: db}
+	e := &Env{Store: db, offset: new(atomic.Int64)}
 	secret := []byte("httpapitest secret, at least 32 bytes")
 	e.Keys, err = token.NewKeyring(ctx, db, token.KeyringConfig{Secret: secret, Alg: token.AlgEdDSA,
 		Issuer: "https://latch.test", AccessTTL: 15 * time.Minute, Now: e.Now})
@@ -66,14 +68,33 @@ func New(tb testing.TB, p password.Params) *Env {
 	}
 	e.Service = (&identity.Service{Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet,
 		TOTPSealer: token.NewSealer(secret, token.LabelTOTP)}).UseStore(db)
-	e.Server = httptest.NewServer(httpapi.NewServer(httpapi.Deps{Service: e.Service, Store: db, Keys: e.Keys,
-		Metrics: metrics.New(), AdminToken: AdminToken, Version: "test", Logger: quiet}))
+	e.Server = httptest.NewServer(e.handler())
 	e.URL = e.Server.URL
 	tb.Cleanup(func() {
 		e.Server.Close()
 		db.Close()
 	})
 	return e
+}
+
+func (e *Env) handler() http.Handler {
+	// The test client is the only caller and sits on loopback; trusting it
+	// as a proxy lets tests speak for other addresses with X-Forwarded-For.
+	clients := &wire.ClientResolver{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
+	return httpapi.NewServer(httpapi.Deps{Service: e.Service, Store: e.Store, Keys: e.Keys,
+		Metrics: metrics.New(), Clients: clients, AdminToken: AdminToken, Version: "test", Logger: quiet})
+}
+
+// Twin starts a second server on the same store, keys and clock, as a
+// second instance of one deployment. Its Service is a copy, so that it can
+// be given its own limiter.
+func (e *Env) Twin(tb testing.TB) *Env {
+	svc := *e.Service
+	t := &Env{Store: e.Store, Keys: e.Keys, Hasher: e.Hasher, Service: &svc, offset: e.offset}
+	t.Server = httptest.NewServer(t.handler())
+	t.URL = t.Server.URL
+	tb.Cleanup(t.Server.Close)
+	return t
 }
 
 // Response is a decoded answer.

@@ -18,7 +18,7 @@ import (
 )
 
 // buildLatch compiles the real binary once per test.
-func buildLatch(t *testing.T) string {
+func buildLatch(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "latch")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -53,7 +53,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // start runs the binary and waits for its "latch listening" log line.
-func start(t *testing.T, bin, dir string, env []string, args ...string) *proc {
+func start(t testing.TB, bin, dir string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir

@@ -14,6 +14,7 @@ import (
 
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/ratelimit"
 )
 
 // The benchmarks run with 16 concurrent clients on loopback, as the
@@ -22,6 +23,15 @@ const clientsPerCPU = 8
 
 func benchClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+}
+
+// limitsOn gives the server the in-memory limiter a default deployment
+// runs with, with limits the benchmark never reaches, so that the cost of
+// counting is in the figures.
+func limitsOn(env *httpapitest.Env) {
+	env.Service.Limiter = ratelimit.NewMemory(nil)
+	env.Service.Config.IPLimit = ratelimit.Limit{Count: 1 << 30, Period: time.Hour}
+	env.Service.Config.AccountLimit = ratelimit.Limit{Count: 1 << 30, Period: time.Hour}
 }
 
 func post(b *testing.B, c *http.Client, url string, body any) map[string]any {
@@ -80,6 +90,7 @@ func BenchmarkArgon2idRaw(b *testing.B) {
 // session and event write, JWT signing, encode.
 func BenchmarkPasswordLogin(b *testing.B) {
 	env := httpapitest.New(b, password.DefaultParams)
+	limitsOn(env)
 	tid := env.MustTenant(b, "bench")
 	env.MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})
 	c := benchClient()
@@ -106,6 +117,7 @@ func BenchmarkPasswordLogin(b *testing.B) {
 // real rotation (CAS, event insert, JWT signing), never a grace answer.
 func BenchmarkRefresh(b *testing.B) {
 	env := httpapitest.New(b, httpapitest.CheapArgon)
+	limitsOn(env)
 	tid := env.MustTenant(b, "bench")
 	env.MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})
 	c := benchClient()

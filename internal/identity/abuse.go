@@ -209,4 +209,3 @@ func busy(err error) (*Error, bool) {
 	}
 	return nil, false
 }
-

@@ -1,0 +1,278 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/latchauth/latch/internal/identity"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a latch store on a PostgreSQL database.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+var _ identity.Store = (*DB)(nil)
+
+// querier is what a pool and a transaction share.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Open connects to url (postgres://…), applies pending migrations under an
+// advisory lock (so several instances may start at once), and returns the
+// store. Without pool_max_conns in the URL the pool holds up to
+// 4 × GOMAXPROCS connections (at least 8).
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	cfg.HealthCheckPeriod = 10 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{pool: pool}
+	if _, err := db.Migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return formatError(db.pool.Ping(ctx))
+}
+
+// Migrate applies pending migrations and returns the schema version.
+// Concurrent callers (instances starting together) wait for each other on
+// an advisory lock scoped to the current schema, so each migration runs
+// once; running it again changes nothing.
+func (db *DB) Migrate(ctx context.Context) (int, error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: connect: %w", err)
+	}
+	defer conn.Release()
+	const key = "hashtext('latch-migrate:' || current_schema())"
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock("+key+")"); err != nil {
+		return 0, fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+key+")")
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("postgres: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return 0, err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var version int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(name, "migrations/"), "%04d_", &version); err != nil {
+			return 0, fmt.Errorf("postgres: migration name %s: %w", name, err)
+		}
+		body, _ := migrations.ReadFile(name)
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			var done bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)", version).Scan(&done); err != nil || done {
+				return err
+			}
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return fmt.Errorf("postgres: migration %s: %w", name, err)
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", version)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	var v int
+	err = conn.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
+	return v, err
+}
+
+// tx runs fn in a transaction, committing on nil.
+func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return formatError(pgx.BeginFunc(ctx, db.pool, fn))
+}
+
+// formatError turns driver errors into identity codes, in this one place.
+func formatError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *identity.Error
+	if errors.As(err, &ie) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "23505":
+			return &identity.Error{Code: identity.ECONFLICT, Message: "already exists", Err: err}
+		case pe.Code == "23503":
+			return &identity.Error{Code: identity.ENOTFOUND, Message: "a referenced record does not exist", Err: err}
+		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57P"),
+			pe.Code == "40001", pe.Code == "40P01":
+			return unavailable(err)
+		}
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) ||
+		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "unexpected EOF") {
+		return unavailable(err)
+	}
+	return fmt.Errorf("postgres: %w", err)
+}
+
+func unavailable(err error) error {
+	return &identity.Error{Code: identity.EUNAVAILABLE, Message: "the database is unavailable", RetryAfter: time.Second, Err: err}
+}
+
+// tp encodes a time for a nullable column: the zero time is NULL.
+func tp(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+// tv decodes what tp wrote.
+func tv(p *time.Time) time.Time {
+	if p == nil {
+		return time.Time{}
+	}
+	return p.UTC()
+}
+
+func js(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain data reaches here
+	}
+	if string(b) == "null" {
+		if _, ok := v.(map[string]any); ok {
+			return "{}"
+		}
+		return "[]"
+	}
+	return string(b)
+}
+
+func unjs(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), v)
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Cursors are the id of the last row of the previous page, base64url, as
+// in the SQLite store, so that clients see one format.
+func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
+
+func decodeCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) > 64 {
+		return "", identity.Invalid("cursor", "is not a cursor this server returned")
+	}
+	return string(b), nil
+}
+
+func limit(p identity.Page) int {
+	switch {
+	case p.Limit <= 0:
+		return 50
+	case p.Limit > 500:
+		return 500
+	}
+	return p.Limit
+}
+
+func notFound(what string) error {
+	return &identity.Error{Code: identity.ENOTFOUND, Message: what + " not found"}
+}
+
+func affected(tag pgconn.CommandTag, what string) error {
+	if tag.RowsAffected() == 0 {
+		return notFound(what)
+	}
+	return nil
+}
+
+// page trims the look-ahead row and returns the next cursor.
+func page[T any](rows []T, n int, id func(T) string) ([]T, string, error) {
+	if len(rows) > n {
+		rows = rows[:n]
+		return rows, encodeCursor(id(rows[n-1])), nil
+	}
+	return rows, "", nil
+}
+
+// collect scans every row with scan.
+func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, formatError(err)
+		}
+		out = append(out, v)
+	}
+	return out, formatError(rows.Err())
+}
+
+func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

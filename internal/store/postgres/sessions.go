@@ -1,0 +1,158 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchauth/latch/internal/identity"
+)
+
+const sessionColumns = `id, tenant_id, user_id, generation, created_at, expires_at, last_seen_at, rotated_at, revoked_at,
+	revoke_reason, user_agent, origin, ip, dialect, amr, device_name`
+
+// sessionCols is sessionColumns as scanSession reads them.
+var sessionCols = strings.Replace(sessionColumns, "amr", "amr::text", 1)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func scanSession(r pgx.Row) (*identity.Session, error) {
+	var x identity.Session
+	var amr string
+	var created, expires, seen, rotated time.Time
+	var revoked *time.Time
+	if err := r.Scan(&x.ID, &x.TenantID, &x.UserID, &x.Generation, &created, &expires, &seen, &rotated, &revoked,
+		&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName); err != nil {
+		return nil, err
+	}
+	x.CreatedAt, x.ExpiresAt, x.LastSeenAt, x.RotatedAt, x.RevokedAt = created.UTC(), expires.UTC(), seen.UTC(), rotated.UTC(), tv(revoked)
+	return &x, unjs(amr, &x.AMR)
+}
+
+// CreateSession implements identity.SessionStore.
+func (db *DB) CreateSession(ctx context.Context, s *identity.Session, w identity.SessionWrite) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+			$11, $12, $13, $14, $15, $16)`,
+			s.ID, s.TenantID, s.UserID, s.Generation, s.CreatedAt.UTC(), s.ExpiresAt.UTC(), s.LastSeenAt.UTC(), s.RotatedAt.UTC(),
+			tp(s.RevokedAt), s.RevokeReason, s.UserAgent, s.Origin, s.IP, s.Dialect, js(s.AMR), s.DeviceName); err != nil {
+			return err
+		}
+		at := s.CreatedAt.UTC()
+		var err error
+		if w.NewPasswordHash != "" {
+			_, err = tx.Exec(ctx, "UPDATE users SET last_login_at = $1, last_seen_at = $1, password_hash = $2, updated_at = $1 WHERE id = $3",
+				at, w.NewPasswordHash, s.UserID)
+		} else {
+			_, err = tx.Exec(ctx, "UPDATE users SET last_login_at = $1, last_seen_at = $1 WHERE id = $2", at, s.UserID)
+		}
+		if err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, w.Events)
+	})
+}
+
+// GetSession implements identity.SessionStore.
+func (db *DB) GetSession(ctx context.Context, id string) (*identity.Session, error) {
+	s, err := scanSession(db.pool.QueryRow(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = $1", id))
+	if noRows(err) {
+		return nil, notFound("session")
+	}
+	return s, formatError(err)
+}
+
+// eventArrays lays events out as the parallel arrays unnest() reads.
+func eventArrays(events []identity.Event) []any {
+	ids, tenants, users, sessions, types, data := make([]string, len(events)), make([]string, len(events)),
+		make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
+	at := make([]time.Time, len(events))
+	for i, e := range events {
+		ids[i], tenants[i], users[i], sessions[i], types[i], at[i], data[i] = e.ID, e.TenantID, e.UserID, e.SessionID, e.Type, e.CreatedAt.UTC(), js(e.Data)
+	}
+	return []any{ids, tenants, users, sessions, types, at, data}
+}
+
+// insertEventsFrom is the INSERT … SELECT of events from the arrays at
+// parameters $n … $n+6.
+func insertEventsFrom(n int) string {
+	p := func(i int, typ string) string { return "$" + itoa(n+i) + "::" + typ + "[]" }
+	return `INSERT INTO events (id, tenant_id, user_id, session_id, type, created_at, data)
+		SELECT x.id, x.tenant_id, x.user_id, x.session_id, x.type, x.created_at, x.data::jsonb
+		FROM unnest(` + p(0, "text") + `, ` + p(1, "text") + `, ` + p(2, "text") + `, ` + p(3, "text") + `, ` +
+		p(4, "text") + `, ` + p(5, "timestamptz") + `, ` + p(6, "text") + `) AS x(id, tenant_id, user_id, session_id, type, created_at, data)`
+}
+
+func insertEvents(ctx context.Context, q querier, events []identity.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	_, err := q.Exec(ctx, insertEventsFrom(1), eventArrays(events)...)
+	return err
+}
+
+// advanceSQL rotates a session in one statement, so one round trip: the
+// compare-and-swap on the generation, the user's last-seen and the events
+// are written together or not at all (the events only if the swap won).
+var advanceSQL = `WITH s AS (
+	UPDATE sessions SET generation = generation + 1, rotated_at = $3, last_seen_at = $3
+	WHERE id = $1 AND generation = $2 AND revoked_at IS NULL RETURNING user_id
+), u AS (
+	UPDATE users SET last_seen_at = $3 WHERE id IN (SELECT user_id FROM s)
+), e AS (` + insertEventsFrom(4) + ` WHERE EXISTS (SELECT 1 FROM s)
+)
+SELECT count(*) FROM s`
+
+// AdvanceSession implements identity.SessionStore.
+func (db *DB) AdvanceSession(ctx context.Context, id string, from int64, now time.Time, events []identity.Event) error {
+	var n int
+	args := append([]any{id, from, now.UTC()}, eventArrays(events)...)
+	if err := db.pool.QueryRow(ctx, advanceSQL, args...).Scan(&n); err != nil {
+		return formatError(err)
+	}
+	if n == 0 {
+		return &identity.Error{Code: identity.ECONFLICT, Message: "session moved on or was revoked"}
+	}
+	return nil
+}
+
+// RevokeSession implements identity.SessionStore. Events are appended only
+// by the call that revokes, so concurrent revocations record one event.
+func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time, reason string, events []identity.Event) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL", now.UTC(), reason, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var exists bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1)", id).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return notFound("session")
+			}
+			return nil
+		}
+		return insertEvents(ctx, tx, events)
+	})
+}
+
+// RevokeUserSessions implements identity.SessionStore.
+func (db *DB) RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error) {
+	tag, err := db.pool.Exec(ctx, "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND revoked_at IS NULL",
+		now.UTC(), reason, tenantID, userID)
+	if err != nil {
+		return 0, formatError(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ListUserSessions implements identity.SessionStore.
+func (db *DB) ListUserSessions(ctx context.Context, tenantID, userID string) ([]*identity.Session, error) {
+	rows, err := db.pool.Query(ctx, "SELECT "+sessionCols+" FROM sessions WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1000", tenantID, userID)
+	return collect(rows, err, scanSession)
+}

@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchauth/latch/internal/identity"
+)
+
+const userCols = `id, tenant_id, email, email_verified, password_hash, first_name, last_name, role, roles::text, status,
+	EXISTS (SELECT 1 FROM user_totp WHERE user_id = users.id AND confirmed_at IS NOT NULL), tags::text, metadata::text,
+	profile::text, created_at, updated_at, last_login_at, last_seen_at,
+	COALESCE((SELECT string_agg(organisation_id, ',' ORDER BY organisation_id) FROM user_organisations WHERE user_id = users.id), '')`
+
+func scanUser(r pgx.Row) (*identity.User, error) {
+	var u identity.User
+	var roles, tags, metadata, profile, orgs string
+	var created, updated time.Time
+	var lastLogin, lastSeen *time.Time
+	if err := r.Scan(&u.ID, &u.TenantID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.FirstName, &u.LastName,
+		&u.Role, &roles, &u.Status, &u.TwoFactorEnabled, &tags, &metadata, &profile,
+		&created, &updated, &lastLogin, &lastSeen, &orgs); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt, u.LastSeenAt = created.UTC(), updated.UTC(), tv(lastLogin), tv(lastSeen)
+	if orgs != "" {
+		u.OrganisationIDs = strings.Split(orgs, ",")
+	}
+	return &u, errors.Join(unjs(roles, &u.Roles), unjs(tags, &u.Tags), unjs(metadata, &u.Metadata), unjs(profile, &u.Profile))
+}
+
+// userWriteError says what formatError's codes mean for a user row: the
+// only unique key is (tenant, email) and the only reference the tenant.
+func userWriteError(err error) error {
+	err = formatError(err)
+	switch identity.ErrorCode(err) {
+	case identity.ECONFLICT:
+		return &identity.Error{Code: identity.ECONFLICT, Field: "email", Message: "a user with this email already exists", Err: err}
+	case identity.ENOTFOUND:
+		return notFound("tenant")
+	}
+	return err
+}
+
+// CreateUser implements identity.UserStore.
+func (db *DB) CreateUser(ctx context.Context, u *identity.User) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO users (id, tenant_id, email, email_key, email_verified, password_hash,
+			first_name, last_name, role, roles, status, tags, metadata, profile, created_at, updated_at,
+			last_login_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			u.ID, u.TenantID, u.Email, identity.EmailKey(u.Email), u.EmailVerified, u.PasswordHash,
+			u.FirstName, u.LastName, u.Role, js(u.Roles), u.Status, js(u.Tags), js(u.Metadata),
+			js(u.Profile), u.CreatedAt.UTC(), u.UpdatedAt.UTC(), tp(u.LastLoginAt), tp(u.LastSeenAt))
+		if err != nil {
+			return userWriteError(err)
+		}
+		return setOrganisations(ctx, tx, u)
+	})
+}
+
+func setOrganisations(ctx context.Context, tx pgx.Tx, u *identity.User) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM user_organisations WHERE user_id = $1", u.ID); err != nil {
+		return err
+	}
+	for _, oid := range u.OrganisationIDs {
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1 AND tenant_id = $2)", oid, u.TenantID).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return &identity.Error{Code: identity.ENOTFOUND, Field: "organisation_ids", Message: "organisation " + oid + " not found"}
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO user_organisations (user_id, organisation_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", u.ID, oid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) oneUser(ctx context.Context, where string, args ...any) (*identity.User, error) {
+	u, err := scanUser(db.pool.QueryRow(ctx, "SELECT "+userCols+" FROM users WHERE "+where, args...))
+	if noRows(err) {
+		return nil, notFound("user")
+	}
+	return u, formatError(err)
+}
+
+// GetUser implements identity.UserStore.
+func (db *DB) GetUser(ctx context.Context, tenantID, id string) (*identity.User, error) {
+	return db.oneUser(ctx, "tenant_id = $1 AND id = $2", tenantID, id)
+}
+
+// GetUserByEmail implements identity.UserStore.
+func (db *DB) GetUserByEmail(ctx context.Context, tenantID, email string) (*identity.User, error) {
+	return db.oneUser(ctx, "tenant_id = $1 AND email_key = $2", tenantID, identity.EmailKey(email))
+}
+
+// UpdateUser implements identity.UserStore. Disabling the user or changing
+// its password revokes its live sessions in the same transaction; the row
+// lock serialises concurrent updates of one user.
+func (db *DB) UpdateUser(ctx context.Context, u *identity.User) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		var oldHash string
+		err := tx.QueryRow(ctx, "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE", u.TenantID, u.ID).Scan(&oldHash)
+		if noRows(err) {
+			return notFound("user")
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET email = $1, email_key = $2, email_verified = $3, password_hash = $4,
+			first_name = $5, last_name = $6, role = $7, roles = $8, status = $9, tags = $10, metadata = $11,
+			profile = $12, updated_at = $13 WHERE tenant_id = $14 AND id = $15`,
+			u.Email, identity.EmailKey(u.Email), u.EmailVerified, u.PasswordHash, u.FirstName, u.LastName, u.Role,
+			js(u.Roles), u.Status, js(u.Tags), js(u.Metadata), js(u.Profile), u.UpdatedAt.UTC(),
+			u.TenantID, u.ID); err != nil {
+			return userWriteError(err)
+		}
+		reason := ""
+		switch {
+		case u.Status != identity.StatusActive:
+			reason = "user disabled"
+		case u.PasswordHash != oldHash:
+			reason = "password changed"
+		}
+		if reason != "" {
+			if _, err := tx.Exec(ctx, "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL",
+				u.UpdatedAt.UTC(), reason, u.ID); err != nil {
+				return err
+			}
+		}
+		return setOrganisations(ctx, tx, u)
+	})
+}
+
+// DeleteUser implements identity.UserStore.
+func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
+	tag, err := db.pool.Exec(ctx, "DELETE FROM users WHERE tenant_id = $1 AND id = $2", tenantID, id)
+	if err != nil {
+		return formatError(err)
+	}
+	return affected(tag, "user")
+}
+
+// ListUsers implements identity.UserStore.
+func (db *DB) ListUsers(ctx context.Context, tenantID string, f identity.UserFilter, p identity.Page) ([]*identity.User, string, error) {
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := limit(p)
+	q := "SELECT " + userCols + " FROM users WHERE tenant_id = $1 AND id > $2"
+	args := []any{tenantID, after}
+	if f.Email != "" {
+		q += " AND email_key = $3"
+		args = append(args, identity.EmailKey(f.Email))
+	}
+	args = append(args, n+1)
+	rows, err := db.pool.Query(ctx, q+" ORDER BY id LIMIT $"+itoa(len(args)), args...)
+	out, err := collect(rows, err, scanUser)
+	if err != nil {
+		return nil, "", err
+	}
+	return page(out, n, func(u *identity.User) string { return u.ID })
+}

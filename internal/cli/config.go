@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/ratelimit"
+	"github.com/latchauth/latch/internal/store/postgres"
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -100,8 +102,16 @@ func addStore(s *settings, def string) storeConfig {
 	return storeConfig{db: s.add("db", "LATCH_DB", def, "database: sqlite:PATH or postgres://…")}
 }
 
-// sqlitePath returns the file of a sqlite: URL, or an error naming LATCH_DB.
-func (c storeConfig) sqlitePath() (string, error) {
+// Store is what the commands need of a database: every store interface
+// and migrations.
+type Store interface {
+	identity.Store
+	Migrate(ctx context.Context) (int, error)
+}
+
+// check validates LATCH_DB and returns it for logs (a password in a
+// PostgreSQL URL is masked).
+func (c storeConfig) check() (string, error) {
 	v := *c.db.val
 	switch {
 	case strings.HasPrefix(v, "sqlite:"):
@@ -111,28 +121,37 @@ func (c storeConfig) sqlitePath() (string, error) {
 		}
 		return p, nil
 	case strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
-		return "", c.db.badValue("the PostgreSQL store is not part of this build yet; use sqlite:PATH")
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" {
+			return "", errors.New("invalid LATCH_DB (--db): not a PostgreSQL URL like postgres://user:password@host:5432/latch")
+		}
+		return u.Redacted(), nil
 	}
 	return "", c.db.badValue("must start with sqlite: or postgres://")
 }
 
-// open opens (and migrates) the configured store.
-func (c storeConfig) open(ctx context.Context) (*sqlite.DB, string, error) {
-	path, err := c.sqlitePath()
+// postgres reports whether the store is PostgreSQL.
+func (c storeConfig) postgres() bool { return !strings.HasPrefix(*c.db.val, "sqlite:") }
+
+// open opens (and migrates) the configured store; it returns the store and
+// how to name it in messages.
+func (c storeConfig) open(ctx context.Context) (Store, string, error) {
+	name, err := c.check()
 	if err != nil {
 		return nil, "", err
 	}
-	db, err := openSQLite(ctx, path)
-	return db, path, err
-}
-
-// openSQLite opens (and migrates) the SQLite file at path.
-func openSQLite(ctx context.Context, path string) (*sqlite.DB, error) {
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+	if c.postgres() {
+		db, err := postgres.Open(ctx, *c.db.val)
+		if err != nil {
+			return nil, "", fmt.Errorf("open database %s: %w", name, err)
+		}
+		return db, name, nil
 	}
-	return db, nil
+	db, err := sqlite.Open(ctx, name)
+	if err != nil {
+		return nil, "", fmt.Errorf("open database %s: %w", name, err)
+	}
+	return db, name, nil
 }
 
 type secretConfig struct{ secret *setting }
@@ -155,7 +174,8 @@ func (c secretConfig) value(required bool) ([]byte, error) {
 // serveConfig is every setting of `latch serve`, parsed.
 type serveConfig struct {
 	dev            bool
-	dbPath         string
+	store          storeConfig
+	dbName         string // for logs
 	listen         string
 	adminToken     string
 	secret         []byte
@@ -204,8 +224,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		}
 	}
 	var err error
-	if c.dbPath, err = store.sqlitePath(); err != nil {
+	c.store = store
+	if c.dbName, err = store.check(); err != nil {
 		return nil, err
+	}
+	if c.dev && store.postgres() {
+		return nil, errors.New("--dev keeps its data and generated secrets in a SQLite file; drop LATCH_DB (or set it to sqlite:PATH) to use it")
 	}
 	if _, _, err := net.SplitHostPort(c.listen); err != nil {
 		return nil, listen.badValue("must be HOST:PORT, like 127.0.0.1:8080 or :8080")

@@ -88,7 +88,7 @@ Try it:
 
 Not for production: set LATCH_SECRET and LATCH_ADMIN_TOKEN and drop --dev.
 
-`, cfg.dbPath, cfg.adminToken, t.ID, devAlias, devEmail, devPassword,
+`, cfg.dbName, cfg.adminToken, t.ID, devAlias, devEmail, devPassword,
 		base, t.ID, devEmail, devPassword, base, base, t.ID, shellQuote("Authorization: Bearer "+cfg.adminToken), base)
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/latchauth/latch/internal/metrics"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/ratelimit"
+	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
 	"github.com/redis/go-redis/v9"
 )
@@ -38,14 +39,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := newLogger(cfg.logLevel, cfg.logFormat, cfg.dev, stderr)
 
-	db, err := openSQLite(ctx, cfg.dbPath)
+	db, _, err := cfg.store.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
 	if cfg.dev {
-		if err := devSecrets(ctx, db, cfg); err != nil {
+		if err := devSecrets(ctx, db.(*sqlite.DB), cfg); err != nil {
 			return err
 		}
 	}
@@ -80,7 +81,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	addr := ln.Addr().String()
 	if cfg.dev {
-		if err := devSetup(ctx, svc, db, cfg, addr, stdout); err != nil {
+		if err := devSetup(ctx, svc, db.(*sqlite.DB), cfg, addr, stdout); err != nil {
 			ln.Close()
 			return err
 		}
@@ -118,7 +119,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.redisURL != "" {
 		limits = "redis"
 	}
-	log.Info("latch listening", "addr", addr, "url", "http://"+addr, "db", cfg.dbPath, "version", version(), "alg", cfg.alg,
+	log.Info("latch listening", "addr", addr, "url", "http://"+addr, "db", cfg.dbName, "version", version(), "alg", cfg.alg,
 		"rate_limit_ip", cfg.ipLimit.String(), "rate_limit_account", cfg.accountLimit.String(), "rate_limits", limits,
 		"hash_workers", hasher.Workers(), "hash_memory_peak_mib", hasher.Workers()*int(cfg.argon.Memory)/1024)
 

@@ -35,7 +35,7 @@ var CheapArgon = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, K
 type Env struct {
 	URL     string
 	Server  *httptest.Server
-	Store   *sqlite.DB
+	Store   identity.Store
 	Keys    *token.Keyring
 	Service *identity.Service
 	Hasher  *password.Hasher
@@ -48,14 +48,22 @@ func (e *Env) Now() time.Time { return time.Now().Add(time.Duration(e.offset.Loa
 // Advance moves the clock forward.
 func (e *Env) Advance(d time.Duration) { e.offset.Add(int64(d)) }
 
-// New starts a server for tb with argon2 parameters p.
+// New starts a server for tb with argon2 parameters p, on a SQLite file of
+// its own.
 func New(tb testing.TB, p password.Params) *Env {
 	tb.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "latch.db"))
+	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "latch.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return NewOn(tb, p, db)
+}
+
+// NewOn starts a server for tb on db, which it closes when tb ends.
+func NewOn(tb testing.TB, p password.Params, db identity.Store) *Env {
+	tb.Helper()
+	ctx := context.Background()
+	var err error
 	e := &Env{Store: db, offset: new(atomic.Int64)}
 	secret := []byte("httpapitest secret, at least 32 bytes")
 	e.Keys, err = token.NewKeyring(ctx, db, token.KeyringConfig{Secret: secret, Alg: token.AlgEdDSA,

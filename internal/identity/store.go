@@ -90,9 +90,11 @@ type SessionStore interface {
 	// GetSession returns the session, or ENOTFOUND.
 	GetSession(ctx context.Context, id string) (*Session, error)
 	// AdvanceSession moves the session from generation from to from+1,
-	// sets RotatedAt and LastSeenAt (and the user's last seen) to now and
-	// appends events, in one transaction, only if the session is live and
-	// still at generation from; otherwise ECONFLICT and nothing is written.
+	// sets RotatedAt and LastSeenAt to now (and the user's last seen, when
+	// that is more than a minute older: a user's sessions must not queue on
+	// the user's row) and appends events, in one transaction, only if the
+	// session is live and still at generation from; otherwise ECONFLICT and
+	// nothing is written.
 	AdvanceSession(ctx context.Context, id string, from int64, now time.Time, events []Event) error
 	// RevokeSession marks the session revoked (if it is not already) and
 	// appends events in one transaction. ENOTFOUND.

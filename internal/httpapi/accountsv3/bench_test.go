@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/ratelimit"
+	"github.com/latchauth/latch/internal/store/postgres/postgrestest"
 )
 
 // The benchmarks run with 16 concurrent clients on loopback, as the
@@ -89,7 +91,15 @@ func BenchmarkArgon2idRaw(b *testing.B) {
 // default argon2id parameters: decode, tenant and user lookup, verify,
 // session and event write, JWT signing, encode.
 func BenchmarkPasswordLogin(b *testing.B) {
-	env := httpapitest.New(b, password.DefaultParams)
+	benchLogin(b, httpapitest.New(b, password.DefaultParams))
+}
+
+// BenchmarkPasswordLoginPostgres is BenchmarkPasswordLogin on PostgreSQL.
+func BenchmarkPasswordLoginPostgres(b *testing.B) {
+	benchLogin(b, pgEnv(b, password.DefaultParams, postgrestest.URL(b)))
+}
+
+func benchLogin(b *testing.B, env *httpapitest.Env) {
 	limitsOn(env)
 	tid := env.MustTenant(b, "bench")
 	env.MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})
@@ -116,19 +126,39 @@ func BenchmarkPasswordLogin(b *testing.B) {
 // and then refreshes with the token it got last, so every request is a
 // real rotation (CAS, event insert, JWT signing), never a grace answer.
 func BenchmarkRefresh(b *testing.B) {
-	env := httpapitest.New(b, httpapitest.CheapArgon)
-	limitsOn(env)
+	benchRefresh(b, httpapitest.New(b, httpapitest.CheapArgon))
+}
+
+// BenchmarkRefreshPostgres is BenchmarkRefresh on PostgreSQL.
+func BenchmarkRefreshPostgres(b *testing.B) {
+	benchRefresh(b, pgEnv(b, httpapitest.CheapArgon, postgrestest.URL(b)))
+}
+
+// BenchmarkRefreshPostgresTwoInstances splits the clients between two
+// servers on one PostgreSQL database, as two instances behind a balancer
+// (in one process here, so they share the 2 cores as they would on one box).
+func BenchmarkRefreshPostgresTwoInstances(b *testing.B) {
+	env := pgEnv(b, httpapitest.CheapArgon, postgrestest.URL(b))
+	benchRefresh(b, env, env.Twin(b))
+}
+
+func benchRefresh(b *testing.B, envs ...*httpapitest.Env) {
+	env := envs[0]
+	for _, e := range envs {
+		limitsOn(e)
+	}
 	tid := env.MustTenant(b, "bench")
 	env.MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})
 	c := benchClient()
-	login := env.URL + "/v3/accounts/login"
-	url := env.URL + "/v3/accounts/login-refresh-token"
 	body := map[string]any{"accountId": tid, "email": "bench@example.com", "password": pw}
 	var lat latencies
+	var next atomic.Int32
 	b.SetParallelism(clientsPerCPU)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		rt := post(b, c, login, body)["refreshToken"].(string)
+		e := envs[int(next.Add(1))%len(envs)]
+		rt := post(b, c, e.URL+"/v3/accounts/login", body)["refreshToken"].(string)
+		url := e.URL + "/v3/accounts/login-refresh-token"
 		var mine []time.Duration
 		for pb.Next() {
 			s := time.Now()

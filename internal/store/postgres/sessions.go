@@ -2,8 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,22 +14,28 @@ import (
 const sessionColumns = `id, tenant_id, user_id, generation, created_at, expires_at, last_seen_at, rotated_at, revoked_at,
 	revoke_reason, user_agent, origin, ip, dialect, amr, device_name`
 
-// sessionCols is sessionColumns as scanSession reads them.
-var sessionCols = strings.Replace(sessionColumns, "amr", "amr::text", 1)
+// sessionCols is sessionColumns as scanSession reads them, qualified so
+// that ownersSQL can join them with the tenant's and user's.
+const sessionCols = `sessions.id, sessions.tenant_id, sessions.user_id, sessions.generation, sessions.created_at,
+	sessions.expires_at, sessions.last_seen_at, sessions.rotated_at, sessions.revoked_at, sessions.revoke_reason,
+	sessions.user_agent, sessions.origin, sessions.ip, sessions.dialect, sessions.amr::text, sessions.device_name`
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-func scanSession(r pgx.Row) (*identity.Session, error) {
+func scanSession(r pgx.Row) (*identity.Session, error) { return scanWith(r, sessionScanner) }
+
+// sessionScanner returns a session, the destinations for sessionCols and
+// what to do once they are filled; scanWith and GetSessionWithOwners use it.
+func sessionScanner() (*identity.Session, []any, func() error) {
 	var x identity.Session
 	var amr string
 	var created, expires, seen, rotated time.Time
 	var revoked *time.Time
-	if err := r.Scan(&x.ID, &x.TenantID, &x.UserID, &x.Generation, &created, &expires, &seen, &rotated, &revoked,
-		&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName); err != nil {
-		return nil, err
-	}
-	x.CreatedAt, x.ExpiresAt, x.LastSeenAt, x.RotatedAt, x.RevokedAt = created.UTC(), expires.UTC(), seen.UTC(), rotated.UTC(), tv(revoked)
-	return &x, unjs(amr, &x.AMR)
+	return &x, []any{&x.ID, &x.TenantID, &x.UserID, &x.Generation, &created, &expires, &seen, &rotated, &revoked,
+			&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName}, func() error {
+			x.CreatedAt, x.ExpiresAt, x.LastSeenAt, x.RotatedAt, x.RevokedAt = created.UTC(), expires.UTC(), seen.UTC(), rotated.UTC(), tv(revoked)
+			return unjs(amr, &x.AMR)
+		}
 }
 
 // CreateSession implements identity.SessionStore.
@@ -97,20 +103,37 @@ func insertEvents(ctx context.Context, q querier, events []identity.Event) error
 // advanceSQL rotates a session in one statement, so one round trip: the
 // compare-and-swap on the generation, the user's last-seen and the events
 // are written together or not at all (the events only if the swap won).
-var advanceSQL = `WITH s AS (
+// The user's last-seen moves only when it is a minute old: every refresh
+// of every session of a user would otherwise queue on that user's row.
+func advanceSQL(events string) string {
+	return `WITH s AS (
 	UPDATE sessions SET generation = generation + 1, rotated_at = $3, last_seen_at = $3
 	WHERE id = $1 AND generation = $2 AND revoked_at IS NULL RETURNING user_id
 ), u AS (
 	UPDATE users SET last_seen_at = $3 WHERE id IN (SELECT user_id FROM s)
-), e AS (` + insertEventsFrom(4) + ` WHERE EXISTS (SELECT 1 FROM s)
+		AND (last_seen_at IS NULL OR last_seen_at < $3 - interval '1 minute')
+), e AS (` + events + ` WHERE EXISTS (SELECT 1 FROM s)
 )
 SELECT count(*) FROM s`
+}
+
+var (
+	advanceManySQL = advanceSQL(insertEventsFrom(4))
+	// The usual case, one event, as plain parameters: no arrays to build
+	// and unnest.
+	advanceOneSQL = advanceSQL(`INSERT INTO events (id, tenant_id, user_id, session_id, type, created_at, data)
+		SELECT $4, $5, $6, $7, $8, $9, $10::jsonb`)
+)
 
 // AdvanceSession implements identity.SessionStore.
 func (db *DB) AdvanceSession(ctx context.Context, id string, from int64, now time.Time, events []identity.Event) error {
 	var n int
-	args := append([]any{id, from, now.UTC()}, eventArrays(events)...)
-	if err := db.pool.QueryRow(ctx, advanceSQL, args...).Scan(&n); err != nil {
+	q, args := advanceManySQL, append([]any{id, from, now.UTC()}, eventArrays(events)...)
+	if len(events) == 1 {
+		e := events[0]
+		q, args = advanceOneSQL, []any{id, from, now.UTC(), e.ID, e.TenantID, e.UserID, e.SessionID, e.Type, e.CreatedAt.UTC(), js(e.Data)}
+	}
+	if err := db.pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
 		return formatError(err)
 	}
 	if n == 0 {
@@ -155,4 +178,29 @@ func (db *DB) RevokeUserSessions(ctx context.Context, tenantID, userID string, n
 func (db *DB) ListUserSessions(ctx context.Context, tenantID, userID string) ([]*identity.Session, error) {
 	rows, err := db.pool.Query(ctx, "SELECT "+sessionCols+" FROM sessions WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1000", tenantID, userID)
 	return collect(rows, err, scanSession)
+}
+
+// ownersSQL reads a session, its tenant and its user in one statement
+// (identity.SessionOwnersLoader): a refresh needs all three, and one round
+// trip instead of three is most of the difference in its throughput.
+const ownersSQL = "SELECT " + sessionCols + ", " + tenantCols + ", " + userCols + ` FROM sessions
+	JOIN tenants ON tenants.id = sessions.tenant_id
+	JOIN users ON users.id = sessions.user_id AND users.tenant_id = sessions.tenant_id
+	WHERE sessions.id = $1`
+
+// GetSessionWithOwners implements identity.SessionOwnersLoader.
+func (db *DB) GetSessionWithOwners(ctx context.Context, id string) (*identity.Session, *identity.Tenant, *identity.User, error) {
+	sess, sd, sf := sessionScanner()
+	t, td, tf := tenantScanner()
+	u, ud, uf := userScanner()
+	err := db.pool.QueryRow(ctx, ownersSQL, id).Scan(append(append(sd, td...), ud...)...)
+	if noRows(err) {
+		return nil, nil, nil, notFound("session")
+	} else if err != nil {
+		return nil, nil, nil, formatError(err)
+	}
+	if err := errors.Join(sf(), tf(), uf()); err != nil {
+		return nil, nil, nil, err
+	}
+	return sess, t, u, nil
 }

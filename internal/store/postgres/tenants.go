@@ -9,17 +9,29 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-const tenantCols = "id, name, COALESCE(alias, ''), settings::text, created_at, updated_at"
+// tenantCols are qualified so that ownersSQL can join them.
+const tenantCols = "tenants.id, tenants.name, COALESCE(tenants.alias, ''), tenants.settings::text, tenants.created_at, tenants.updated_at"
 
-func scanTenant(r pgx.Row) (*identity.Tenant, error) {
+func scanTenant(r pgx.Row) (*identity.Tenant, error) { return scanWith(r, tenantScanner) }
+
+func tenantScanner() (*identity.Tenant, []any, func() error) {
 	var t identity.Tenant
 	var settings string
 	var created, updated time.Time
-	if err := r.Scan(&t.ID, &t.Name, &t.Alias, &settings, &created, &updated); err != nil {
-		return nil, err
+	return &t, []any{&t.ID, &t.Name, &t.Alias, &settings, &created, &updated}, func() error {
+		t.CreatedAt, t.UpdatedAt = created.UTC(), updated.UTC()
+		return unjs(settings, &t.Settings)
 	}
-	t.CreatedAt, t.UpdatedAt = created.UTC(), updated.UTC()
-	return &t, unjs(settings, &t.Settings)
+}
+
+// scanWith scans one row through a scanner's destinations and finisher.
+func scanWith[T any](r pgx.Row, scanner func() (T, []any, func() error)) (T, error) {
+	v, dests, finish := scanner()
+	if err := r.Scan(dests...); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, finish()
 }
 
 // CreateTenant implements identity.TenantStore.

@@ -11,26 +11,30 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-const userCols = `id, tenant_id, email, email_verified, password_hash, first_name, last_name, role, roles::text, status,
-	EXISTS (SELECT 1 FROM user_totp WHERE user_id = users.id AND confirmed_at IS NOT NULL), tags::text, metadata::text,
-	profile::text, created_at, updated_at, last_login_at, last_seen_at,
-	COALESCE((SELECT string_agg(organisation_id, ',' ORDER BY organisation_id) FROM user_organisations WHERE user_id = users.id), '')`
+// userCols are qualified so that ownersSQL can join them.
+const userCols = `users.id, users.tenant_id, users.email, users.email_verified, users.password_hash, users.first_name,
+	users.last_name, users.role, users.roles::text, users.status,
+	EXISTS (SELECT 1 FROM user_totp WHERE user_totp.user_id = users.id AND user_totp.confirmed_at IS NOT NULL),
+	users.tags::text, users.metadata::text, users.profile::text, users.created_at, users.updated_at, users.last_login_at,
+	users.last_seen_at, COALESCE((SELECT string_agg(uo.organisation_id, ',' ORDER BY uo.organisation_id)
+		FROM user_organisations uo WHERE uo.user_id = users.id), '')`
 
-func scanUser(r pgx.Row) (*identity.User, error) {
+func scanUser(r pgx.Row) (*identity.User, error) { return scanWith(r, userScanner) }
+
+func userScanner() (*identity.User, []any, func() error) {
 	var u identity.User
 	var roles, tags, metadata, profile, orgs string
 	var created, updated time.Time
 	var lastLogin, lastSeen *time.Time
-	if err := r.Scan(&u.ID, &u.TenantID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&u.Role, &roles, &u.Status, &u.TwoFactorEnabled, &tags, &metadata, &profile,
-		&created, &updated, &lastLogin, &lastSeen, &orgs); err != nil {
-		return nil, err
-	}
-	u.CreatedAt, u.UpdatedAt, u.LastLoginAt, u.LastSeenAt = created.UTC(), updated.UTC(), tv(lastLogin), tv(lastSeen)
-	if orgs != "" {
-		u.OrganisationIDs = strings.Split(orgs, ",")
-	}
-	return &u, errors.Join(unjs(roles, &u.Roles), unjs(tags, &u.Tags), unjs(metadata, &u.Metadata), unjs(profile, &u.Profile))
+	return &u, []any{&u.ID, &u.TenantID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.FirstName, &u.LastName,
+			&u.Role, &roles, &u.Status, &u.TwoFactorEnabled, &tags, &metadata, &profile,
+			&created, &updated, &lastLogin, &lastSeen, &orgs}, func() error {
+			u.CreatedAt, u.UpdatedAt, u.LastLoginAt, u.LastSeenAt = created.UTC(), updated.UTC(), tv(lastLogin), tv(lastSeen)
+			if orgs != "" {
+				u.OrganisationIDs = strings.Split(orgs, ",")
+			}
+			return errors.Join(unjs(roles, &u.Roles), unjs(tags, &u.Tags), unjs(metadata, &u.Metadata), unjs(profile, &u.Profile))
+		}
 }
 
 // userWriteError says what formatError's codes mean for a user row: the

@@ -90,7 +90,7 @@ func (db *DB) prepare(ctx context.Context) error {
 		{&db.getUserByEmail, db.r, "SELECT " + userCols + " FROM users WHERE tenant_id = ? AND email_key = ?"},
 		{&db.advance, db.w, `UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_seen_at = ?
 			WHERE id = ? AND generation = ? AND revoked_at IS NULL RETURNING user_id`},
-		{&db.touchUser, db.w, "UPDATE users SET last_seen_at = ? WHERE id = ?"},
+		{&db.touchUser, db.w, "UPDATE users SET last_seen_at = ?1 WHERE id = ?2 AND (last_seen_at IS NULL OR last_seen_at < ?1 - 60000000)"},
 		{&db.insertEvent, db.w, "INSERT INTO events (id, tenant_id, user_id, session_id, type, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)"},
 	} {
 		st, err := p.pool.PrepareContext(ctx, p.q)

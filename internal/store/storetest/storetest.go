@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -42,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"TOTPStepIsCompareAndSwap", testTOTPStepCAS},
 		{"RecoveryCodesSingleUse", testRecoveryCodes},
 		{"SecondFactorAttempts", testSecondFactorAttempts},
+		{"SessionWithOwners", testSessionOwners},
+		{"UserLastSeenIsCoarse", testUserLastSeenCoarse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -636,5 +639,53 @@ func testSigningKeys(t *testing.T, s identity.Store) {
 	}
 	if order[0] != k1.ID || string(keys[len(keys)-1].PrivateEnc) != string(k2.PrivateEnc) {
 		t.Fatalf("keys not in activation order")
+	}
+}
+
+// Ensure a store that reads a session with its owners in one go returns
+// what the three separate reads return.
+func testSessionOwners(t *testing.T, s identity.Store) {
+	l, ok := s.(identity.SessionOwnersLoader)
+	if !ok {
+		t.Skip("the store reads sessions and owners separately")
+	}
+	ctx := context.Background()
+	tn := MustCreateTenant(t, s, unique("own"))
+	u := MustCreateUser(t, s, tn.ID, "owner@example.com")
+	sess := MustCreateSession(t, s, u, base)
+	gs, gt, gu, err := l.GetSessionWithOwners(ctx, sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _ := s.GetSession(ctx, sess.ID)
+	wt, _ := s.GetTenant(ctx, tn.ID)
+	wu, _ := s.GetUser(ctx, tn.ID, u.ID)
+	if !reflect.DeepEqual(gs, ws) || !reflect.DeepEqual(gt, wt) || !reflect.DeepEqual(gu, wu) {
+		t.Fatalf("joined read differs:\n%+v\n%+v\n%+v\nwant\n%+v\n%+v\n%+v", gs, gt, gu, ws, wt, wu)
+	}
+	_, _, _, err = l.GetSessionWithOwners(ctx, identity.NewID())
+	wantCode(t, err, identity.ENOTFOUND)
+}
+
+// Ensure rotations move the user's last seen only when it is a minute old,
+// while the session's own last seen always moves.
+func testUserLastSeenCoarse(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	tn := MustCreateTenant(t, s, "")
+	u := MustCreateUser(t, s, tn.ID, "seen@example.com")
+	sess := MustCreateSession(t, s, u, base) // the user was last seen at base
+	for i, step := range []struct {
+		after    time.Duration
+		userSeen time.Duration
+	}{{30 * time.Second, 0}, {61 * time.Second, 61 * time.Second}, {90 * time.Second, 61 * time.Second}} {
+		at := base.Add(step.after)
+		if err := s.AdvanceSession(ctx, sess.ID, int64(i), at, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.GetSession(ctx, sess.ID)
+		user, _ := s.GetUser(ctx, tn.ID, u.ID)
+		if !got.LastSeenAt.Equal(at) || !user.LastSeenAt.Equal(base.Add(step.userSeen)) {
+			t.Fatalf("after a rotation at +%v: session seen %v, user seen %v (want %v)", step.after, got.LastSeenAt, user.LastSeenAt, base.Add(step.userSeen))
+		}
 	}
 }

@@ -166,6 +166,10 @@ type SecondFactorStore interface {
 type KeyStore interface {
 	// InsertSigningKey stores k. ECONFLICT when the id exists.
 	InsertSigningKey(ctx context.Context, k *SigningKey) error
+	// InsertFirstSigningKey inserts k unless a key of k.Alg is already
+	// active at k.ActivateAt, and reports whether it did. Of concurrent
+	// callers on any number of instances, at most one inserts.
+	InsertFirstSigningKey(ctx context.Context, k *SigningKey) (bool, error)
 	// ListSigningKeys returns every key, oldest first.
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
 }

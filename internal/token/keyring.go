@@ -39,6 +39,7 @@ var ErrSecretMismatch = errors.New("signing key cannot be decrypted: LATCH_SECRE
 // KeyStore is what the keyring needs from a store.
 type KeyStore interface {
 	InsertSigningKey(ctx context.Context, k *identity.SigningKey) error
+	InsertFirstSigningKey(ctx context.Context, k *identity.SigningKey) (bool, error)
 	ListSigningKeys(ctx context.Context) ([]*identity.SigningKey, error)
 }
 
@@ -96,8 +97,21 @@ func NewKeyring(ctx context.Context, store KeyStore, cfg KeyringConfig) (*Keyrin
 		return nil, err
 	}
 	if cur := k.current(); cur == nil || cur.meta.Alg != cfg.Alg {
-		if _, err := k.Rotate(ctx, 0); err != nil {
+		// Several instances may start at once on an empty database: the
+		// store inserts only the first key, and every instance then loads
+		// that one, so they all sign with and publish the same key.
+		meta, err := k.newKey(0)
+		if err != nil {
 			return nil, err
+		}
+		if _, err := store.InsertFirstSigningKey(ctx, meta); err != nil {
+			return nil, fmt.Errorf("store signing key: %w", err)
+		}
+		if err := k.Reload(ctx); err != nil {
+			return nil, err
+		}
+		if cur := k.current(); cur == nil || cur.meta.Alg != cfg.Alg {
+			return nil, fmt.Errorf("no %s signing key is active after creating one", cfg.Alg)
 		}
 	}
 	return k, nil
@@ -141,6 +155,18 @@ func (k *Keyring) Reload(ctx context.Context) error {
 // cached JWKS learn it before the first token it signs; the previous key
 // stays published until every token it signed has expired.
 func (k *Keyring) Rotate(ctx context.Context, activateIn time.Duration) (*identity.SigningKey, error) {
+	meta, err := k.newKey(activateIn)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.store.InsertSigningKey(ctx, meta); err != nil {
+		return nil, fmt.Errorf("store signing key: %w", err)
+	}
+	return meta, k.Reload(ctx)
+}
+
+// newKey generates a key of the configured algorithm, sealed for storage.
+func (k *Keyring) newKey(activateIn time.Duration) (*identity.SigningKey, error) {
 	signer, err := generate(k.cfg.Alg)
 	if err != nil {
 		return nil, err
@@ -155,14 +181,10 @@ func (k *Keyring) Rotate(ctx context.Context, activateIn time.Duration) (*identi
 	}
 	now := k.cfg.Now().UTC()
 	id := uuid.Must(uuid.NewV7()).String()
-	meta := &identity.SigningKey{
+	return &identity.SigningKey{
 		ID: id, Alg: k.cfg.Alg, PublicDER: pub, CreatedAt: now, ActivateAt: now.Add(activateIn),
 		PrivateEnc: k.seal.Seal(priv, []byte(id)),
-	}
-	if err := k.store.InsertSigningKey(ctx, meta); err != nil {
-		return nil, fmt.Errorf("store signing key: %w", err)
-	}
-	return meta, k.Reload(ctx)
+	}, nil
 }
 
 func (k *Keyring) open(m *identity.SigningKey) (*loadedKey, error) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"SecondFactorAttempts", testSecondFactorAttempts},
 		{"SessionWithOwners", testSessionOwners},
 		{"UserLastSeenIsCoarse", testUserLastSeenCoarse},
+		{"FirstSigningKeyOnce", testFirstSigningKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -687,5 +689,36 @@ func testUserLastSeenCoarse(t *testing.T, s identity.Store) {
 		if !got.LastSeenAt.Equal(at) || !user.LastSeenAt.Equal(base.Add(step.userSeen)) {
 			t.Fatalf("after a rotation at +%v: session seen %v, user seen %v (want %v)", step.after, got.LastSeenAt, user.LastSeenAt, base.Add(step.userSeen))
 		}
+	}
+}
+
+// Ensure that of instances starting together on an empty database exactly
+// one creates the first key of an algorithm, and that a later key is not
+// "first" once one is active.
+func testFirstSigningKey(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	alg := "test-" + unique("alg") // the suite's other keys must not count
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			k := &identity.SigningKey{ID: identity.NewID(), Alg: alg, PrivateEnc: []byte{1}, PublicDER: []byte{2}, CreatedAt: base, ActivateAt: base}
+			ok, err := s.InsertFirstSigningKey(ctx, k)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d first keys inserted, want 1", wins.Load())
+	}
+	// A key activating before the existing one is still a first key.
+	early := &identity.SigningKey{ID: identity.NewID(), Alg: alg, PrivateEnc: []byte{1}, PublicDER: []byte{2}, CreatedAt: base, ActivateAt: base.Add(-time.Hour)}
+	if ok, err := s.InsertFirstSigningKey(ctx, early); !ok || err != nil {
+		t.Fatalf("earlier key: %v, %v", ok, err)
 	}
 }

@@ -123,7 +123,16 @@ type Session struct {
 	Dialect      string
 	AMR          []string
 	DeviceName   string
+	Kind         string // SessionNormal, or SessionReauth for a device's re-authentication grant
 }
+
+// Session kinds. A re-authentication grant (token-login dialect) is a
+// session that only mints new sessions for its device: it lives 30 days,
+// has no inactivity timeout, and never carries an access token itself.
+const (
+	SessionNormal = ""
+	SessionReauth = "reauth"
+)
 
 // Revoked reports whether the session has been revoked.
 func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }

@@ -102,6 +102,9 @@ type SessionStore interface {
 	// RevokeUserSessions revokes every live session of the user and
 	// returns how many it revoked.
 	RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error)
+	// RevokeDeviceSessions revokes the user's live sessions of kind with
+	// the device name and returns how many it revoked.
+	RevokeDeviceSessions(ctx context.Context, tenantID, userID, device, kind string, now time.Time, reason string) (int, error)
 	// ListUserSessions returns the user's sessions, newest first.
 	ListUserSessions(ctx context.Context, tenantID, userID string) ([]*Session, error)
 }

@@ -12,13 +12,13 @@ import (
 )
 
 const sessionColumns = `id, tenant_id, user_id, generation, created_at, expires_at, last_seen_at, rotated_at, revoked_at,
-	revoke_reason, user_agent, origin, ip, dialect, amr, device_name`
+	revoke_reason, user_agent, origin, ip, dialect, amr, device_name, kind`
 
 // sessionCols is sessionColumns as scanSession reads them, qualified so
 // that ownersSQL can join them with the tenant's and user's.
 const sessionCols = `sessions.id, sessions.tenant_id, sessions.user_id, sessions.generation, sessions.created_at,
 	sessions.expires_at, sessions.last_seen_at, sessions.rotated_at, sessions.revoked_at, sessions.revoke_reason,
-	sessions.user_agent, sessions.origin, sessions.ip, sessions.dialect, sessions.amr::text, sessions.device_name`
+	sessions.user_agent, sessions.origin, sessions.ip, sessions.dialect, sessions.amr::text, sessions.device_name, sessions.kind`
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
@@ -32,7 +32,7 @@ func sessionScanner() (*identity.Session, []any, func() error) {
 	var created, expires, seen, rotated time.Time
 	var revoked *time.Time
 	return &x, []any{&x.ID, &x.TenantID, &x.UserID, &x.Generation, &created, &expires, &seen, &rotated, &revoked,
-			&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName}, func() error {
+			&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName, &x.Kind}, func() error {
 			x.CreatedAt, x.ExpiresAt, x.LastSeenAt, x.RotatedAt, x.RevokedAt = created.UTC(), expires.UTC(), seen.UTC(), rotated.UTC(), tv(revoked)
 			return unjs(amr, &x.AMR)
 		}
@@ -42,9 +42,9 @@ func sessionScanner() (*identity.Session, []any, func() error) {
 func (db *DB) CreateSession(ctx context.Context, s *identity.Session, w identity.SessionWrite) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-			$11, $12, $13, $14, $15, $16)`,
+			$11, $12, $13, $14, $15, $16, $17)`,
 			s.ID, s.TenantID, s.UserID, s.Generation, s.CreatedAt.UTC(), s.ExpiresAt.UTC(), s.LastSeenAt.UTC(), s.RotatedAt.UTC(),
-			tp(s.RevokedAt), s.RevokeReason, s.UserAgent, s.Origin, s.IP, s.Dialect, js(s.AMR), s.DeviceName); err != nil {
+			tp(s.RevokedAt), s.RevokeReason, s.UserAgent, s.Origin, s.IP, s.Dialect, js(s.AMR), s.DeviceName, s.Kind); err != nil {
 			return err
 		}
 		at := s.CreatedAt.UTC()
@@ -168,6 +168,17 @@ func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time, reaso
 func (db *DB) RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error) {
 	tag, err := db.pool.Exec(ctx, "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND revoked_at IS NULL",
 		now.UTC(), reason, tenantID, userID)
+	if err != nil {
+		return 0, formatError(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// RevokeDeviceSessions implements identity.SessionStore.
+func (db *DB) RevokeDeviceSessions(ctx context.Context, tenantID, userID, device, kind string, now time.Time, reason string) (int, error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $1, revoke_reason = $2
+		WHERE tenant_id = $3 AND user_id = $4 AND device_name = $5 AND kind = $6 AND revoked_at IS NULL`,
+		now.UTC(), reason, tenantID, userID, device, kind)
 	if err != nil {
 		return 0, formatError(err)
 	}

@@ -10,14 +10,14 @@ import (
 )
 
 const sessionCols = `id, tenant_id, user_id, generation, created_at, expires_at, last_seen_at, rotated_at, revoked_at,
-	revoke_reason, user_agent, origin, ip, dialect, amr, device_name`
+	revoke_reason, user_agent, origin, ip, dialect, amr, device_name, kind`
 
 func scanSession(s scanner) (*identity.Session, error) {
 	var x identity.Session
 	var amr string
 	var created, expires, seen, rotated, revoked sql.NullInt64
 	if err := s.Scan(&x.ID, &x.TenantID, &x.UserID, &x.Generation, &created, &expires, &seen, &rotated, &revoked,
-		&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName); err != nil {
+		&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName, &x.Kind); err != nil {
 		return nil, err
 	}
 	x.CreatedAt, x.ExpiresAt, x.LastSeenAt, x.RotatedAt, x.RevokedAt = ts(created), ts(expires), ts(seen), ts(rotated), ts(revoked)
@@ -27,9 +27,9 @@ func scanSession(s scanner) (*identity.Session, error) {
 // CreateSession implements identity.SessionStore.
 func (db *DB) CreateSession(ctx context.Context, s *identity.Session, w identity.SessionWrite) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		if _, err := tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			s.ID, s.TenantID, s.UserID, s.Generation, tm(s.CreatedAt), tm(s.ExpiresAt), tm(s.LastSeenAt), tm(s.RotatedAt),
-			tm(s.RevokedAt), s.RevokeReason, s.UserAgent, s.Origin, s.IP, s.Dialect, js(s.AMR), s.DeviceName); err != nil {
+			tm(s.RevokedAt), s.RevokeReason, s.UserAgent, s.Origin, s.IP, s.Dialect, js(s.AMR), s.DeviceName, s.Kind); err != nil {
 			return err
 		}
 		var err error
@@ -80,6 +80,22 @@ func (db *DB) RevokeUserSessions(ctx context.Context, tenantID, userID string, n
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL",
 			tm(now), reason, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// RevokeDeviceSessions implements identity.SessionStore.
+func (db *DB) RevokeDeviceSessions(ctx context.Context, tenantID, userID, device, kind string, now time.Time, reason string) (int, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+			WHERE tenant_id = ? AND user_id = ? AND device_name = ? AND kind = ? AND revoked_at IS NULL`,
+			tm(now), reason, tenantID, userID, device, kind)
 		if err != nil {
 			return err
 		}

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"SessionWithOwners", testSessionOwners},
 		{"UserLastSeenIsCoarse", testUserLastSeenCoarse},
 		{"FirstSigningKeyOnce", testFirstSigningKey},
+		{"DeviceSessions", testDeviceSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -720,5 +721,37 @@ func testFirstSigningKey(t *testing.T, s identity.Store) {
 	early := &identity.SigningKey{ID: identity.NewID(), Alg: alg, PrivateEnc: []byte{1}, PublicDER: []byte{2}, CreatedAt: base, ActivateAt: base.Add(-time.Hour)}
 	if ok, err := s.InsertFirstSigningKey(ctx, early); !ok || err != nil {
 		t.Fatalf("earlier key: %v, %v", ok, err)
+	}
+}
+
+// Ensure sessions keep their kind and device, and that revoking a device's
+// sessions of one kind leaves other devices and kinds alone.
+func testDeviceSessions(t *testing.T, s identity.Store) {
+	ctx := context.Background()
+	tn := MustCreateTenant(t, s, "")
+	u := MustCreateUser(t, s, tn.ID, "device@example.com")
+	mk := func(device, kind string) *identity.Session {
+		sess := &identity.Session{ID: identity.NewID(), TenantID: tn.ID, UserID: u.ID, CreatedAt: base, ExpiresAt: base.Add(time.Hour),
+			LastSeenAt: base, RotatedAt: base, DeviceName: device, Kind: kind, Dialect: "token-login"}
+		if err := s.CreateSession(ctx, sess, identity.SessionWrite{}); err != nil {
+			t.Fatal(err)
+		}
+		return sess
+	}
+	grant, other, plain := mk("phone", identity.SessionReauth), mk("tablet", identity.SessionReauth), mk("phone", identity.SessionNormal)
+	if got, _ := s.GetSession(ctx, grant.ID); got.Kind != identity.SessionReauth || got.DeviceName != "phone" {
+		t.Fatalf("kind/device not kept: %+v", got)
+	}
+	n, err := s.RevokeDeviceSessions(ctx, tn.ID, u.ID, "phone", identity.SessionReauth, base, "replaced")
+	if err != nil || n != 1 {
+		t.Fatalf("RevokeDeviceSessions = %d, %v", n, err)
+	}
+	for _, c := range []struct {
+		sess    *identity.Session
+		revoked bool
+	}{{grant, true}, {other, false}, {plain, false}} {
+		if got, _ := s.GetSession(ctx, c.sess.ID); got.Revoked() != c.revoked {
+			t.Errorf("session %s/%q revoked = %v, want %v", c.sess.DeviceName, c.sess.Kind, got.Revoked(), c.revoked)
+		}
 	}
 }

@@ -1,0 +1,4 @@
+-- Re-authentication grants (token-login) are sessions of their own kind,
+-- found by user and device.
+ALTER TABLE sessions ADD COLUMN kind text NOT NULL DEFAULT '';
+CREATE INDEX sessions_device ON sessions(user_id, device_name);

@@ -239,6 +239,13 @@ func openAPIDocument(version string) m {
 		"Event": object([]string{"id", "type"}, m{"id": str(), "type": str(), "user_id": str(), "session_id": str(),
 			"created_at": tsSchema, "data": freeObject}),
 	}
+	dp, ds := dialectPaths()
+	for k, v := range dp {
+		paths[k] = v
+	}
+	for k, v := range ds {
+		schemas[k] = v
+	}
 	return m{
 		"openapi": "3.1.0",
 		"info": m{"title": "latch", "version": version,

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/latchauth/latch/internal/httpapi/accountsv3"
+	"github.com/latchauth/latch/internal/httpapi/appauth"
+	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
 	"github.com/latchauth/latch/internal/metrics"
 )
 
@@ -68,7 +70,9 @@ func Routes() []string {
 	for p := range publicRoutes(d) {
 		out = append(out, p)
 	}
-	return append(out, accountsv3.Routes...)
+	out = append(out, accountsv3.Routes...)
+	out = append(out, appauth.Routes...)
+	return append(out, tokenlogin.Routes...)
 }
 
 func addRoutes(mux *http.ServeMux, d Deps) {
@@ -80,4 +84,6 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle(p, admin(h))
 	}
 	accountsv3.Mount(mux, accountsv3.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger})
+	appauth.Mount(mux, appauth.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger})
+	tokenlogin.Mount(mux, tokenlogin.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger})
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
 	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/metrics"
@@ -42,5 +43,5 @@ func NewServer(d Deps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
-	return recoverer(d.Logger, observe(d.Metrics, d.Logger, mux))
+	return recoverer(d.Logger, tokenlogin.CanonicalPaths(observe(d.Metrics, d.Logger, mux)))
 }

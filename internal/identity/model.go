@@ -49,6 +49,9 @@ type TenantSettings struct {
 	// logins. "" keeps the deployment's.
 	RateLimitIP      string `json:"rate_limit_ip"`
 	RateLimitAccount string `json:"rate_limit_account"`
+	// RotateReauthTokens makes every TokenLogin (token-login dialect)
+	// return a new re-authentication token and retire the one presented.
+	RotateReauthTokens bool `json:"rotate_reauthentication_tokens"`
 }
 
 // MetadataItem is one key/value pair on a user, shaped after the

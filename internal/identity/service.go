@@ -48,6 +48,8 @@ type OpaqueCodec interface {
 // import it.
 const (
 	prefixRefresh = "lrt1"
+	prefixSession = "lst1"
+	prefixReauth  = "lra1"
 )
 
 // Config holds the deployment-wide session policy; a tenant's settings
@@ -139,6 +141,9 @@ type LoginRequest struct {
 	Password              string
 	TwoFactorCode         string
 	TwoFactorRecoveryCode string
+	// Device names the client device (token-login's deviceName); it is
+	// stored on the session.
+	Device string
 	// NoSecondFactor is set by dialects whose wire format has no field for
 	// a second factor; users with two-factor on are refused there unless
 	// the tenant allows single-factor dialects.
@@ -153,6 +158,7 @@ type LoginResult struct {
 	Session         *Session
 	AccessToken     string
 	AccessExpiresAt time.Time
+	IssuedAt        time.Time // when the access token was signed, by the service's clock
 	RefreshToken    string
 	Grace           bool // a refresh answered from the grace window, no rotation
 }
@@ -233,7 +239,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		ID: NewID(), TenantID: tenant.ID, UserID: user.ID, Generation: 0,
 		CreatedAt: now, ExpiresAt: now.Add(pol.SessionLifetime), LastSeenAt: now, RotatedAt: now,
 		UserAgent: req.Client.UserAgent, Origin: req.Client.Origin, IP: req.Client.IP,
-		Dialect: req.Client.Dialect, AMR: amr,
+		Dialect: req.Client.Dialect, AMR: amr, DeviceName: req.Device,
 	}
 	w := SessionWrite{Events: []Event{s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, req.Client.eventData("method", "password", "amr", amr))}}
 	if rehash {
@@ -253,6 +259,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 // yields the same successor; anything older is reuse, which revokes the
 // session and is answered with ETOKENREUSED.
 func (s *Service) Refresh(ctx context.Context, refreshToken string, client Client) (*LoginResult, error) {
+	return s.RefreshIn(ctx, "", refreshToken, client)
+}
+
+// RefreshIn is Refresh for dialects whose routes name the tenant (app-auth's
+// app_id): a token of another tenant is invalid there, before anything moves.
+func (s *Service) RefreshIn(ctx context.Context, tenantID, refreshToken string, client Client) (*LoginResult, error) {
 	id, gen, err := s.Codec.Decode(prefixRefresh, refreshToken)
 	if err != nil {
 		return nil, errTokenInvalid()
@@ -264,6 +276,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 			return nil, errTokenInvalid()
 		} else if err != nil {
 			return nil, err
+		}
+		if (tenantID != "" && sess.TenantID != tenantID) || sess.Kind != SessionNormal {
+			return nil, errTokenInvalid()
 		}
 		now := s.now()
 		pol, err := s.checkLive(sess, tenant, user, now)
@@ -319,9 +334,24 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 // revoked or unknown session is not an error; a token that does not
 // authenticate is.
 func (s *Service) Logout(ctx context.Context, refreshToken string, client Client) error {
-	id, _, err := s.Codec.Decode(prefixRefresh, refreshToken)
+	return s.LogoutIn(ctx, "", refreshToken, client)
+}
+
+// LogoutIn is Logout for dialects whose routes name the tenant.
+func (s *Service) LogoutIn(ctx context.Context, tenantID, refreshToken string, client Client) error {
+	return s.logout(ctx, tenantID, prefixRefresh, refreshToken, client)
+}
+
+// logout revokes the session an opaque token of prefix names; for a
+// device's session it also revokes the device's re-authentication grant.
+func (s *Service) logout(ctx context.Context, tenantID, prefix, tok string, client Client) error {
+	invalid := errTokenInvalid()
+	if prefix == prefixSession {
+		invalid = &Error{Code: ETOKENINVALID, Message: "the APIToken is not a session token this server issued"}
+	}
+	id, _, err := s.Codec.Decode(prefix, tok)
 	if err != nil {
-		return errTokenInvalid()
+		return invalid
 	}
 	sess, err := s.Sessions.GetSession(ctx, uuid.UUID(id).String())
 	if ErrorCode(err) == ENOTFOUND {
@@ -329,10 +359,18 @@ func (s *Service) Logout(ctx context.Context, refreshToken string, client Client
 	} else if err != nil {
 		return err
 	}
+	if (tenantID != "" && sess.TenantID != tenantID) || sess.Kind != SessionNormal {
+		return invalid
+	}
+	now := s.now()
+	if sess.DeviceName != "" {
+		if _, err := s.Sessions.RevokeDeviceSessions(ctx, sess.TenantID, sess.UserID, sess.DeviceName, SessionReauth, now, "logout"); err != nil {
+			return err
+		}
+	}
 	if sess.Revoked() {
 		return nil
 	}
-	now := s.now()
 	ev := s.event(EventLoggedOut, sess.TenantID, sess.UserID, sess.ID, now, client.eventData())
 	return s.Sessions.RevokeSession(ctx, sess.ID, now, "logout", []Event{ev})
 }
@@ -373,7 +411,8 @@ func (s *Service) checkLive(sess *Session, tenant *Tenant, user *User, now time.
 		return Config{}, errTokenInvalid()
 	}
 	pol := s.policy(tenant)
-	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > pol.SessionIdleTimeout {
+	idle := sess.Kind == SessionNormal && now.Sub(sess.LastSeenAt) > pol.SessionIdleTimeout
+	if !now.Before(sess.ExpiresAt) || idle {
 		return Config{}, errTokenInvalid()
 	}
 	return pol, nil
@@ -387,7 +426,7 @@ func (s *Service) issue(t *Tenant, u *User, sess *Session) (*LoginResult, error)
 		return nil, Internal(err)
 	}
 	return &LoginResult{
-		Tenant: t, User: u, Session: sess, AccessToken: at, AccessExpiresAt: exp,
+		Tenant: t, User: u, Session: sess, AccessToken: at, AccessExpiresAt: exp, IssuedAt: s.now(),
 		RefreshToken: s.Codec.Encode(prefixRefresh, uuid.MustParse(sess.ID), uint64(sess.Generation)),
 	}, nil
 }

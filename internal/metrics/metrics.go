@@ -16,6 +16,7 @@ type Metrics struct {
 	Registry *prometheus.Registry
 	logins   *prometheus.CounterVec
 	refresh  *prometheus.CounterVec
+	logouts  *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	limited  *prometheus.CounterVec
 	fallback prometheus.Counter
@@ -31,6 +32,9 @@ func New() *Metrics {
 		}, []string{"dialect", "outcome"}),
 		refresh: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "latch_refreshes_total", Help: "Refresh-token exchanges by dialect and outcome (rotated, grace, invalid, reused, ...).",
+		}, []string{"dialect", "outcome"}),
+		logouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latch_logouts_total", Help: "Logouts by dialect and outcome.",
 		}, []string{"dialect", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "latch_http_request_duration_seconds",
@@ -48,7 +52,7 @@ func New() *Metrics {
 			Buckets: []float64{0, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2},
 		}),
 	}
-	m.Registry.MustRegister(m.logins, m.refresh, m.duration, m.limited, m.fallback, m.hashWait,
+	m.Registry.MustRegister(m.logins, m.refresh, m.logouts, m.duration, m.limited, m.fallback, m.hashWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -58,6 +62,9 @@ func (m *Metrics) Login(dialect, outcome string) { m.logins.WithLabelValues(dial
 
 // Refresh counts one refresh-token exchange.
 func (m *Metrics) Refresh(dialect, outcome string) { m.refresh.WithLabelValues(dialect, outcome).Inc() }
+
+// Logout counts one logout.
+func (m *Metrics) Logout(dialect, outcome string) { m.logouts.WithLabelValues(dialect, outcome).Inc() }
 
 // RateLimited counts one request refused by the named limit.
 func (m *Metrics) RateLimited(limit, dialect string) { m.limited.WithLabelValues(limit, dialect).Inc() }

@@ -90,27 +90,6 @@ func writeError(w http.ResponseWriter, r *http.Request, d Deps, err error) {
 	writeJSON(w, s.status, ErrorResponse{Code: s.code, Message: msg})
 }
 
-// outcome is the metrics label for a failed login or refresh.
-func outcome(err error) string {
-	switch identity.ErrorCode(err) {
-	case identity.EUNAUTHENTICATED:
-		return "invalid_credentials"
-	case identity.ETOKENINVALID:
-		return "invalid_token"
-	case identity.ETOKENREUSED:
-		return "reused"
-	case identity.ETWOFACTORREQUIRED, identity.ETWOFACTORINVALID:
-		return "two_factor"
-	case identity.ERATELIMITED:
-		return "rate_limited"
-	case identity.EINVALID:
-		return "invalid_request"
-	case identity.EUNAVAILABLE:
-		return "unavailable"
-	}
-	return "error"
-}
-
 // quotaWriter adds the reference API's rate-limit headers to whatever
 // answer is written: X-Rate-Limit-Limit is the limit's period (1m, 12h,
 // 1d), -Remaining the requests left, -Reset the UTC time (ISO 8601) at

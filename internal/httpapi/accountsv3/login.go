@@ -159,7 +159,7 @@ func admit(w http.ResponseWriter, r *http.Request, d Deps, action string, count 
 	c.Quota = &identity.Quota{}
 	qw := quotaWriter{ResponseWriter: w, q: c.Quota}
 	if err := d.Service.AdmitIP(r.Context(), action, c); err != nil {
-		count(Dialect, outcome(err))
+		count(Dialect, wire.Outcome(err))
 		writeError(qw, r, d, err)
 		return c, qw, false
 	}
@@ -183,7 +183,7 @@ func handleLogin(d Deps) http.Handler {
 			Client: client,
 		})
 		if err != nil {
-			d.Metrics.Login(Dialect, outcome(err))
+			d.Metrics.Login(Dialect, wire.Outcome(err))
 			writeError(w, r, d, err)
 			return
 		}
@@ -204,7 +204,7 @@ func handleRefresh(d Deps) http.Handler {
 		}
 		res, err := d.Service.Refresh(r.Context(), *req.RefreshToken, client)
 		if err != nil {
-			d.Metrics.Refresh(Dialect, outcome(err))
+			d.Metrics.Refresh(Dialect, wire.Outcome(err))
 			writeError(w, r, d, err)
 			return
 		}

@@ -194,3 +194,27 @@ func RetryAfterSeconds(err *identity.Error) string {
 	s := int(err.RetryAfter.Seconds() + 0.999)
 	return fmt.Sprint(max(s, 1))
 }
+
+// Outcome is the metrics label of a failed login, refresh or logout; every
+// dialect counts with the same labels.
+func Outcome(err error) string {
+	switch identity.ErrorCode(err) {
+	case identity.EUNAUTHENTICATED:
+		return "invalid_credentials"
+	case identity.ETOKENINVALID:
+		return "invalid_token"
+	case identity.ETOKENREUSED:
+		return "reused"
+	case identity.ETWOFACTORREQUIRED, identity.ETWOFACTORINVALID:
+		return "two_factor"
+	case identity.ERATELIMITED:
+		return "rate_limited"
+	case identity.EINVALID:
+		return "invalid_request"
+	case identity.ENOTFOUND:
+		return "not_found"
+	case identity.EUNAVAILABLE:
+		return "unavailable"
+	}
+	return "error"
+}

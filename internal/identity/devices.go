@@ -1,0 +1,162 @@
+package identity
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ReauthLifetime is how long a device's re-authentication token lives
+// (DESIGN §3.3).
+const ReauthLifetime = 30 * 24 * time.Hour
+
+// DeviceLoginResult is a token-login login: a session for the device, and
+// the device's re-authentication token when one was asked for.
+type DeviceLoginResult struct {
+	*LoginResult
+	SessionToken string // the APIToken of the session
+	ReauthToken  string // "" when not asked for
+}
+
+// Tenant returns the tenant with id: EINVALID (field tenant_id) when id is
+// not a UUID, ENOTFOUND when there is none. Dialects whose routes name the
+// tenant (app-auth's app_id) answer those as the contract says.
+func (s *Service) Tenant(ctx context.Context, id string) (*Tenant, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, Invalid("tenant_id", "must be a UUID")
+	}
+	return s.Tenants.GetTenant(ctx, id)
+}
+
+// TenantForAPIKey returns the tenant an API key belongs to;
+// EUNAUTHENTICATED when the key is missing, unknown or revoked.
+func (s *Service) TenantForAPIKey(ctx context.Context, key string) (*Tenant, error) {
+	bad := &Error{Code: EUNAUTHENTICATED, Field: "APIKey", Message: "the APIKey is missing, unknown or revoked"}
+	if key == "" {
+		return nil, bad
+	}
+	k, err := s.APIKeys.GetAPIKeyByHash(ctx, HashAPIKey(key))
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, bad
+	} else if err != nil {
+		return nil, err
+	}
+	if !k.RevokedAt.IsZero() {
+		return nil, bad
+	}
+	t, err := s.Tenants.GetTenant(ctx, k.TenantID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, bad
+	}
+	return t, err
+}
+
+// UserOrganisations loads the organisations the user belongs to, for
+// dialects that render them.
+func (s *Service) UserOrganisations(ctx context.Context, u *User) ([]*Organisation, error) {
+	out := make([]*Organisation, 0, len(u.OrganisationIDs))
+	for _, id := range u.OrganisationIDs {
+		o, err := s.Organisations.GetOrganisation(ctx, u.TenantID, id)
+		if ErrorCode(err) == ENOTFOUND {
+			continue // deleted since the user was read
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// DeviceLogin is a password login for a named device (token-login). With
+// wantReauth it also issues the device's re-authentication token,
+// replacing any earlier one of the same device.
+func (s *Service) DeviceLogin(ctx context.Context, req LoginRequest, wantReauth bool) (*DeviceLoginResult, error) {
+	if wantReauth && req.Device == "" {
+		return nil, Invalid("device_name", "is required when a re-authentication token is asked for")
+	}
+	res, err := s.Login(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := &DeviceLoginResult{LoginResult: res, SessionToken: s.sessionToken(res.Session)}
+	if wantReauth {
+		now := s.now()
+		if _, err := s.Sessions.RevokeDeviceSessions(ctx, res.Tenant.ID, res.User.ID, req.Device, SessionReauth, now, "replaced by a new re-authentication token"); err != nil {
+			return nil, err
+		}
+		grant := &Session{
+			ID: NewID(), TenantID: res.Tenant.ID, UserID: res.User.ID, Kind: SessionReauth, DeviceName: req.Device,
+			CreatedAt: now, ExpiresAt: now.Add(ReauthLifetime), LastSeenAt: now, RotatedAt: now,
+			UserAgent: req.Client.UserAgent, IP: req.Client.IP, Dialect: req.Client.Dialect, AMR: res.Session.AMR,
+		}
+		if err := s.Sessions.CreateSession(ctx, grant, SessionWrite{}); err != nil {
+			return nil, err
+		}
+		out.ReauthToken = s.Codec.Encode(prefixReauth, uuid.MustParse(grant.ID), 0)
+	}
+	return out, nil
+}
+
+func (s *Service) sessionToken(sess *Session) string {
+	return s.Codec.Encode(prefixSession, uuid.MustParse(sess.ID), 0)
+}
+
+// TokenLogin opens a new session for the device a re-authentication token
+// belongs to. The token comes back unchanged, or, when the tenant rotates
+// them, replaced by its successor (the presented one then stops working).
+func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, client Client) (*DeviceLoginResult, error) {
+	id, gen, err := s.Codec.Decode(prefixReauth, reauthToken)
+	invalid := &Error{Code: ETOKENINVALID, Message: "the re-authentication token is invalid, expired or revoked"}
+	if err != nil {
+		return nil, invalid
+	}
+	grant, tenant, user, err := s.loadSession(ctx, uuid.UUID(id).String())
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, invalid
+	} else if err != nil {
+		return nil, err
+	}
+	if grant.Kind != SessionReauth || grant.TenantID != tenantID || int64(gen) != grant.Generation {
+		return nil, invalid
+	}
+	now := s.now()
+	pol, err := s.checkLive(grant, tenant, user, now)
+	if err != nil {
+		return nil, invalid
+	}
+	if _, err := s.allow(ctx, client, "session", "sess:"+grant.ID, pol.IPLimit); err != nil {
+		return nil, err
+	}
+	token := reauthToken
+	if tenant.Settings.RotateReauthTokens {
+		if err := s.Sessions.AdvanceSession(ctx, grant.ID, grant.Generation, now, nil); err != nil {
+			if ErrorCode(err) == ECONFLICT {
+				return nil, invalid // a concurrent TokenLogin rotated it first
+			}
+			return nil, err
+		}
+		token = s.Codec.Encode(prefixReauth, uuid.MustParse(grant.ID), uint64(grant.Generation+1))
+	}
+	sess := &Session{
+		ID: NewID(), TenantID: tenant.ID, UserID: user.ID, DeviceName: grant.DeviceName,
+		CreatedAt: now, ExpiresAt: now.Add(pol.SessionLifetime), LastSeenAt: now, RotatedAt: now,
+		UserAgent: client.UserAgent, Origin: client.Origin, IP: client.IP, Dialect: client.Dialect, AMR: grant.AMR,
+	}
+	ev := s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, client.eventData("method", "reauthentication_token"))
+	if err := s.Sessions.CreateSession(ctx, sess, SessionWrite{Events: []Event{ev}}); err != nil {
+		return nil, err
+	}
+	user.LastLoginAt, user.LastSeenAt = now, now
+	res, err := s.issue(tenant, user, sess)
+	if err != nil {
+		return nil, err
+	}
+	return &DeviceLoginResult{LoginResult: res, SessionToken: s.sessionToken(sess), ReauthToken: token}, nil
+}
+
+// DeviceLogout ends the session an APIToken (session token) names and
+// revokes its device's re-authentication token.
+func (s *Service) DeviceLogout(ctx context.Context, tenantID, sessionToken string, client Client) error {
+	return s.logout(ctx, tenantID, prefixSession, sessionToken, client)
+}

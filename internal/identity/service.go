@@ -419,6 +419,7 @@ func (s *Service) checkLive(sess *Session, tenant *Tenant, user *User, now time.
 }
 
 func (s *Service) issue(t *Tenant, u *User, sess *Session) (*LoginResult, error) {
+	issued := s.now()
 	at, exp, err := s.Signer.SignAccess(AccessClaims{
 		Subject: u.ID, TenantID: t.ID, SessionID: sess.ID, Email: u.Email, Roles: u.Roles, AMR: sess.AMR,
 	})
@@ -426,7 +427,7 @@ func (s *Service) issue(t *Tenant, u *User, sess *Session) (*LoginResult, error)
 		return nil, Internal(err)
 	}
 	return &LoginResult{
-		Tenant: t, User: u, Session: sess, AccessToken: at, AccessExpiresAt: exp, IssuedAt: s.now(),
+		Tenant: t, User: u, Session: sess, AccessToken: at, AccessExpiresAt: exp, IssuedAt: issued,
 		RefreshToken: s.Codec.Encode(prefixRefresh, uuid.MustParse(sess.ID), uint64(sess.Generation)),
 	}, nil
 }

@@ -1,9 +1,9 @@
 package appauth
 
 import (
+	"math"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/latchauth/latch/internal/httpapi/wire"
@@ -99,7 +99,7 @@ func answer(w http.ResponseWriter, r *http.Request, d Deps, res *identity.LoginR
 		return
 	}
 	writeJSON(w, http.StatusOK, TokenResponse{
-		AccessToken: res.AccessToken, ExpiresIn: int64(res.AccessExpiresAt.Sub(res.IssuedAt).Round(time.Second) / time.Second),
+		AccessToken: res.AccessToken, ExpiresIn: int64(math.Ceil(res.AccessExpiresAt.Sub(res.IssuedAt).Seconds())),
 		RefreshToken: res.RefreshToken, TokenType: "Bearer", User: renderUser(res.User, orgs),
 	})
 }

@@ -34,7 +34,7 @@ func setup(t *testing.T) *fixture {
 		"name": "Acme Retail", "email": "orders@acme.example", "tags": []string{"wholesale"},
 		"profile": map[string]any{"attributes": []any{attr}, "billing_address": []any{addr}, "shipping_address": []any{addr},
 			"store_groups": []any{map[string]any{"id": "sg1", "name": "Nordics", "slug": "nordics", "store_type": "b2b"}},
-			"files": []any{file}, "organisation_number": "556000-0000", "credit_check": true, "status": "active"},
+			"files":        []any{file}, "organisation_number": "556000-0000", "credit_check": true, "status": "active"},
 	})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("organisation: %d %s", r.Status, r.Body)
@@ -45,9 +45,9 @@ func setup(t *testing.T) *fixture {
 		"organisation_ids": []string{org}, "email_verified": true,
 		"profile": map[string]any{"language": "sv", "market": "SE", "market_currency": "SEK", "market_id": "m1",
 			"phone_number": "+46 70 000 00 00", "store_group": "Nordics", "store_group_id": "sg1", "is_super_admin": false,
-			"address": map[string]any{"city": "Lund", "country": "Sweden", "country_code": "SE", "street": "Storgatan 1", "zip_code": "22100"},
+			"address":                   map[string]any{"city": "Lund", "country": "Sweden", "country_code": "SE", "street": "Storgatan 1", "zip_code": "22100"},
 			"communication_preferences": map[string]any{"allow_email": true, "allow_sms": false},
-			"additions": map[string]any{"newsletter": "weekly"}, "attributes": []any{attr}, "files": []any{file}},
+			"additions":                 map[string]any{"newsletter": "weekly"}, "attributes": []any{attr}, "files": []any{file}},
 	})
 	return f
 }

@@ -288,4 +288,3 @@ func TestBadInput(t *testing.T) {
 	f.Admin(t, "DELETE", "/admin/v1/tenants/"+f.tenant+"/api-keys/"+keys[0].(map[string]any)["id"].(string), nil)
 	wantError(t, f.call(t, "Login", "", ok), http.StatusUnauthorized, "")
 }
-

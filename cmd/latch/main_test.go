@@ -160,19 +160,26 @@ func TestDevCurlLines(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // stdout is copied by another goroutine
 	}
 	lines := strings.Split(p.stdout.String(), "\n")
-	var login string
-	for i, l := range lines {
-		if strings.Contains(l, "/v3/accounts/login ") {
-			login = strings.TrimSuffix(strings.TrimSpace(l), `\`) + " " + strings.TrimSpace(lines[i+1])
-			break
+	// Each dialect's login line, pasted as printed, must log in.
+	for marker, want := range map[string]string{
+		"/v3/accounts/login ":          `"refreshToken":"lrt1.`,
+		"/auth/login ":                 `"token_type":"Bearer"`,
+		"/api/v1/Authentication/Login": `"ReAuthenticationToken":"lra1.`,
+	} {
+		var login string
+		for i, l := range lines {
+			if strings.Contains(l, marker) {
+				login = strings.TrimSuffix(strings.TrimSpace(l), `\`) + " " + strings.TrimSpace(lines[i+1])
+				break
+			}
 		}
-	}
-	if login == "" {
-		t.Fatalf("no login curl line in:\n%s", p.stdout.String())
-	}
-	out, err := exec.Command("bash", "-c", login).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), `"refreshToken":"lrt1.`) {
-		t.Fatalf("pasted login: %v\n%s", err, out)
+		if login == "" {
+			t.Fatalf("no %s curl line in:\n%s", marker, p.stdout.String())
+		}
+		out, err := exec.Command("bash", "-c", login).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Fatalf("pasted %s: %v\n%s", marker, err, out)
+		}
 	}
 	res, err := http.Get("http://" + p.addr + "/readyz")
 	if err != nil {

@@ -62,6 +62,22 @@ func devSetup(ctx context.Context, svc *identity.Service, db *sqlite.DB, cfg *se
 	} else if err != nil {
 		return err
 	}
+	// The token-login dialect needs an API key. Keys are shown once, so
+	// the dev database keeps this one's plaintext (dev only) to print it
+	// on every start.
+	apiKey, err := db.GetMeta(ctx, "dev_api_key")
+	if err != nil {
+		return err
+	}
+	if apiKey == "" {
+		_, key, err := svc.CreateAPIKey(ctx, t.ID, "dev")
+		if err != nil {
+			return fmt.Errorf("dev API key: %w", err)
+		}
+		if apiKey, err = db.SetMetaIfAbsent(ctx, "dev_api_key", key); err != nil {
+			return err
+		}
+	}
 	base := "http://" + addr
 	fmt.Fprintf(out, `
 latch is running in development mode (data in %s; secrets generated and kept there).
@@ -80,6 +96,14 @@ Try it:
   curl -s %s/v3/accounts/login-refresh-token -H 'Content-Type: application/json' \
     -d '{"refreshToken":"PASTE_REFRESH_TOKEN"}'
 
+  # log in (app-auth dialect)
+  curl -s %s/api/v1/%s/auth/login -H 'Content-Type: application/json' \
+    -d '{"email":"%s","password":"%s"}'
+
+  # log in (token-login dialect), asking for a re-authentication token
+  curl -s '%s/api/v1/Authentication/Login?APIKey=%s' -H 'Content-Type: application/json' \
+    -d '{"userName":"%s","password":"%s","generateReAuthenticationToken":true,"deviceName":"laptop"}'
+
   # admin API: list the demo tenant's users
   curl -s %s/admin/v1/tenants/%s/users -H %s
 
@@ -89,6 +113,9 @@ Try it:
 Not for production: set LATCH_SECRET and LATCH_ADMIN_TOKEN and drop --dev.
 
 `, cfg.dbName, cfg.adminToken, t.ID, devAlias, devEmail, devPassword,
-		base, t.ID, devEmail, devPassword, base, base, t.ID, shellQuote("Authorization: Bearer "+cfg.adminToken), base)
+		base, t.ID, devEmail, devPassword, base,
+		base, t.ID, devEmail, devPassword,
+		base, apiKey, devEmail, devPassword,
+		base, t.ID, shellQuote("Authorization: Bearer "+cfg.adminToken), base)
 	return nil
 }

@@ -9,10 +9,10 @@ import (
 	"testing"
 )
 
-// send posts body with a content type and returns status and body.
-func send(t *testing.T, url, contentType, body string, hdr ...string) (int, string) {
+// send makes a request with a body of a content type and returns status and body.
+func send(t *testing.T, method, url, contentType, body string, hdr ...string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
@@ -48,12 +48,12 @@ func TestDialectsThroughBinary(t *testing.T) {
 	base := "http://" + p.addr
 	auth := []string{"Authorization", "Bearer " + admin}
 	const j = "application/json"
-	_, tb := send(t, base+"/admin/v1/tenants", j, `{"name":"Shop","alias":"shop"}`, auth...)
+	_, tb := send(t, "POST", base+"/admin/v1/tenants", j, `{"name":"Shop","alias":"shop"}`, auth...)
 	tid := field(t, tb, "id").(string)
-	if st, b := send(t, base+"/admin/v1/tenants/"+tid+"/users", j, `{"email":"ada@example.com","password":"correct horse battery","first_name":"Ada"}`, auth...); st != 201 {
+	if st, b := send(t, "POST", base+"/admin/v1/tenants/"+tid+"/users", j, `{"email":"ada@example.com","password":"correct horse battery","first_name":"Ada"}`, auth...); st != 201 {
 		t.Fatalf("user: %d %s", st, b)
 	}
-	_, kb := send(t, base+"/admin/v1/tenants/"+tid+"/api-keys", j, `{"name":"app"}`, auth...)
+	_, kb := send(t, "POST", base+"/admin/v1/tenants/"+tid+"/api-keys", j, `{"name":"app"}`, auth...)
 	key := url.QueryEscape(field(t, kb, "key").(string))
 	creds := `{"email":"ada@example.com","password":"correct horse battery"}`
 
@@ -65,7 +65,7 @@ func TestDialectsThroughBinary(t *testing.T) {
 	}
 	check := func(s step) string {
 		t.Helper()
-		st, b := send(t, s.url, s.ct, s.body, s.hdr...)
+		st, b := send(t, "POST", s.url, s.ct, s.body, s.hdr...)
 		if st != s.status || !strings.Contains(b, s.contains) {
 			t.Fatalf("%s: %d %s; want %d containing %q", s.name, st, b, s.status, s.contains)
 		}

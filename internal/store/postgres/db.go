@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 //go:embed migrations/*.sql
@@ -30,6 +29,14 @@ type DB struct {
 }
 
 var _ identity.Store = (*DB)(nil)
+
+// Row encoding shared with the other SQL store (package rowcodec).
+var (
+	js       = rowcodec.JSON
+	unjs     = rowcodec.FromJSON
+	nullStr  = rowcodec.NullString
+	notFound = rowcodec.NotFound
+)
 
 // querier is what a pool and a transaction share.
 type querier interface {
@@ -185,77 +192,11 @@ func tv(p *time.Time) time.Time {
 	return p.UTC()
 }
 
-func js(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only plain data reaches here
-	}
-	if string(b) == "null" {
-		if _, ok := v.(map[string]any); ok {
-			return "{}"
-		}
-		return "[]"
-	}
-	return string(b)
-}
-
-func unjs(s string, v any) error {
-	if s == "" {
-		return nil
-	}
-	return json.Unmarshal([]byte(s), v)
-}
-
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// Cursors are the id of the last row of the previous page, base64url, as
-// in the SQLite store, so that clients see one format.
-func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
-
-func decodeCursor(c string) (string, error) {
-	if c == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) > 64 {
-		return "", identity.Invalid("cursor", "is not a cursor this server returned")
-	}
-	return string(b), nil
-}
-
-func limit(p identity.Page) int {
-	switch {
-	case p.Limit <= 0:
-		return 50
-	case p.Limit > 500:
-		return 500
-	}
-	return p.Limit
-}
-
-func notFound(what string) error {
-	return &identity.Error{Code: identity.ENOTFOUND, Message: what + " not found"}
-}
-
 func affected(tag pgconn.CommandTag, what string) error {
 	if tag.RowsAffected() == 0 {
 		return notFound(what)
 	}
 	return nil
-}
-
-// page trims the look-ahead row and returns the next cursor.
-func page[T any](rows []T, n int, id func(T) string) ([]T, string, error) {
-	if len(rows) > n {
-		rows = rows[:n]
-		return rows, encodeCursor(id(rows[n-1])), nil
-	}
-	return rows, "", nil
 }
 
 // collect scans every row with scan.

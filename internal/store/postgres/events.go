@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 // AppendEvents implements identity.EventStore; one statement is one transaction.
@@ -16,11 +17,11 @@ func (db *DB) AppendEvents(ctx context.Context, events ...identity.Event) error 
 
 // ListEvents implements identity.EventStore.
 func (db *DB) ListEvents(ctx context.Context, tenantID string, f identity.EventFilter, p identity.Page) ([]*identity.Event, string, error) {
-	before, err := decodeCursor(p.Cursor)
+	before, err := rowcodec.AfterCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	n := limit(p)
+	n := rowcodec.Limit(p)
 	q := "SELECT id, tenant_id, user_id, session_id, type, created_at, data::text FROM events WHERE tenant_id = $1"
 	args := []any{tenantID}
 	add := func(cond string, v any) {
@@ -51,5 +52,5 @@ func (db *DB) ListEvents(ctx context.Context, tenantID string, f identity.EventF
 	if err != nil {
 		return nil, "", err
 	}
-	return page(out, n, func(e *identity.Event) string { return e.ID })
+	return rowcodec.Page(out, n, func(e *identity.Event) string { return e.ID })
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 const orgCols = "id, tenant_id, name, email, description, COALESCE(parent_id, ''), tags::text, profile::text, created_at, updated_at"
@@ -96,15 +97,15 @@ func (db *DB) DeleteOrganisation(ctx context.Context, tenantID, id string) error
 
 // ListOrganisations implements identity.OrganisationStore.
 func (db *DB) ListOrganisations(ctx context.Context, tenantID string, p identity.Page) ([]*identity.Organisation, string, error) {
-	after, err := decodeCursor(p.Cursor)
+	after, err := rowcodec.AfterCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	n := limit(p)
+	n := rowcodec.Limit(p)
 	rows, err := db.pool.Query(ctx, "SELECT "+orgCols+" FROM organisations WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3", tenantID, after, n+1)
 	out, err := collect(rows, err, scanOrg)
 	if err != nil {
 		return nil, "", err
 	}
-	return page(out, n, func(o *identity.Organisation) string { return o.ID })
+	return rowcodec.Page(out, n, func(o *identity.Organisation) string { return o.ID })
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 // tenantCols are qualified so that ownersSQL can join them.
@@ -80,15 +81,15 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 
 // ListTenants implements identity.TenantStore.
 func (db *DB) ListTenants(ctx context.Context, p identity.Page) ([]*identity.Tenant, string, error) {
-	after, err := decodeCursor(p.Cursor)
+	after, err := rowcodec.AfterCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	n := limit(p)
+	n := rowcodec.Limit(p)
 	rows, err := db.pool.Query(ctx, "SELECT "+tenantCols+" FROM tenants WHERE id > $1 ORDER BY id LIMIT $2", after, n+1)
 	out, err := collect(rows, err, scanTenant)
 	if err != nil {
 		return nil, "", err
 	}
-	return page(out, n, func(t *identity.Tenant) string { return t.ID })
+	return rowcodec.Page(out, n, func(t *identity.Tenant) string { return t.ID })
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 // userCols are qualified so that ownersSQL can join them.
@@ -151,11 +152,11 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 
 // ListUsers implements identity.UserStore.
 func (db *DB) ListUsers(ctx context.Context, tenantID string, f identity.UserFilter, p identity.Page) ([]*identity.User, string, error) {
-	after, err := decodeCursor(p.Cursor)
+	after, err := rowcodec.AfterCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	n := limit(p)
+	n := rowcodec.Limit(p)
 	q := "SELECT " + userCols + " FROM users WHERE tenant_id = $1 AND id > $2"
 	args := []any{tenantID, after}
 	if f.Email != "" {
@@ -168,5 +169,5 @@ func (db *DB) ListUsers(ctx context.Context, tenantID string, f identity.UserFil
 	if err != nil {
 		return nil, "", err
 	}
-	return page(out, n, func(u *identity.User) string { return u.ID })
+	return rowcodec.Page(out, n, func(u *identity.User) string { return u.ID })
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,6 +17,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 //go:embed migrations/*.sql
@@ -40,6 +39,14 @@ type DB struct {
 }
 
 var _ identity.Store = (*DB)(nil)
+
+// Row encoding shared with the other SQL store (package rowcodec).
+var (
+	js       = rowcodec.JSON
+	unjs     = rowcodec.FromJSON
+	nullStr  = rowcodec.NullString
+	notFound = rowcodec.NotFound
+)
 
 // Open opens (creating if needed) the database at path and applies any
 // pending migrations.
@@ -240,65 +247,6 @@ func ts(v sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMicro(v.Int64).UTC()
-}
-
-func js(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only plain data reaches here
-	}
-	s := string(b)
-	if s == "null" {
-		switch v.(type) {
-		case map[string]any:
-			return "{}"
-		default:
-			return "[]"
-		}
-	}
-	return s
-}
-
-func unjs(s string, v any) error {
-	if s == "" {
-		return nil
-	}
-	return json.Unmarshal([]byte(s), v)
-}
-
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// Cursors are the id of the last row of the previous page, base64url.
-func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
-
-func decodeCursor(c string) (string, error) {
-	if c == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) > 64 {
-		return "", identity.Invalid("cursor", "is not a cursor this server returned")
-	}
-	return string(b), nil
-}
-
-func limit(p identity.Page) int {
-	switch {
-	case p.Limit <= 0:
-		return 50
-	case p.Limit > 500:
-		return 500
-	}
-	return p.Limit
-}
-
-func notFound(what string) error {
-	return &identity.Error{Code: identity.ENOTFOUND, Message: what + " not found"}
 }
 
 func affected(res sql.Result, what string) error {

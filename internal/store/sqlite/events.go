@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []identity.Event) error {
@@ -27,11 +28,11 @@ func (db *DB) AppendEvents(ctx context.Context, events ...identity.Event) error 
 
 // ListEvents implements identity.EventStore.
 func (db *DB) ListEvents(ctx context.Context, tenantID string, f identity.EventFilter, p identity.Page) ([]*identity.Event, string, error) {
-	before, err := decodeCursor(p.Cursor)
+	before, err := rowcodec.AfterCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	n := limit(p)
+	n := rowcodec.Limit(p)
 	q := "SELECT id, tenant_id, user_id, session_id, type, created_at, data FROM events WHERE tenant_id = ?"
 	args := []any{tenantID}
 	if before != "" {
@@ -68,5 +69,5 @@ func (db *DB) ListEvents(ctx context.Context, tenantID string, f identity.EventF
 	if err := rows.Err(); err != nil {
 		return nil, "", formatError(err)
 	}
-	return page(out, n, func(e *identity.Event) string { return e.ID })
+	return rowcodec.Page(out, n, func(e *identity.Event) string { return e.ID })
 }

@@ -80,19 +80,9 @@ func (db *DB) InsertSigningKey(ctx context.Context, k *identity.SigningKey) erro
 // InsertFirstSigningKey implements identity.KeyStore; the write
 // transaction (BEGIN IMMEDIATE) serialises the check and the insert.
 func (db *DB) InsertFirstSigningKey(ctx context.Context, k *identity.SigningKey) (bool, error) {
-	inserted := false
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, alg, private_enc, public_der, created_at, activate_at)
-			SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ? AND activate_at <= ?)`,
-			k.ID, k.Alg, k.PrivateEnc, k.PublicDER, tm(k.CreatedAt), tm(k.ActivateAt), k.Alg, tm(k.ActivateAt))
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		inserted = n == 1
-		return err
-	})
-	return inserted, err
+	return db.execOne(ctx, `INSERT INTO signing_keys (id, alg, private_enc, public_der, created_at, activate_at)
+		SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ? AND activate_at <= ?)`,
+		k.ID, k.Alg, k.PrivateEnc, k.PublicDER, tm(k.CreatedAt), tm(k.ActivateAt), k.Alg, tm(k.ActivateAt))
 }
 
 // ListSigningKeys implements identity.KeyStore.

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 const orgCols = "id, tenant_id, name, email, description, COALESCE(parent_id, ''), tags, profile, created_at, updated_at"
@@ -95,11 +96,11 @@ func (db *DB) DeleteOrganisation(ctx context.Context, tenantID, id string) error
 
 // ListOrganisations implements identity.OrganisationStore.
 func (db *DB) ListOrganisations(ctx context.Context, tenantID string, p identity.Page) ([]*identity.Organisation, string, error) {
-	after, err := decodeCursor(p.Cursor)
+	after, err := rowcodec.AfterCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	n := limit(p)
+	n := rowcodec.Limit(p)
 	rows, err := db.r.QueryContext(ctx, "SELECT "+orgCols+" FROM organisations WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?", tenantID, after, n+1)
 	if err != nil {
 		return nil, "", formatError(err)
@@ -116,5 +117,5 @@ func (db *DB) ListOrganisations(ctx context.Context, tenantID string, p identity
 	if err := rows.Err(); err != nil {
 		return nil, "", formatError(err)
 	}
-	return page(out, n, func(o *identity.Organisation) string { return o.ID })
+	return rowcodec.Page(out, n, func(o *identity.Organisation) string { return o.ID })
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 const tenantCols = "id, name, COALESCE(alias, ''), settings, created_at, updated_at"
@@ -73,11 +74,11 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 
 // ListTenants implements identity.TenantStore.
 func (db *DB) ListTenants(ctx context.Context, p identity.Page) ([]*identity.Tenant, string, error) {
-	after, err := decodeCursor(p.Cursor)
+	after, err := rowcodec.AfterCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	n := limit(p)
+	n := rowcodec.Limit(p)
 	rows, err := db.r.QueryContext(ctx, "SELECT "+tenantCols+" FROM tenants WHERE id > ? ORDER BY id LIMIT ?", after, n+1)
 	if err != nil {
 		return nil, "", formatError(err)
@@ -94,14 +95,5 @@ func (db *DB) ListTenants(ctx context.Context, p identity.Page) ([]*identity.Ten
 	if err := rows.Err(); err != nil {
 		return nil, "", formatError(err)
 	}
-	return page(out, n, func(t *identity.Tenant) string { return t.ID })
-}
-
-// page trims the look-ahead row and returns the next cursor.
-func page[T any](rows []T, n int, id func(T) string) ([]T, string, error) {
-	if len(rows) > n {
-		rows = rows[:n]
-		return rows, encodeCursor(id(rows[n-1])), nil
-	}
-	return rows, "", nil
+	return rowcodec.Page(out, n, func(t *identity.Tenant) string { return t.ID })
 }

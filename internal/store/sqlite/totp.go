@@ -85,34 +85,29 @@ func replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID string, hashes
 // UseTOTPStep implements identity.SecondFactorStore. The comparison is in
 // the UPDATE, so of two requests carrying the same code exactly one wins.
 func (db *DB) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
-	var used bool
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE user_totp SET last_step = ?
-			WHERE user_id = ? AND confirmed_at IS NOT NULL AND last_step < ?`, step, userID, step)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		used = n == 1
-		return err
-	})
-	return used, err
+	return db.execOne(ctx, `UPDATE user_totp SET last_step = ?
+		WHERE user_id = ? AND confirmed_at IS NOT NULL AND last_step < ?`, step, userID, step)
 }
 
 // UseRecoveryCode implements identity.SecondFactorStore.
 func (db *DB) UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (bool, error) {
-	var used bool
+	return db.execOne(ctx, `UPDATE recovery_codes SET used_at = ?
+		WHERE user_id = ? AND hash = ? AND used_at IS NULL`, tm(now), userID, hash)
+}
+
+// execOne runs a conditional write and reports whether it changed a row.
+func (db *DB) execOne(ctx context.Context, q string, args ...any) (bool, error) {
+	var changed bool
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ?
-			WHERE user_id = ? AND hash = ? AND used_at IS NULL`, tm(now), userID, hash)
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
 		n, err := res.RowsAffected()
-		used = n == 1
+		changed = n == 1
 		return err
 	})
-	return used, err
+	return changed, err
 }
 
 // ReplaceRecoveryCodes implements identity.SecondFactorStore.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 const userCols = `id, tenant_id, email, email_verified, password_hash, first_name, last_name, role, roles, status,
@@ -148,11 +149,11 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID, id string) error {
 
 // ListUsers implements identity.UserStore.
 func (db *DB) ListUsers(ctx context.Context, tenantID string, f identity.UserFilter, p identity.Page) ([]*identity.User, string, error) {
-	after, err := decodeCursor(p.Cursor)
+	after, err := rowcodec.AfterCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	n := limit(p)
+	n := rowcodec.Limit(p)
 	q := "SELECT " + userCols + " FROM users WHERE tenant_id = ? AND id > ?"
 	args := []any{tenantID, after}
 	if f.Email != "" {
@@ -175,5 +176,5 @@ func (db *DB) ListUsers(ctx context.Context, tenantID string, f identity.UserFil
 	if err := rows.Err(); err != nil {
 		return nil, "", formatError(err)
 	}
-	return page(out, n, func(u *identity.User) string { return u.ID })
+	return rowcodec.Page(out, n, func(u *identity.User) string { return u.ID })
 }

@@ -3,8 +3,6 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,22 +112,8 @@ func testTOTPStepCAS(t *testing.T, s identity.Store) {
 	if ok, _ := s.UseTOTPStep(ctx, u.ID, 100); ok {
 		t.Fatal("the confirming step was accepted again")
 	}
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			ok, err := s.UseTOTPStep(ctx, u.ID, 101)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d concurrent callers accepted step 101, want 1", wins.Load())
+	if wins := concurrently(t, 16, func() (bool, error) { return s.UseTOTPStep(ctx, u.ID, 101) }); wins != 1 {
+		t.Fatalf("%d concurrent callers accepted step 101, want 1", wins)
 	}
 	if ok, _ := s.UseTOTPStep(ctx, u.ID, 99); ok {
 		t.Fatal("an older step was accepted")
@@ -152,20 +136,8 @@ func testRecoveryCodes(t *testing.T, s identity.Store) {
 	if err := s.ConfirmTOTP(ctx, tn.ID, u.ID, 1, old, base); err != nil {
 		t.Fatal(err)
 	}
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			if ok, err := s.UseRecoveryCode(ctx, u.ID, old[3], base); err != nil {
-				t.Error(err)
-			} else if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("recovery code used %d times, want 1", wins.Load())
+	if wins := concurrently(t, 16, func() (bool, error) { return s.UseRecoveryCode(ctx, u.ID, old[3], base) }); wins != 1 {
+		t.Fatalf("recovery code used %d times, want 1", wins)
 	}
 	if c, _ := s.GetTOTP(ctx, tn.ID, u.ID); c.RecoveryLeft != 9 {
 		t.Fatalf("RecoveryLeft = %d, want 9", c.RecoveryLeft)
@@ -216,21 +188,13 @@ func testSecondFactorAttempts(t *testing.T, s identity.Store) {
 	if err := s.ClearSecondFactorAttempts(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	var wins atomic.Int32
-	var wg sync.WaitGroup
 	at := base.Add(time.Hour)
-	for range 20 {
-		wg.Go(func() {
-			if _, _, ok, err := s.TakeSecondFactorAttempt(ctx, u.ID, at, window, max); err != nil {
-				t.Error(err)
-			} else if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != max {
-		t.Fatalf("%d of 20 concurrent attempts admitted, want %d", wins.Load(), max)
+	wins := concurrently(t, 20, func() (bool, error) {
+		_, _, ok, err := s.TakeSecondFactorAttempt(ctx, u.ID, at, window, max)
+		return ok, err
+	})
+	if wins != max {
+		t.Fatalf("%d of 20 concurrent attempts admitted, want %d", wins, max)
 	}
 	if err := s.DeleteUser(ctx, tn.ID, u.ID); err != nil {
 		t.Fatalf("DeleteUser with counted attempts: %v", err)

@@ -105,6 +105,27 @@ func wantCode(tb testing.TB, err error, code string) {
 	}
 }
 
+// concurrently runs f on n goroutines at once and counts the calls that
+// report true; an error fails the test.
+func concurrently(t *testing.T, n int, f func() (bool, error)) int {
+	t.Helper()
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			ok, err := f()
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(wins.Load())
+}
+
 func unique(prefix string) string { return fmt.Sprintf("%s-%s", prefix, identity.NewID()[24:]) }
 
 // Ensure tenants can be created, read by id and alias, updated, listed and deleted.
@@ -699,23 +720,12 @@ func testUserLastSeenCoarse(t *testing.T, s identity.Store) {
 func testFirstSigningKey(t *testing.T, s identity.Store) {
 	ctx := context.Background()
 	alg := "test-" + unique("alg") // the suite's other keys must not count
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			k := &identity.SigningKey{ID: identity.NewID(), Alg: alg, PrivateEnc: []byte{1}, PublicDER: []byte{2}, CreatedAt: base, ActivateAt: base}
-			ok, err := s.InsertFirstSigningKey(ctx, k)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d first keys inserted, want 1", wins.Load())
+	wins := concurrently(t, 8, func() (bool, error) {
+		return s.InsertFirstSigningKey(ctx, &identity.SigningKey{ID: identity.NewID(), Alg: alg, PrivateEnc: []byte{1},
+			PublicDER: []byte{2}, CreatedAt: base, ActivateAt: base})
+	})
+	if wins != 1 {
+		t.Fatalf("%d first keys inserted, want 1", wins)
 	}
 	// A key activating before the existing one is still a first key.
 	early := &identity.SigningKey{ID: identity.NewID(), Alg: alg, PrivateEnc: []byte{1}, PublicDER: []byte{2}, CreatedAt: base, ActivateAt: base.Add(-time.Hour)}

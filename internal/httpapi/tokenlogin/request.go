@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -30,12 +31,7 @@ type Options struct {
 // case-insensitively as ASP.NET binds them.
 func query(q url.Values, name string) []string {
 	var out []string
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		if strings.EqualFold(k, name) {
 			out = append(out, q[k]...)
 		}
@@ -139,11 +135,11 @@ func readBody(r *http.Request) (body, error) {
 		if err != nil {
 			return nil, &wire.BodyError{Problem: wire.ProblemSyntax, Message: "The request body is not a valid form."}
 		}
-		for k, vs := range vals {
-			if len(vs) > 1 {
+		for _, k := range slices.Sorted(maps.Keys(vals)) {
+			if len(vals[k]) > 1 {
 				return nil, &Problem{k, k + " is given more than once."}
 			}
-			v, _ := json.Marshal(vs[0])
+			v, _ := json.Marshal(vals[k][0])
 			if err := add(k, v); err != nil {
 				return nil, err
 			}
@@ -157,8 +153,9 @@ func readBody(r *http.Request) (body, error) {
 	if err := wire.Unmarshal(raw, &m); err != nil {
 		return nil, err
 	}
-	for k, v := range m {
-		if err := add(k, v); err != nil {
+	// In a fixed order, so that a conflict is always reported the same way.
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if err := add(k, m[k]); err != nil {
 			return nil, err
 		}
 	}

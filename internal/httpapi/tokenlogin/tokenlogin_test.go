@@ -256,7 +256,7 @@ func TestBadInput(t *testing.T) {
 		}, 400, "userName"},
 		{"same name twice in other case", func() *httpapitest.Response {
 			return f.call(t, "Login", "", `{"userName":"ada@example.com","USERNAME":"x@example.com","password":"p"}`)
-		}, 400, "USERNAME"},
+		}, 400, "userName"},
 		{"deviceName required", func() *httpapitest.Response {
 			return f.call(t, "Login", "", map[string]any{"userName": "ada@example.com", "password": pw, "generateReAuthenticationToken": true})
 		}, 400, "deviceName"},

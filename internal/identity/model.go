@@ -196,5 +196,20 @@ type SigningKey struct {
 	ActivateAt time.Time // signing starts here; published from CreatedAt
 }
 
+// RevokeReason says why updating a user from a row whose password hash was
+// oldHash must revoke the user's sessions, or "" when it must not: a
+// disabled user or a new password ends every session, so a stolen refresh
+// token dies with the old credentials. Stores apply it in the update's
+// own transaction.
+func RevokeReason(u *User, oldHash string) string {
+	switch {
+	case u.Status != StatusActive:
+		return "user disabled"
+	case u.PasswordHash != oldHash:
+		return "password changed"
+	}
+	return ""
+}
+
 // EmailKey is the form in which emails are compared: trimmed and lower-cased.
 func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

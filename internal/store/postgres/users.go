@@ -124,14 +124,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *identity.User) error {
 			u.TenantID, u.ID); err != nil {
 			return userWriteError(err)
 		}
-		reason := ""
-		switch {
-		case u.Status != identity.StatusActive:
-			reason = "user disabled"
-		case u.PasswordHash != oldHash:
-			reason = "password changed"
-		}
-		if reason != "" {
+		if reason := identity.RevokeReason(u, oldHash); reason != "" {
 			if _, err := tx.Exec(ctx, "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL",
 				u.UpdatedAt.UTC(), reason, u.ID); err != nil {
 				return err

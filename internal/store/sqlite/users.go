@@ -119,14 +119,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *identity.User) error {
 			u.TenantID, u.ID); err != nil {
 			return userWriteError(err)
 		}
-		reason := ""
-		switch {
-		case u.Status != identity.StatusActive:
-			reason = "user disabled"
-		case u.PasswordHash != oldHash:
-			reason = "password changed"
-		}
-		if reason != "" {
+		if reason := identity.RevokeReason(u, oldHash); reason != "" {
 			if _, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at IS NULL",
 				tm(u.UpdatedAt), reason, u.ID); err != nil {
 				return err

@@ -82,7 +82,9 @@ type Service struct {
 	Events        EventStore
 	APIKeys       APIKeyStore
 	SecondFactors SecondFactorStore
+	Webhooks      WebhookStore
 	TOTPSealer    Sealer      // seals TOTP secrets at rest
+	WebhookSealer Sealer      // seals webhook endpoint secrets at rest
 	Limiter       RateLimiter // nil: no rate limits or failure throttling
 	Passwords     PasswordHasher
 	Signer        AccessSigner
@@ -95,7 +97,7 @@ type Service struct {
 // UseStore points every store dependency of s at st, for deployments where
 // one database holds everything (all of them, today).
 func (s *Service) UseStore(st Store) *Service {
-	s.Tenants, s.Users, s.Organisations, s.Sessions, s.Events, s.APIKeys, s.SecondFactors = st, st, st, st, st, st, st
+	s.Tenants, s.Users, s.Organisations, s.Sessions, s.Events, s.APIKeys, s.SecondFactors, s.Webhooks = st, st, st, st, st, st, st, st
 	return s
 }
 

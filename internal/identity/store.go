@@ -187,6 +187,7 @@ type Store interface {
 	EventStore
 	APIKeyStore
 	SecondFactorStore
+	WebhookStore
 	KeyStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -11,6 +11,7 @@ const (
 	LabelOpaque      = "latch/opaque-token/v1"
 	LabelSigningKeys = "latch/signing-key-encryption/v1"
 	LabelTOTP        = "latch/totp-secret/v1"
+	LabelWebhook     = "latch/webhook-secret/v1"
 )
 
 // DeriveKey derives a 32-byte key for label from the deployment secret

@@ -48,6 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"UserLastSeenIsCoarse", testUserLastSeenCoarse},
 		{"FirstSigningKeyOnce", testFirstSigningKey},
 		{"DeviceSessions", testDeviceSessions},
+		{"WebhookCRUD", testWebhookCRUD},
+		{"WebhookFanOutAndClaim", testWebhookFanOutAndClaim},
+		{"WebhookFinishAndHealth", testWebhookFinishAndHealth},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -190,6 +190,8 @@ type serveConfig struct {
 	accountLimit   ratelimit.Limit
 	redisURL       string
 	hashPool       password.Pool
+	allowPrivate   bool
+	retryBase      time.Duration
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -211,6 +213,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	redisURL := s.add("redis", "LATCH_REDIS_URL", "", "redis:// URL: rate limits shared by every instance (default: in memory)")
 	hashQueue := s.add("hash-queue", "LATCH_HASH_QUEUE", "0", "password hashes that may wait for a worker (0: 32 per CPU); beyond it 503")
 	hashWait := s.add("hash-wait", "LATCH_HASH_WAIT", "1s", "longest wait for a hashing worker before answering 503")
+	private := s.add("webhook-allow-private", "LATCH_WEBHOOK_ALLOW_PRIVATE", "false", "deliver webhooks to loopback, private and link-local addresses (tests, closed networks)")
+	retry := s.add("webhook-retry-base", "LATCH_WEBHOOK_RETRY_BASE", "5s", "first webhook retry delay; later ones double, with jitter, for up to 3 days")
 	level := s.add("log-level", "LATCH_LOG_LEVEL", "info", "debug, info, warn or error")
 	format := s.add("log-format", "LATCH_LOG_FORMAT", "", "json or text (default: text with --dev, else json)")
 	if err := s.parse(args); err != nil {
@@ -298,6 +302,16 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	}
 	c.hashPool.MaxQueue = int(q)
 	if c.hashPool.MaxWait, err = hashWait.duration(10*time.Millisecond, time.Minute); err != nil {
+		return nil, err
+	}
+	switch *private.val {
+	case "true", "1":
+		c.allowPrivate = true
+	case "false", "0":
+	default:
+		return nil, private.badValue("must be true or false")
+	}
+	if c.retryBase, err = retry.duration(100*time.Millisecond, time.Hour); err != nil {
 		return nil, err
 	}
 	switch c.logLevel {

@@ -19,6 +19,7 @@ import (
 	"github.com/latchauth/latch/internal/ratelimit"
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
+	"github.com/latchauth/latch/internal/webhook"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -67,9 +68,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer closeLimiter()
 	svc := (&identity.Service{
 		Passwords: hasher, Signer: keys, Codec: token.NewCodec(cfg.secret), Logger: log,
-		TOTPSealer: token.NewSealer(cfg.secret, token.LabelTOTP), Limiter: limiter,
-		Config: identity.Config{IPLimit: cfg.ipLimit, AccountLimit: cfg.accountLimit},
+		TOTPSealer: token.NewSealer(cfg.secret, token.LabelTOTP), WebhookSealer: token.NewSealer(cfg.secret, token.LabelWebhook),
+		Limiter: limiter, Config: identity.Config{IPLimit: cfg.ipLimit, AccountLimit: cfg.accountLimit},
 	}).UseStore(db)
+	dispatcher := &webhook.Dispatcher{
+		Store: db, Secret: svc.WebhookSecret, Render: httpapi.WebhookPayload(svc),
+		Client: webhook.Guard{AllowPrivate: cfg.allowPrivate}.Client(webhook.Timeout), RetryBase: cfg.retryBase,
+		Logger: log, Observe: mets.WebhookDelivery,
+	}
+	svc.EventsWritten = dispatcher.Wake
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service: svc, Store: db, Keys: keys, Metrics: mets, Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},
 		AdminToken: cfg.adminToken, Version: version(), Logger: log,
@@ -113,6 +120,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}()
 
+	dispatchCtx, stopDispatch := context.WithCancel(context.Background())
+	defer stopDispatch()
+	dispatched := make(chan struct{})
+	go func() { dispatcher.Run(dispatchCtx); close(dispatched) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	limits := "memory"
@@ -137,6 +148,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// The dispatcher finishes the sends in flight (each at most the webhook
+	// timeout) and records them; what is still queued goes out at the next
+	// start, from the database.
+	stopDispatch()
+	<-dispatched
 	log.Info("stopped")
 	return nil
 }

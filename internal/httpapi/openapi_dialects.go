@@ -3,6 +3,7 @@ package httpapi
 import (
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/latchauth/latch/internal/httpapi/appauth"
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
@@ -12,6 +13,12 @@ import (
 // document cannot drift from what the dialects render: every field is
 // required, as the dialects always write every key.
 func schemaOf(t reflect.Type) m {
+	switch t {
+	case reflect.TypeFor[time.Time]():
+		return tsSchema
+	case reflect.TypeFor[*time.Time]():
+		return nullableTime
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		return schemaOf(t.Elem())
@@ -92,7 +99,31 @@ func dialectPaths() (paths, schemas m) {
 	paths["/api/v1/Authentication/Logout"] = m{"post": m{"tags": []string{"token-login"}, "summary": "End the session and revoke its device's re-authentication token",
 		"parameters": append(tlParams, m{"name": "APIToken", "in": "query", "description": "The SessionToken (or the APIToken header).", "schema": str()}),
 		"responses":  tlResponses(m{"description": "Logged out."})}}
+	wid := []m{pathParam("tid"), pathParam("wid")}
+	paths["/admin/v1/tenants/{tid}/webhooks"] = m{
+		"parameters": []m{pathParam("tid")},
+		"post": adminOp("Register a webhook endpoint; the secret is shown once", ref("WebhookInput"), "201",
+			ok("The endpoint with its secret.", schemaOf(reflect.TypeFor[webhookJSON]()))),
+		"get": adminOp("List webhook endpoints", nil, "200", ok("Endpoints.", object([]string{"webhooks"},
+			m{"webhooks": arr(schemaOf(reflect.TypeFor[webhookJSON]()))}))),
+	}
+	paths["/admin/v1/tenants/{tid}/webhooks/{wid}"] = m{
+		"parameters": wid,
+		"get":        adminOp("Get a webhook endpoint", nil, "200", ok("Endpoint.", schemaOf(reflect.TypeFor[webhookJSON]()))),
+		"patch": adminOp("Change an endpoint; status \"healthy\" re-enables a suspended one", ref("WebhookInput"), "200",
+			ok("Endpoint.", schemaOf(reflect.TypeFor[webhookJSON]()))),
+		"delete": adminOp("Delete an endpoint and its deliveries", nil, "204", m{"description": "Done."}),
+	}
+	paths["/admin/v1/tenants/{tid}/webhooks/{wid}/deliveries"] = m{
+		"parameters": wid,
+		"get": withParams(adminOp("Deliveries to an endpoint, newest first, with their attempts", nil, "200",
+			ok("Deliveries.", object([]string{"deliveries", "next_cursor"}, m{"deliveries": arr(schemaOf(reflect.TypeFor[deliveryJSON]())),
+				"next_cursor": str()}))), pageParams...),
+	}
 	schemas = m{
+		"WebhookInput": object(nil, m{"url": str("format", "uri", "maxLength", 2048),
+			"events":  arr(str("enum", []string{"account.logged-in", "account.login-failed", "account.refresh-token-reused", "account.locked", "account.logged-out"})),
+			"signing": str("enum", []string{"standard-webhooks", "accounts-v3"}), "status": str("enum", []string{"healthy"})}),
 		"AppAuthTokens": schemaOf(reflect.TypeFor[appauth.TokenResponse]()),
 		"AppAuthError":  schemaOf(reflect.TypeFor[appauth.ErrorResponse]()),
 		"LoginData":     schemaOf(reflect.TypeFor[tokenlogin.LoginData]()),

@@ -45,6 +45,13 @@ func adminRoutes(d Deps) map[string]http.Handler {
 		"PATCH /admin/v1/tenants/{tid}/organisations/{oid}":  handleUpdateOrganisation(d),
 		"DELETE /admin/v1/tenants/{tid}/organisations/{oid}": handleDeleteOrganisation(d),
 
+		"POST /admin/v1/tenants/{tid}/webhooks":                 handleCreateWebhook(d),
+		"GET /admin/v1/tenants/{tid}/webhooks":                  handleListWebhooks(d),
+		"GET /admin/v1/tenants/{tid}/webhooks/{wid}":            handleGetWebhook(d),
+		"PATCH /admin/v1/tenants/{tid}/webhooks/{wid}":          handleUpdateWebhook(d),
+		"DELETE /admin/v1/tenants/{tid}/webhooks/{wid}":         handleDeleteWebhook(d),
+		"GET /admin/v1/tenants/{tid}/webhooks/{wid}/deliveries": handleListDeliveries(d),
+
 		"GET /admin/v1/tenants/{tid}/events": handleListEvents(d),
 	}
 }

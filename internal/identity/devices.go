@@ -147,6 +147,7 @@ func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, 
 	if err := s.Sessions.CreateSession(ctx, sess, SessionWrite{Events: []Event{ev}}); err != nil {
 		return nil, err
 	}
+	s.eventsWritten()
 	user.LastLoginAt, user.LastSeenAt = now, now
 	res, err := s.issue(tenant, user, sess)
 	if err != nil {

@@ -92,6 +92,15 @@ type Service struct {
 	Config        Config
 	Logger        *slog.Logger
 	Now           func() time.Time
+	// EventsWritten, when set, is called after events were stored, to wake
+	// the webhook dispatcher at once instead of at its next poll.
+	EventsWritten func()
+}
+
+func (s *Service) eventsWritten() {
+	if s.EventsWritten != nil {
+		s.EventsWritten()
+	}
 }
 
 // UseStore points every store dependency of s at st, for deployments where
@@ -252,6 +261,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if err := s.Sessions.CreateSession(ctx, sess, w); err != nil {
 		return nil, err
 	}
+	s.eventsWritten()
 	user.LastLoginAt, user.LastSeenAt = now, now
 	return s.issue(tenant, user, sess)
 }
@@ -305,6 +315,7 @@ func (s *Service) RefreshIn(ctx context.Context, tenantID, refreshToken string, 
 				}
 				return nil, err
 			}
+			s.eventsWritten()
 			sess.Generation++
 			sess.RotatedAt, sess.LastSeenAt, user.LastSeenAt = now, now, now
 			return s.issue(tenant, user, sess)
@@ -322,6 +333,7 @@ func (s *Service) RefreshIn(ctx context.Context, tenantID, refreshToken string, 
 			if err := s.Sessions.RevokeSession(ctx, sess.ID, now, "refresh token reused", []Event{ev}); err != nil {
 				return nil, err
 			}
+			s.eventsWritten()
 			s.log().WarnContext(ctx, "refresh token reuse: session revoked", "session_id", sess.ID, "user_id", sess.UserID, "ip", client.IP)
 			return nil, &Error{Code: ETOKENREUSED, Message: "the refresh token was already used; the session has been revoked"}
 		default:
@@ -374,7 +386,11 @@ func (s *Service) logout(ctx context.Context, tenantID, prefix, tok string, clie
 		return nil
 	}
 	ev := s.event(EventLoggedOut, sess.TenantID, sess.UserID, sess.ID, now, client.eventData())
-	return s.Sessions.RevokeSession(ctx, sess.ID, now, "logout", []Event{ev})
+	if err := s.Sessions.RevokeSession(ctx, sess.ID, now, "logout", []Event{ev}); err != nil {
+		return err
+	}
+	s.eventsWritten()
+	return nil
 }
 
 // SessionOwnersLoader is implemented by stores that read a session with
@@ -450,7 +466,9 @@ func (s *Service) findTenant(ctx context.Context, id, alias string) (*Tenant, er
 func (s *Service) recordFailure(ctx context.Context, tenantID, userID string, c Client, reason string) {
 	now := s.now()
 	ev := s.event(EventLoginFailed, tenantID, userID, "", now, c.eventData("reason", reason))
-	if err := s.Events.AppendEvents(ctx, ev); err != nil && !errors.Is(err, context.Canceled) {
+	if err := s.Events.AppendEvents(ctx, ev); err == nil {
+		s.eventsWritten()
+	} else if !errors.Is(err, context.Canceled) {
 		s.log().ErrorContext(ctx, "record login failure", "err", err)
 	}
 	s.log().InfoContext(ctx, "login failed", "reason", reason, "user_id", userID, "dialect", c.Dialect, "ip", c.IP)
@@ -459,7 +477,9 @@ func (s *Service) recordFailure(ctx context.Context, tenantID, userID string, c 
 // recordLock records that the account has started being throttled.
 func (s *Service) recordLock(ctx context.Context, tenantID, userID string, c Client, reason string, until time.Time) {
 	ev := s.event(EventLocked, tenantID, userID, "", s.now(), c.eventData("reason", reason, "until", until.Format(time.RFC3339)))
-	if err := s.Events.AppendEvents(ctx, ev); err != nil && !errors.Is(err, context.Canceled) {
+	if err := s.Events.AppendEvents(ctx, ev); err == nil {
+		s.eventsWritten()
+	} else if !errors.Is(err, context.Canceled) {
 		s.log().ErrorContext(ctx, "record account lock", "err", err)
 	}
 	s.log().WarnContext(ctx, "account throttled", "reason", reason, "user_id", userID, "until", until, "ip", c.IP)

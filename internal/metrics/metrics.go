@@ -21,6 +21,8 @@ type Metrics struct {
 	limited  *prometheus.CounterVec
 	fallback prometheus.Counter
 	hashWait prometheus.Histogram
+	webhooks *prometheus.CounterVec
+	delivery prometheus.Histogram
 }
 
 // New registers latch's collectors and the Go runtime ones.
@@ -52,7 +54,14 @@ func New() *Metrics {
 			Buckets: []float64{0, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2},
 		}),
 	}
-	m.Registry.MustRegister(m.logins, m.refresh, m.logouts, m.duration, m.limited, m.fallback, m.hashWait,
+	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "latch_webhook_attempts_total", Help: "Webhook delivery attempts by outcome (delivered, retry, failed).",
+	}, []string{"outcome"})
+	m.delivery = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "latch_webhook_event_to_delivery_seconds", Help: "Time from an event to its successful delivery.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 300, 3600},
+	})
+	m.Registry.MustRegister(m.logins, m.refresh, m.logouts, m.duration, m.limited, m.fallback, m.hashWait, m.webhooks, m.delivery,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -89,6 +98,15 @@ func (m *Metrics) ObserveHashPool(p HashPool) func(time.Duration) {
 			Help: "Size of the password hashing worker pool."}, func() float64 { return float64(p.Workers()) }),
 	)
 	return func(d time.Duration) { m.hashWait.Observe(d.Seconds()) }
+}
+
+// WebhookDelivery counts one delivery attempt and, for a delivery, the
+// time since its event.
+func (m *Metrics) WebhookDelivery(outcome string, sinceEvent time.Duration) {
+	m.webhooks.WithLabelValues(outcome).Inc()
+	if outcome == "delivered" {
+		m.delivery.Observe(sinceEvent.Seconds())
+	}
 }
 
 // Observe records one request's latency.

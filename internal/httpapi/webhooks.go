@@ -1,0 +1,155 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/latchauth/latch/internal/httpapi/accountsv3"
+	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/webhook"
+)
+
+// webhookBody is what every delivery carries (DESIGN §7).
+type webhookBody struct {
+	Event       string          `json:"event"`
+	Data        accountsv3.User `json:"data"`
+	TriggeredAt string          `json:"triggeredAt"`
+}
+
+// WebhookPayload returns the renderer the dispatcher uses: the event with
+// its user in the accounts-v3 shape, as the user is at the first attempt
+// (normally milliseconds after the event). A user deleted since is
+// rendered with its id only.
+func WebhookPayload(svc *identity.Service) func(ctx context.Context, d *identity.Delivery) ([]byte, error) {
+	return func(ctx context.Context, d *identity.Delivery) ([]byte, error) {
+		body := webhookBody{Event: d.EventType, TriggeredAt: d.EventAt.UTC().Format(time.RFC3339Nano)}
+		u, err := svc.Users.GetUser(ctx, d.TenantID, d.UserID)
+		switch {
+		case identity.ErrorCode(err) == identity.ENOTFOUND || d.UserID == "":
+			body.Data = accountsv3.RenderUser(&identity.User{ID: d.UserID}, nil, nil)
+		case err != nil:
+			return nil, err
+		default:
+			var org, parent *identity.Organisation
+			if orgs, err := svc.UserOrganisations(ctx, u); err != nil {
+				return nil, err
+			} else if len(orgs) > 0 {
+				org = orgs[0]
+				if org.ParentID != "" {
+					if parent, err = svc.Organisations.GetOrganisation(ctx, d.TenantID, org.ParentID); identity.ErrorCode(err) == identity.ENOTFOUND {
+						parent = nil
+					} else if err != nil {
+						return nil, err
+					}
+				}
+			}
+			body.Data = accountsv3.RenderUser(u, org, parent)
+		}
+		return json.Marshal(body)
+	}
+}
+
+type webhookJSON struct {
+	ID                  string    `json:"id"`
+	URL                 string    `json:"url"`
+	Events              []string  `json:"events"`
+	Signing             string    `json:"signing"`
+	Status              string    `json:"status"`
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	Secret              string    `json:"secret,omitempty"`
+	CreatedAt           time.Time `json:"created_at"`
+	UpdatedAt           time.Time `json:"updated_at"`
+}
+
+func webhookOut(w *identity.WebhookEndpoint) webhookJSON {
+	return webhookJSON{w.ID, w.URL, strs(w.Events), w.Signing, w.Status, w.ConsecutiveFailures, "", w.CreatedAt, w.UpdatedAt}
+}
+
+type attemptJSON struct {
+	At         time.Time `json:"at"`
+	StatusCode int       `json:"status_code"`
+	DurationMS float64   `json:"duration_ms"`
+	Error      string    `json:"error"`
+	Response   string    `json:"response"`
+}
+
+type deliveryJSON struct {
+	ID             string        `json:"id"`
+	Event          string        `json:"event"`
+	EventID        string        `json:"event_id"`
+	Status         string        `json:"status"`
+	Attempts       int           `json:"attempts"`
+	LastStatusCode int           `json:"last_status_code"`
+	LastError      string        `json:"last_error"`
+	NextAttemptAt  *time.Time    `json:"next_attempt_at"`
+	CreatedAt      time.Time     `json:"created_at"`
+	Log            []attemptJSON `json:"log"`
+}
+
+func handleCreateWebhook(d Deps) http.Handler {
+	return written(d, http.StatusCreated, func(r *http.Request, in identity.WebhookInput) (webhookJSON, error) {
+		w, secret, err := d.Service.CreateWebhook(r.Context(), tid(r), in, webhook.NewSecret)
+		if err != nil {
+			return webhookJSON{}, err
+		}
+		out := webhookOut(w)
+		out.Secret = secret
+		return out, nil
+	}, func(w webhookJSON) webhookJSON { return w })
+}
+
+func handleListWebhooks(d Deps) http.Handler {
+	return fetched(d, func(r *http.Request) ([]*identity.WebhookEndpoint, error) {
+		if _, err := tenant(d, r); err != nil {
+			return nil, err
+		}
+		return d.Store.ListWebhooks(r.Context(), tid(r))
+	}, func(ws []*identity.WebhookEndpoint) map[string]any { return map[string]any{"webhooks": mapSlice(ws, webhookOut)} })
+}
+
+func handleGetWebhook(d Deps) http.Handler {
+	return fetched(d, func(r *http.Request) (*identity.WebhookEndpoint, error) {
+		return d.Store.GetWebhook(r.Context(), tid(r), r.PathValue("wid"))
+	}, webhookOut)
+}
+
+func handleUpdateWebhook(d Deps) http.Handler {
+	return written(d, http.StatusOK, func(r *http.Request, in identity.WebhookInput) (*identity.WebhookEndpoint, error) {
+		return d.Service.UpdateWebhook(r.Context(), tid(r), r.PathValue("wid"), in)
+	}, webhookOut)
+}
+
+func handleDeleteWebhook(d Deps) http.Handler {
+	return removed(d, func(r *http.Request) error { return d.Store.DeleteWebhook(r.Context(), tid(r), r.PathValue("wid")) })
+}
+
+func handleListDeliveries(d Deps) http.Handler {
+	return paged(d, "deliveries", true, func(r *http.Request, p identity.Page) ([]deliveryJSON, string, error) {
+		if _, err := d.Store.GetWebhook(r.Context(), tid(r), r.PathValue("wid")); err != nil {
+			return nil, "", err
+		}
+		ds, next, err := d.Store.ListDeliveries(r.Context(), tid(r), r.PathValue("wid"), p)
+		if err != nil {
+			return nil, "", err
+		}
+		out := make([]deliveryJSON, 0, len(ds))
+		for _, x := range ds {
+			as, err := d.Store.ListDeliveryAttempts(r.Context(), x.ID)
+			if err != nil {
+				return nil, "", err
+			}
+			dj := deliveryJSON{ID: x.ID, Event: x.EventType, EventID: x.EventID, Status: x.Status, Attempts: x.Attempts,
+				LastStatusCode: x.LastStatusCode, LastError: x.LastError, CreatedAt: x.CreatedAt, Log: []attemptJSON{}}
+			if x.Status == identity.DeliveryPending {
+				dj.NextAttemptAt = &x.NextAttemptAt
+			}
+			for _, a := range as {
+				dj.Log = append(dj.Log, attemptJSON{a.At, a.StatusCode, float64(a.Duration.Microseconds()) / 1000, a.Error, a.Response})
+			}
+			out = append(out, dj)
+		}
+		return out, next, nil
+	}, func(x deliveryJSON) deliveryJSON { return x })
+}

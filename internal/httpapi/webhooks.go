@@ -106,7 +106,9 @@ func handleListWebhooks(d Deps) http.Handler {
 			return nil, err
 		}
 		return d.Store.ListWebhooks(r.Context(), tid(r))
-	}, func(ws []*identity.WebhookEndpoint) map[string]any { return map[string]any{"webhooks": mapSlice(ws, webhookOut)} })
+	}, func(ws []*identity.WebhookEndpoint) map[string]any {
+		return map[string]any{"webhooks": mapSlice(ws, webhookOut)}
+	})
 }
 
 func handleGetWebhook(d Deps) http.Handler {

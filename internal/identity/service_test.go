@@ -33,7 +33,7 @@ func MustService(tb testing.TB) (*identity.Service, *sqlite.DB) {
 		tb.Fatal(err)
 	}
 	return (&identity.Service{Passwords: h, Signer: keys, Codec: token.NewCodec(secret),
-		TOTPSealer: token.NewSealer(secret, token.LabelTOTP)}).UseStore(db), db
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}).UseStore(db), db
 }
 
 func MustLogin(tb testing.TB, s *identity.Service) (*identity.LoginResult, *identity.Tenant) {

@@ -75,7 +75,7 @@ func NewOn(tb testing.TB, p password.Params, db identity.Store) *Env {
 		tb.Fatal(err)
 	}
 	e.Service = (&identity.Service{Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet,
-		TOTPSealer: token.NewSealer(secret, token.LabelTOTP)}).UseStore(db)
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}).UseStore(db)
 	e.Server = httptest.NewServer(e.handler())
 	e.URL = e.Server.URL
 	tb.Cleanup(func() {

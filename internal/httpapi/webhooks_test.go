@@ -1,0 +1,287 @@
+package httpapi_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/latchauth/latch/internal/httpapi"
+	"github.com/latchauth/latch/internal/httpapi/httpapitest"
+	"github.com/latchauth/latch/internal/webhook"
+)
+
+// receiver is a webhook endpoint on 127.0.0.1 that answers with status()
+// and records what it got.
+type receiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	got     []received
+	status  atomic.Int32
+	delay   atomic.Int64 // nanoseconds to wait before answering
+	arrived chan struct{}
+}
+
+type received struct {
+	header http.Header
+	body   []byte
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{arrived: make(chan struct{}, 1000)}
+	r.status.Store(http.StatusNoContent)
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		delay := time.Duration(r.delay.Load())
+		r.mu.Lock()
+		r.got = append(r.got, received{req.Header.Clone(), b})
+		r.mu.Unlock()
+		r.arrived <- struct{}{} // on arrival, so that a test can change the next answer
+		time.Sleep(delay)
+		w.WriteHeader(int(r.status.Load()))
+		io.WriteString(w, "ack")
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) wait(t *testing.T, n int) []received {
+	t.Helper()
+	for range n {
+		select {
+		case <-r.arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("waited 10 s for webhook %d of %d", len(r.got)+1, n)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.got...)
+}
+
+type hookEnv struct {
+	*httpapitest.Env
+	tenant string
+	disp   *webhook.Dispatcher
+}
+
+// setupHooks starts a server and a dispatcher delivering to private
+// addresses unless guarded, with fast retries.
+func setupHooks(t *testing.T, guarded bool, timeout time.Duration) *hookEnv {
+	env := httpapitest.New(t, httpapitest.CheapArgon)
+	h := &hookEnv{Env: env, tenant: env.MustTenant(t, "hooks")}
+	env.MustUser(t, h.tenant, map[string]any{"email": "ada@example.com", "password": "correct horse battery", "first_name": "Ada"})
+	h.disp = &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
+		Client: webhook.Guard{AllowPrivate: !guarded}.Client(timeout), RetryBase: 50 * time.Millisecond, SuspendAfter: 3, Poll: 20 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)}
+	env.Service.EventsWritten = h.disp.Wake
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.disp.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return h
+}
+
+func (h *hookEnv) endpoint(t *testing.T, url string, extra map[string]any) (id, secret string) {
+	t.Helper()
+	body := map[string]any{"url": url, "events": []string{"account.logged-in"}}
+	for k, v := range extra {
+		body[k] = v
+	}
+	r := h.Admin(t, "POST", "/admin/v1/tenants/"+h.tenant+"/webhooks", body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create endpoint: %d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	return m["id"].(string), m["secret"].(string)
+}
+
+func (h *hookEnv) login(t *testing.T) {
+	t.Helper()
+	r := h.Do(t, "POST", "/v3/accounts/login", map[string]any{"accountId": h.tenant, "email": "ada@example.com", "password": "correct horse battery"})
+	if r.Status != http.StatusOK {
+		t.Fatalf("login: %d %s", r.Status, r.Body)
+	}
+}
+
+// delivery polls the endpoint's newest delivery until ok accepts it.
+func (h *hookEnv) delivery(t *testing.T, endpoint string, ok func(map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ds := h.Admin(t, "GET", "/admin/v1/tenants/"+h.tenant+"/webhooks/"+endpoint+"/deliveries", nil).JSON(t)["deliveries"].([]any)
+		if len(ds) > 0 && ok(ds[0].(map[string]any)) {
+			return ds[0].(map[string]any)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery never reached the expected state: %v", ds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (h *hookEnv) endpointStatus(t *testing.T, id string) string {
+	return h.Admin(t, "GET", "/admin/v1/tenants/"+h.tenant+"/webhooks/"+id, nil).JSON(t)["status"].(string)
+}
+
+// Ensure a login's event arrives signed so that the Standard Webhooks
+// reference library verifies it, with the accounts-v3 user shape.
+func TestWebhookDeliveredAndVerifies(t *testing.T) {
+	h := setupHooks(t, false, 2*time.Second)
+	rcv := newReceiver(t)
+	id, secret := h.endpoint(t, rcv.URL, nil)
+	h.login(t)
+	got := rcv.wait(t, 1)[0]
+	wh, _ := standardwebhooks.NewWebhook(secret)
+	if err := wh.Verify(got.body, got.header); err != nil {
+		t.Fatalf("reference library: %v (headers %v)", err, got.header)
+	}
+	var body map[string]any
+	json.Unmarshal(got.body, &body)
+	data, _ := body["data"].(map[string]any)
+	if body["event"] != "account.logged-in" || data["email"] != "ada@example.com" || data["firstName"] != "Ada" || body["triggeredAt"] == "" {
+		t.Fatalf("body: %s", got.body)
+	}
+	for _, k := range []string{"id", "createdAt", "updatedAt", "name", "firstName", "lastName", "email", "role", "twoFactorEnabled",
+		"googleSsoEnabled", "lastLoginAt", "company", "allowCustomerPortalAccess", "roles", "lastSeenAt", "organizationId",
+		"organization", "resellerId", "reseller", "metadata", "tags", "emailPreference"} {
+		if _, ok := data[k]; !ok {
+			t.Errorf("data lacks %s", k)
+		}
+	}
+	if got.header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Errorf("content type %q", got.header.Get("Content-Type"))
+	}
+	if d := h.delivery(t, id, func(d map[string]any) bool { return d["status"] == "delivered" }); d["last_status_code"] != 204.0 {
+		t.Fatalf("delivery: %v", d)
+	}
+}
+
+// Ensure the accounts-v3 signing mode signs the raw body with the secret.
+func TestWebhookAccountsV3Signing(t *testing.T) {
+	h := setupHooks(t, false, 2*time.Second)
+	rcv := newReceiver(t)
+	_, secret := h.endpoint(t, rcv.URL, map[string]any{"signing": "accounts-v3"})
+	h.login(t)
+	got := rcv.wait(t, 1)[0]
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(got.body)
+	if got.header.Get("Webhook-Signature") != base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
+		t.Fatalf("signature %q does not match the body", got.header.Get("Webhook-Signature"))
+	}
+}
+
+// Ensure 500s and timeouts are retried with the same webhook-id and body,
+// every attempt is logged, and the endpoint's health follows.
+func TestWebhookRetries(t *testing.T) {
+	h := setupHooks(t, false, 300*time.Millisecond)
+	rcv := newReceiver(t)
+	rcv.status.Store(http.StatusInternalServerError)
+	id, _ := h.endpoint(t, rcv.URL, nil)
+	h.login(t)
+	first := rcv.wait(t, 1)[0]
+	rcv.delay.Store(int64(time.Second)) // the next attempt times out
+	rcv.wait(t, 1)
+	rcv.delay.Store(0)
+	rcv.status.Store(http.StatusOK)
+	all := rcv.wait(t, 1)
+	time.Sleep(100 * time.Millisecond) // the attempt is recorded after the answer
+	last := all[len(all)-1]
+	if last.header.Get("webhook-id") != first.header.Get("webhook-id") || string(last.body) != string(first.body) {
+		t.Fatal("a retry changed the webhook-id or the body")
+	}
+	d := h.Admin(t, "GET", "/admin/v1/tenants/"+h.tenant+"/webhooks/"+id+"/deliveries", nil).JSON(t)["deliveries"].([]any)[0].(map[string]any)
+	log := d["log"].([]any)
+	if d["status"] != "delivered" || d["attempts"] != 3.0 || len(log) != 3 {
+		t.Fatalf("delivery after retries: %v", d)
+	}
+	errs := log[2].(map[string]any)["error"].(string) + " | " + log[1].(map[string]any)["error"].(string)
+	if !strings.Contains(errs, "HTTP 500") || !strings.Contains(errs, "Timeout") && !strings.Contains(errs, "deadline") {
+		t.Fatalf("attempt errors: %s", errs)
+	}
+	if s := h.endpointStatus(t, id); s != "healthy" {
+		t.Fatalf("status after success: %s", s)
+	}
+}
+
+// Ensure an endpoint is suspended after SuspendAfter failures in a row,
+// keeps its deliveries, and delivers them once re-enabled.
+func TestWebhookSuspendAndReenable(t *testing.T) {
+	h := setupHooks(t, false, time.Second)
+	rcv := newReceiver(t)
+	rcv.status.Store(http.StatusServiceUnavailable)
+	id, _ := h.endpoint(t, rcv.URL, nil)
+	h.login(t)
+	rcv.wait(t, 3)
+	deadline := time.Now().Add(5 * time.Second)
+	for h.endpointStatus(t, id) != "suspended" {
+		if time.Now().After(deadline) {
+			t.Fatalf("not suspended: %s", h.endpointStatus(t, id))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.login(t) // queued while suspended
+	time.Sleep(300 * time.Millisecond)
+	if n := len(rcv.arrived); n != 0 {
+		t.Fatalf("%d deliveries to a suspended endpoint", n)
+	}
+	rcv.status.Store(http.StatusOK)
+	if r := h.Admin(t, "PATCH", "/admin/v1/tenants/"+h.tenant+"/webhooks/"+id, map[string]any{"status": "healthy"}); r.Status != http.StatusOK {
+		t.Fatalf("re-enable: %d %s", r.Status, r.Body)
+	}
+	h.disp.Wake()
+	rcv.wait(t, 2)
+}
+
+// Ensure the guard refuses 127.0.0.1 unless private targets are allowed,
+// and the refusal is in the delivery log.
+func TestWebhookGuardRefusesLoopback(t *testing.T) {
+	h := setupHooks(t, true, time.Second)
+	rcv := newReceiver(t)
+	id, _ := h.endpoint(t, rcv.URL, nil)
+	h.login(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ds := h.Admin(t, "GET", "/admin/v1/tenants/"+h.tenant+"/webhooks/"+id+"/deliveries", nil).JSON(t)["deliveries"].([]any)
+		if len(ds) == 1 {
+			if e := ds[0].(map[string]any)["last_error"].(string); strings.Contains(e, "LATCH_WEBHOOK_ALLOW_PRIVATE") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal logged: %v", ds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(rcv.arrived); n != 0 {
+		t.Fatalf("the guarded dispatcher reached 127.0.0.1 %d times", n)
+	}
+}
+
+// Ensure bad endpoint input is a 400 naming the field.
+func TestWebhookAdminValidation(t *testing.T) {
+	h := setupHooks(t, false, time.Second)
+	for field, body := range map[string]map[string]any{
+		"url":     {"url": "ftp://x", "events": []string{"account.logged-in"}},
+		"events":  {"url": "https://hooks.example", "events": []string{"account.deleted"}},
+		"signing": {"url": "https://hooks.example", "events": []string{"account.logged-in"}, "signing": "md5"},
+		"status":  {"url": "https://hooks.example", "events": []string{"account.logged-in"}, "status": "suspended"},
+	} {
+		r := h.Admin(t, "POST", "/admin/v1/tenants/"+h.tenant+"/webhooks", body)
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"field":"`+field+`"`) {
+			t.Errorf("%s: %d %s", field, r.Status, r.Body)
+		}
+	}
+}

@@ -117,7 +117,8 @@ type WebhookStore interface {
 	// ListDeliveryAttempts returns a delivery's attempts, newest first.
 	ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]*DeliveryAttempt, error)
 	// NextDeliveryAt is when the earliest pending delivery of a
-	// non-suspended endpoint is due, or zero when none is.
+	// non-suspended endpoint is due (for a leased one, when its lease
+	// ends), or zero when none is.
 	NextDeliveryAt(ctx context.Context) (time.Time, error)
 }
 

@@ -86,7 +86,9 @@ func (d *Dispatcher) Wake() {
 // is bounded by the client's timeout) and returns.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.init()
-	lease := 3 * Timeout
+	// A send takes at most the client timeout; the lease adds a margin for
+	// recording it. After a crash, what was in flight is retried when it ends.
+	lease := Timeout + 5*time.Second
 	slots := make(chan struct{}, d.Workers)
 	var inflight sync.WaitGroup
 	defer inflight.Wait()

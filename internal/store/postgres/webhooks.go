@@ -221,7 +221,8 @@ func (db *DB) ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]*i
 // NextDeliveryAt implements identity.WebhookStore.
 func (db *DB) NextDeliveryAt(ctx context.Context) (time.Time, error) {
 	var next *time.Time
-	err := db.pool.QueryRow(ctx, `SELECT min(d.next_attempt_at) FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
-		WHERE d.status = 'pending' AND w.status != 'suspended'`).Scan(&next)
+	// A leased delivery is not due before its lease ends.
+	err := db.pool.QueryRow(ctx, `SELECT min(greatest(d.next_attempt_at, coalesce(d.leased_until, '-infinity'))) FROM webhook_deliveries d
+		JOIN webhook_endpoints w ON w.id = d.endpoint_id WHERE d.status = 'pending' AND w.status != 'suspended'`).Scan(&next)
 	return tv(next), formatError(err)
 }

@@ -90,6 +90,12 @@ func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 
 // FanOutEvents implements identity.WebhookStore.
 func (db *DB) FanOutEvents(ctx context.Context, now time.Time, limit int) (int, error) {
+	// A read first: the dispatcher asks often, and an empty answer must not
+	// take the one writer connection that logins need.
+	var any int
+	if err := db.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE fanned_out = 0 LIMIT 1)").Scan(&any); err != nil || any == 0 {
+		return 0, formatError(err)
+	}
 	n := 0
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, "SELECT id, tenant_id, user_id, type, created_at FROM events WHERE fanned_out = 0 ORDER BY id LIMIT ?", limit)
@@ -171,6 +177,9 @@ func scanDelivery(s scanner, extra ...any) (*identity.Delivery, error) {
 // makes select-and-lease atomic; a lease that runs out (a crash) makes the
 // delivery claimable again.
 func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*identity.ClaimedDelivery, error) {
+	if next, err := db.NextDeliveryAt(ctx); err != nil || next.IsZero() || next.After(now) {
+		return nil, err // nothing due: no write transaction
+	}
 	var out []*identity.ClaimedDelivery
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+`, `+"w."+strings.ReplaceAll(webhookCols, ", ", ", w.")+`
@@ -299,7 +308,8 @@ func (db *DB) ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]*i
 // NextDeliveryAt implements identity.WebhookStore.
 func (db *DB) NextDeliveryAt(ctx context.Context) (time.Time, error) {
 	var next sql.NullInt64
-	err := db.r.QueryRowContext(ctx, `SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
-		WHERE d.status = 'pending' AND w.status != 'suspended'`).Scan(&next)
+	// A leased delivery is not due before its lease ends.
+	err := db.r.QueryRowContext(ctx, `SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.leased_until, 0))) FROM webhook_deliveries d
+		JOIN webhook_endpoints w ON w.id = d.endpoint_id WHERE d.status = 'pending' AND w.status != 'suspended'`).Scan(&next)
 	return ts(next), formatError(err)
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -284,4 +285,67 @@ func TestWebhookAdminValidation(t *testing.T) {
 			t.Errorf("%s: %d %s", field, r.Status, r.Body)
 		}
 	}
+}
+
+// BenchmarkLoginToDelivery logs in at a steady rate (one login every 20 ms,
+// b.N logins) with an endpoint subscribed, and reports the time from each
+// login's event (its triggeredAt, written in the login's transaction) to
+// the webhook's arrival at a receiver on 127.0.0.1. Same process, same
+// clock.
+//
+//	go test -run '^$' -bench LoginToDelivery -benchtime 200x ./internal/httpapi/
+func BenchmarkLoginToDelivery(b *testing.B) {
+	env := httpapitest.New(b, httpapitest.CheapArgon)
+	tid := env.MustTenant(b, "bench")
+	env.MustUser(b, tid, map[string]any{"email": "ada@example.com", "password": "correct horse battery"})
+	disp := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
+		Client: webhook.Guard{AllowPrivate: true}.Client(5 * time.Second), Logger: slog.New(slog.DiscardHandler)}
+	env.Service.EventsWritten = disp.Wake
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { disp.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	var mu sync.Mutex
+	var lat []time.Duration
+	got := make(chan struct{}, b.N+10)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := time.Now()
+		var body struct {
+			TriggeredAt time.Time `json:"triggeredAt"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		lat = append(lat, at.Sub(body.TriggeredAt))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+		got <- struct{}{}
+	}))
+	defer rcv.Close()
+	if r := env.Admin(b, "POST", "/admin/v1/tenants/"+tid+"/webhooks", map[string]any{"url": rcv.URL, "events": []string{"account.logged-in"}}); r.Status != http.StatusCreated {
+		b.Fatalf("endpoint: %d %s", r.Status, r.Body)
+	}
+	b.ResetTimer()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for range b.N {
+		<-tick.C
+		if r := env.Do(b, "POST", "/v3/accounts/login", map[string]any{"accountId": tid, "email": "ada@example.com", "password": "correct horse battery"}); r.Status != http.StatusOK {
+			b.Fatalf("login: %d", r.Status)
+		}
+	}
+	for range b.N {
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			b.Fatal("deliveries missing")
+		}
+	}
+	b.StopTimer()
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(len(lat)), "delivered")
 }

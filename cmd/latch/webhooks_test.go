@@ -2,6 +2,9 @@ package main_test
 
 import (
 	"net/http"
+	"os"
+	"os/exec"
+	"strings"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
@@ -47,9 +50,11 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	_, tn := call(t, "POST", base+"/admin/v1/tenants", map[string]any{"name": "Hooks", "alias": "hooks"}, auth...)
 	tid := tn["id"].(string)
 	call(t, "POST", base+"/admin/v1/tenants/"+tid+"/users", map[string]any{"email": "ada@example.com", "password": "correct horse battery"}, auth...)
-	if st, _ := call(t, "POST", base+"/admin/v1/tenants/"+tid+"/webhooks", map[string]any{"url": rcv.URL, "events": []string{"account.logged-in"}}, auth...); st != http.StatusCreated {
+	st, ep := call(t, "POST", base+"/admin/v1/tenants/"+tid+"/webhooks", map[string]any{"url": rcv.URL, "events": []string{"account.logged-in"}}, auth...)
+	if st != http.StatusCreated {
 		t.Fatalf("endpoint: %d", st)
 	}
+	wid := ep["id"].(string)
 	for i := range 50 {
 		if st, _ := call(t, "POST", base+"/v3/accounts/login", map[string]any{"accountAlias": "hooks", "email": "ada@example.com", "password": "correct horse battery"}); st != http.StatusOK {
 			t.Fatalf("login %d: %d", i, st)
@@ -70,7 +75,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 
 	ok.Store(true)
 	restarted := time.Now()
-	start(t, bin, dir, env, "serve", "--db", "sqlite:hooks.db")
+	p = start(t, bin, dir, env, "serve", "--db", "sqlite:hooks.db")
 	// Deliveries in flight at the kill are retried when their lease (the
 	// webhook timeout plus 5 s) runs out; the queued ones go out at once.
 	for deadline := time.Now().Add(40 * time.Second); count(delivered) < 50; {
@@ -78,6 +83,15 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 			t.Fatalf("%d of 50 events delivered after the restart", count(delivered))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// The admin route and the command both send a signed ping and show the answer.
+	if st, a := call(t, "POST", "http://"+p.addr+"/admin/v1/tenants/"+tid+"/webhooks/"+wid+"/test", nil, auth...); st != http.StatusOK || a["status_code"] != 204.0 {
+		t.Fatalf("test route: %d %v", st, a)
+	}
+	cmd := exec.Command(bin, "webhook", "test", "--db", "sqlite:hooks.db", "--tenant", tid, "--webhook", wid)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "204 in") {
+		t.Fatalf("latch webhook test: %v\n%s", err, out)
 	}
 	t.Logf("all 50 delivered %v after the restart; %d had been sent (unanswered) before the kill", time.Since(restarted).Round(time.Millisecond), before)
 }

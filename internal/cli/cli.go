@@ -28,6 +28,8 @@ Usage:
   latch serve [--dev] [flags]   run the server (--dev: local demo setup)
   latch migrate [flags]         apply database migrations and exit
   latch keys rotate [flags]     add a new access-token signing key
+  latch webhook test --tenant ID --webhook ID
+                                send a signed ping to a webhook endpoint and show the answer
   latch version                 print the version
 
 Run 'latch <command> -h' for the flags of a command. Every flag can also be
@@ -56,6 +58,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errUsage
 		}
 		return rotateKeys(ctx, rest[1:], getenv, stdout, stderr)
+	case "webhook":
+		if len(rest) == 0 || rest[0] != "test" {
+			fmt.Fprintln(stderr, "usage: latch webhook test --tenant ID --webhook ID")
+			return errUsage
+		}
+		return testWebhook(ctx, rest[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "latch", version())
 		return nil

@@ -120,6 +120,11 @@ func dialectPaths() (paths, schemas m) {
 			ok("Deliveries.", object([]string{"deliveries", "next_cursor"}, m{"deliveries": arr(schemaOf(reflect.TypeFor[deliveryJSON]())),
 				"next_cursor": str()}))), pageParams...),
 	}
+	paths["/admin/v1/tenants/{tid}/webhooks/{wid}/test"] = m{
+		"parameters": wid,
+		"post": adminOp("Send a signed ping event to the endpoint now and show its answer", nil, "200",
+			ok("The attempt.", schemaOf(reflect.TypeFor[attemptJSON]()))),
+	}
 	schemas = m{
 		"WebhookInput": object(nil, m{"url": str("format", "uri", "maxLength", 2048),
 			"events":  arr(str("enum", []string{"account.logged-in", "account.login-failed", "account.refresh-token-reused", "account.locked", "account.logged-out"})),

@@ -51,6 +51,7 @@ func adminRoutes(d Deps) map[string]http.Handler {
 		"PATCH /admin/v1/tenants/{tid}/webhooks/{wid}":          handleUpdateWebhook(d),
 		"DELETE /admin/v1/tenants/{tid}/webhooks/{wid}":         handleDeleteWebhook(d),
 		"GET /admin/v1/tenants/{tid}/webhooks/{wid}/deliveries": handleListDeliveries(d),
+		"POST /admin/v1/tenants/{tid}/webhooks/{wid}/test":      handleTestWebhook(d),
 
 		"GET /admin/v1/tenants/{tid}/events": handleListEvents(d),
 	}

@@ -28,9 +28,15 @@ type Deps struct {
 	Keys       JWKSource
 	Metrics    *metrics.Metrics
 	Clients    *wire.ClientResolver
-	AdminToken string // "" disables the admin API
+	AdminToken string        // "" disables the admin API
+	Webhooks   WebhookPinger // nil when webhook delivery is not running
 	Version    string
 	Logger     *slog.Logger
+}
+
+// WebhookPinger sends a test event to a webhook endpoint (package webhook).
+type WebhookPinger interface {
+	Ping(ctx context.Context, w *identity.WebhookEndpoint) identity.DeliveryAttempt
 }
 
 // NewServer returns the complete HTTP handler.

@@ -155,3 +155,17 @@ func handleListDeliveries(d Deps) http.Handler {
 		return out, next, nil
 	}, func(x deliveryJSON) deliveryJSON { return x })
 }
+
+func handleTestWebhook(d Deps) http.Handler {
+	return fetched(d, func(r *http.Request) (attemptJSON, error) {
+		w, err := d.Store.GetWebhook(r.Context(), tid(r), r.PathValue("wid"))
+		if err != nil {
+			return attemptJSON{}, err
+		}
+		if d.Webhooks == nil {
+			return attemptJSON{}, &identity.Error{Code: identity.EUNAVAILABLE, Message: "webhook delivery is not running in this process", RetryAfter: time.Minute}
+		}
+		a := d.Webhooks.Ping(r.Context(), w)
+		return attemptJSON{a.At, a.StatusCode, float64(a.Duration.Microseconds()) / 1000, a.Error, a.Response}, nil
+	}, func(a attemptJSON) attemptJSON { return a })
+}

@@ -221,3 +221,20 @@ func excerpt(b []byte) string {
 	}
 	return string(bytes.ToValidUTF8(b, []byte("?")))
 }
+
+// Ping sends a signed "ping" event to an endpoint now, outside the queue,
+// and returns how it went, for operators checking an endpoint.
+func (d *Dispatcher) Ping(ctx context.Context, w *identity.WebhookEndpoint) identity.DeliveryAttempt {
+	d.init()
+	start := time.Now()
+	body := fmt.Appendf(nil, `{"event":"ping","data":{"webhookId":%q},"triggeredAt":%q}`, w.ID, start.UTC().Format(time.RFC3339Nano))
+	c := &identity.ClaimedDelivery{Delivery: identity.Delivery{EventID: "ping-" + start.UTC().Format("20060102T150405.000000000")}, Endpoint: *w}
+	status, excerpt, err := d.send(ctx, c, body, start)
+	a := identity.DeliveryAttempt{At: start, StatusCode: status, Duration: time.Since(start), Response: excerpt}
+	if err != nil {
+		a.Error = err.Error()
+	} else if status < 200 || status > 299 {
+		a.Error = fmt.Sprintf("HTTP %d", status)
+	}
+	return a
+}

@@ -2,10 +2,10 @@ package main_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"syscall"

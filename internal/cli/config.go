@@ -192,6 +192,7 @@ type serveConfig struct {
 	hashPool       password.Pool
 	allowPrivate   bool
 	retryBase      time.Duration
+	retention      time.Duration
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -215,6 +216,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	hashWait := s.add("hash-wait", "LATCH_HASH_WAIT", "1s", "longest wait for a hashing worker before answering 503")
 	private := s.add("webhook-allow-private", "LATCH_WEBHOOK_ALLOW_PRIVATE", "false", "deliver webhooks to loopback, private and link-local addresses (tests, closed networks)")
 	retry := s.add("webhook-retry-base", "LATCH_WEBHOOK_RETRY_BASE", "5s", "first webhook retry delay; later ones double, with jitter, for up to 3 days")
+	retention := s.add("webhook-retention", "LATCH_WEBHOOK_RETENTION", "720h", "how long delivered and failed webhook deliveries stay listable")
 	level := s.add("log-level", "LATCH_LOG_LEVEL", "info", "debug, info, warn or error")
 	format := s.add("log-format", "LATCH_LOG_FORMAT", "", "json or text (default: text with --dev, else json)")
 	if err := s.parse(args); err != nil {
@@ -312,6 +314,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		return nil, private.badValue("must be true or false")
 	}
 	if c.retryBase, err = retry.duration(100*time.Millisecond, time.Hour); err != nil {
+		return nil, err
+	}
+	if c.retention, err = retention.duration(time.Hour, 10*365*24*time.Hour); err != nil {
 		return nil, err
 	}
 	switch c.logLevel {

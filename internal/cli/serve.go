@@ -74,8 +74,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	dispatcher := &webhook.Dispatcher{
 		Store: db, Secret: svc.WebhookSecret, Render: httpapi.WebhookPayload(svc),
 		Client: webhook.Guard{AllowPrivate: cfg.allowPrivate}.Client(webhook.Timeout), RetryBase: cfg.retryBase,
-		Logger: log, Observe: mets.WebhookDelivery,
+		Retention: cfg.retention, Logger: log, Observe: mets.WebhookDelivery,
 	}
+	mets.ObserveWebhookQueue(db.PendingDeliveries)
 	svc.EventsWritten = dispatcher.Wake
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service: svc, Store: db, Keys: keys, Metrics: mets, Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},

@@ -120,6 +120,11 @@ type WebhookStore interface {
 	// non-suspended endpoint is due (for a leased one, when its lease
 	// ends), or zero when none is.
 	NextDeliveryAt(ctx context.Context) (time.Time, error)
+	// PendingDeliveries counts the deliveries not yet delivered or failed.
+	PendingDeliveries(ctx context.Context) (int, error)
+	// PruneDeliveries deletes delivered and failed deliveries (and their
+	// attempts) last touched before before, and returns how many.
+	PruneDeliveries(ctx context.Context, before time.Time) (int, error)
 }
 
 // WebhookInput creates or patches an endpoint.

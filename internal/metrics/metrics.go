@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -107,6 +108,21 @@ func (m *Metrics) WebhookDelivery(outcome string, sinceEvent time.Duration) {
 	if outcome == "delivered" {
 		m.delivery.Observe(sinceEvent.Seconds())
 	}
+}
+
+// ObserveWebhookQueue exports how many deliveries are pending, read from
+// the store at each scrape.
+func (m *Metrics) ObserveWebhookQueue(pending func(context.Context) (int, error)) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "latch_webhook_queue_depth",
+		Help: "Webhook deliveries waiting to be delivered (due or retrying)."}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := pending(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 }
 
 // Observe records one request's latency.

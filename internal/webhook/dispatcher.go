@@ -20,6 +20,7 @@ type Store interface {
 	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*identity.ClaimedDelivery, error)
 	FinishDelivery(ctx context.Context, d *identity.ClaimedDelivery, r identity.DeliveryResult) error
 	NextDeliveryAt(ctx context.Context) (time.Time, error)
+	PruneDeliveries(ctx context.Context, before time.Time) (int, error)
 }
 
 // Limits of one delivery (DESIGN §7, issue "webhooks").
@@ -43,6 +44,7 @@ type Dispatcher struct {
 	SuspendAfter int           // default 50
 	Workers      int           // concurrent sends; default 8
 	Poll         time.Duration // longest sleep without a wake-up; default 1 s
+	Retention    time.Duration // settled deliveries are kept this long; default 30 days
 	Logger       *slog.Logger
 	// Observe, when set, is told each attempt's outcome ("delivered",
 	// "failed", "retry") and, for deliveries, the time from the event.
@@ -66,6 +68,9 @@ func (d *Dispatcher) init() {
 		}
 		if d.Poll <= 0 {
 			d.Poll = time.Second
+		}
+		if d.Retention <= 0 {
+			d.Retention = 30 * 24 * time.Hour
 		}
 		if d.Logger == nil {
 			d.Logger = slog.Default()
@@ -92,8 +97,17 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	slots := make(chan struct{}, d.Workers)
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
+	var pruned time.Time
 	for ctx.Err() == nil {
 		now := time.Now()
+		if now.Sub(pruned) > time.Hour {
+			if n, err := d.Store.PruneDeliveries(ctx, now.Add(-d.Retention)); err != nil {
+				d.logErr(ctx, "prune deliveries", err)
+			} else if n > 0 {
+				d.Logger.Info("webhooks: pruned old deliveries", "count", n, "retention", d.Retention)
+			}
+			pruned = now
+		}
 		for {
 			n, err := d.Store.FanOutEvents(ctx, now, 200)
 			if err != nil {

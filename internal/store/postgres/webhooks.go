@@ -226,3 +226,16 @@ func (db *DB) NextDeliveryAt(ctx context.Context) (time.Time, error) {
 		JOIN webhook_endpoints w ON w.id = d.endpoint_id WHERE d.status = 'pending' AND w.status != 'suspended'`).Scan(&next)
 	return tv(next), formatError(err)
 }
+
+// PendingDeliveries implements identity.WebhookStore.
+func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'").Scan(&n)
+	return n, formatError(err)
+}
+
+// PruneDeliveries implements identity.WebhookStore.
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {
+	tag, err := db.pool.Exec(ctx, "DELETE FROM webhook_deliveries WHERE status != 'pending' AND updated_at < $1", before.UTC())
+	return int(tag.RowsAffected()), formatError(err)
+}

@@ -313,3 +313,24 @@ func (db *DB) NextDeliveryAt(ctx context.Context) (time.Time, error) {
 		JOIN webhook_endpoints w ON w.id = d.endpoint_id WHERE d.status = 'pending' AND w.status != 'suspended'`).Scan(&next)
 	return ts(next), formatError(err)
 }
+
+// PendingDeliveries implements identity.WebhookStore.
+func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'").Scan(&n)
+	return n, formatError(err)
+}
+
+// PruneDeliveries implements identity.WebhookStore.
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM webhook_deliveries WHERE status != 'pending' AND updated_at < ?", tm(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}

@@ -185,6 +185,16 @@ func testWebhookFinishAndHealth(t *testing.T, s identity.Store) {
 	if as, _ := s.ListDeliveryAttempts(ctx, cs[0].ID); len(as) != 1 || as[0].StatusCode != 500 || as[0].Response != "oops" || as[0].Duration != time.Millisecond {
 		t.Fatalf("attempts: %+v", as)
 	}
+	// Pruning removes settled deliveries older than the cut, never pending ones.
+	if n, err := s.PruneDeliveries(ctx, at.Add(time.Second)); err != nil || n < 2 {
+		t.Fatalf("PruneDeliveries = %d, %v; want at least the 2 settled", n, err)
+	}
+	if ds, _, _ := s.ListDeliveries(ctx, tn.ID, w.ID, identity.Page{}); len(ds) != 1 || ds[0].ID != cs[0].ID {
+		t.Fatalf("after pruning: %+v", ds)
+	}
+	if n, _ := s.PendingDeliveries(ctx); n < 1 {
+		t.Fatalf("PendingDeliveries = %d", n)
+	}
 	if got, _ := s.GetWebhook(ctx, tn.ID, w.ID); got.Status != identity.WebhookSuspended {
 		t.Fatalf("after reaching the limit: %+v", got)
 	}
@@ -199,7 +209,7 @@ func testWebhookFinishAndHealth(t *testing.T, s identity.Store) {
 	if err := s.UpdateWebhook(ctx, got); err != nil {
 		t.Fatal(err)
 	}
-	if cs := claim(at.Add(time.Hour)); len(cs) != 1 || cs[0].ID != byID[cs[0].ID].ID {
+	if cs := claim(at.Add(time.Hour)); len(cs) != 1 {
 		t.Fatalf("after re-enabling: %d claimable, want the 1 kept", len(cs))
 	}
 }

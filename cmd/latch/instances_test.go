@@ -2,7 +2,9 @@ package main_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -32,9 +34,22 @@ func call(t *testing.T, method, url string, body any, hdr ...string) (int, map[s
 func TestTwoInstancesOnePostgres(t *testing.T) {
 	db := postgrestest.URL(t)
 	bin := buildLatch(t)
+	var mu sync.Mutex
+	hits := map[string]int{} // webhook-id → deliveries
+	types := map[string]string{}
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Event string }
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		hits[r.Header.Get("webhook-id")]++
+		types[r.Header.Get("webhook-id")] = body.Event
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rcv.Close()
 	const admin = "instances-admin-token-0123456789"
 	env := []string{"LATCH_DB=" + db, "LATCH_SECRET=two instances share this secret, 32+ bytes",
-		"LATCH_ADMIN_TOKEN=" + admin, "LATCH_LISTEN=127.0.0.1:0"}
+		"LATCH_ADMIN_TOKEN=" + admin, "LATCH_LISTEN=127.0.0.1:0", "LATCH_WEBHOOK_ALLOW_PRIVATE=true"}
 	var a, b *proc
 	var wg sync.WaitGroup
 	wg.Go(func() { a = start(t, bin, t.TempDir(), env, "serve") })
@@ -55,6 +70,10 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	tid := tenant["id"].(string)
 	if st, _ := call(t, "POST", B+"/admin/v1/tenants/"+tid+"/users", map[string]any{"email": "ada@example.com", "password": "correct horse battery"}, auth...); st != http.StatusCreated {
 		t.Fatalf("create user on B: %d", st)
+	}
+	if st, _ := call(t, "POST", B+"/admin/v1/tenants/"+tid+"/webhooks", map[string]any{"url": rcv.URL,
+		"events": []string{"account.logged-in", "account.refresh-token-reused"}}, auth...); st != http.StatusCreated {
+		t.Fatalf("endpoint on B: %d", st)
 	}
 	login := map[string]any{"accountAlias": "two", "email": "ada@example.com", "password": "correct horse battery"}
 	st, toks := call(t, "POST", A+"/v3/accounts/login", login)
@@ -100,6 +119,37 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	if st != http.StatusOK || len(evs["events"].([]any)) != 1 {
 		t.Fatalf("reuse events seen from B: %d %v", st, evs)
 	}
+	// Every event, whichever instance recorded it, is delivered, and none
+	// twice: the login (A), the rotation (B) and the reuse (A).
+	want := map[string]int{"account.logged-in": 2, "account.refresh-token-reused": 1}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		got := map[string]int{}
+		for id, n := range hits {
+			if n != 1 {
+				mu.Unlock()
+				t.Fatalf("event %s delivered %d times", id, n)
+			}
+			got[types[id]]++
+		}
+		mu.Unlock()
+		if maps.Equal(got, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivered %v, want %v", got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // a second delivery would show up here
+	mu.Lock()
+	for id, n := range hits {
+		if n != 1 {
+			t.Fatalf("event %s delivered %d times", id, n)
+		}
+	}
+	mu.Unlock()
 	for _, p := range []*proc{a, b} {
 		if strings.Contains(p.stdout.String(), "panic") {
 			t.Fatalf("panic in output: %s", p.stdout.String())

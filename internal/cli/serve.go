@@ -125,6 +125,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopDispatch()
 	dispatched := make(chan struct{})
 	go func() { dispatcher.Run(dispatchCtx); close(dispatched) }()
+	// On PostgreSQL, other instances' fan-outs and re-enabled endpoints
+	// wake this dispatcher too (LISTEN/NOTIFY).
+	if l, ok := db.(interface {
+		ListenWebhooks(ctx context.Context, wake func())
+	}); ok {
+		go l.ListenWebhooks(dispatchCtx, dispatcher.Wake)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	limits := "memory"

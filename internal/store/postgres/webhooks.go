@@ -53,15 +53,21 @@ func (db *DB) ListWebhooks(ctx context.Context, tenantID string) ([]*identity.We
 	return collect(rows, err, scanWebhook)
 }
 
-// UpdateWebhook implements identity.WebhookStore.
+// UpdateWebhook implements identity.WebhookStore; it wakes the
+// dispatchers, since a re-enabled endpoint may have deliveries waiting.
 func (db *DB) UpdateWebhook(ctx context.Context, w *identity.WebhookEndpoint) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE webhook_endpoints SET url = $1, events = $2, signing = $3, status = $4,
-		consecutive_failures = $5, updated_at = $6 WHERE tenant_id = $7 AND id = $8`,
-		w.URL, js(w.Events), w.Signing, w.Status, w.ConsecutiveFailures, w.UpdatedAt.UTC(), w.TenantID, w.ID)
-	if err != nil {
-		return formatError(err)
-	}
-	return affected(tag, "webhook endpoint")
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET url = $1, events = $2, signing = $3, status = $4,
+			consecutive_failures = $5, updated_at = $6 WHERE tenant_id = $7 AND id = $8`,
+			w.URL, js(w.Events), w.Signing, w.Status, w.ConsecutiveFailures, w.UpdatedAt.UTC(), w.TenantID, w.ID)
+		if err != nil {
+			return err
+		}
+		if err := affected(tag, "webhook endpoint"); err != nil {
+			return err
+		}
+		return notifyWebhooks(ctx, tx)
+	})
 }
 
 // DeleteWebhook implements identity.WebhookStore.
@@ -90,9 +96,61 @@ func (db *DB) FanOutEvents(ctx context.Context, now time.Time, limit int) (int, 
 			UPDATE events SET fanned_out = true WHERE id IN (SELECT id FROM ev)
 		)
 		SELECT count(*) FROM ev`, now.UTC(), limit).Scan(&n)
-		return err
+		if err != nil || n == 0 {
+			return err
+		}
+		return notifyWebhooks(ctx, tx)
 	})
 	return n, err
+}
+
+// webhookChannel is the LISTEN/NOTIFY channel that wakes the dispatchers
+// of every instance when deliveries may have become due.
+const webhookChannel = "latch_webhooks"
+
+// notifyWebhooks wakes every instance's dispatcher when tx commits.
+func notifyWebhooks(ctx context.Context, q querier) error {
+	_, err := q.Exec(ctx, "SELECT pg_notify($1, current_schema())", webhookChannel)
+	return err
+}
+
+// ListenWebhooks calls wake whenever any instance on this database (and
+// schema) fans out events or re-enables an endpoint, until ctx ends. A
+// lost connection is re-established; the dispatcher's poll covers the gap.
+func (db *DB) ListenWebhooks(ctx context.Context, wake func()) {
+	for ctx.Err() == nil {
+		db.listen(ctx, wake) // returns on a lost connection; try again
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (db *DB) listen(ctx context.Context, wake func()) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// The connection is dedicated to LISTEN: it goes back closed, not to
+	// the pool, so that no query inherits the subscription.
+	defer func() { conn.Conn().Close(context.Background()); conn.Release() }()
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+webhookChannel); err != nil {
+		return err
+	}
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if n.Payload == schema {
+			wake()
+		}
+	}
 }
 
 const deliveryCols = `webhook_deliveries.id, webhook_deliveries.tenant_id, webhook_deliveries.endpoint_id, webhook_deliveries.event_id,

@@ -100,17 +100,28 @@ func BenchmarkPasswordLoginPostgres(b *testing.B) {
 	benchLogin(b, pgEnv(b, password.DefaultParams, postgrestest.URL(b)))
 }
 
-func benchLogin(b *testing.B, env *httpapitest.Env) {
-	limitsOn(env)
+// BenchmarkPasswordLoginPostgresTwoInstances splits the clients between
+// two servers on one PostgreSQL database (one process, the same 2 cores).
+func BenchmarkPasswordLoginPostgresTwoInstances(b *testing.B) {
+	env := pgEnv(b, password.DefaultParams, postgrestest.URL(b))
+	benchLogin(b, env, env.Twin(b))
+}
+
+func benchLogin(b *testing.B, envs ...*httpapitest.Env) {
+	env := envs[0]
+	for _, e := range envs {
+		limitsOn(e)
+	}
 	tid := env.MustTenant(b, "bench")
 	env.MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})
 	c := benchClient()
-	url := env.URL + "/v3/accounts/login"
 	body := map[string]any{"accountId": tid, "email": "bench@example.com", "password": pw}
 	var lat latencies
+	var next atomic.Int32
 	b.SetParallelism(clientsPerCPU)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		url := envs[int(next.Add(1))%len(envs)].URL + "/v3/accounts/login"
 		var mine []time.Duration
 		for pb.Next() {
 			s := time.Now()

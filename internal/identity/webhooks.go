@@ -88,6 +88,18 @@ type DeliveryResult struct {
 	SuspendAfter  int       // consecutive failures that suspend the endpoint
 }
 
+// Settle says what a delivery becomes after the attempt: delivered,
+// pending until NextAttemptAt, or failed for good.
+func (r DeliveryResult) Settle() (status string, next time.Time) {
+	switch {
+	case r.Delivered:
+		return DeliveryDelivered, r.Attempt.At
+	case r.NextAttemptAt.IsZero():
+		return DeliveryFailed, r.Attempt.At
+	}
+	return DeliveryPending, r.NextAttemptAt
+}
+
 // WebhookStore persists endpoints and deliveries. Events are the outbox:
 // they are written in the same transaction as the change they describe,
 // and FanOutEvents turns them into deliveries.

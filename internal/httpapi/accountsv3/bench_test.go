@@ -108,24 +108,39 @@ func BenchmarkPasswordLoginPostgresTwoInstances(b *testing.B) {
 }
 
 func benchLogin(b *testing.B, envs ...*httpapitest.Env) {
-	env := envs[0]
+	body := benchAccount(b, envs)
+	benchParallel(b, envs, func(c *http.Client, base string) func() {
+		url := base + "/v3/accounts/login"
+		return func() { post(b, c, url, body) }
+	})
+}
+
+// benchAccount gives every env the in-memory limiter and creates the
+// tenant and user the clients log in as, returning the login body.
+func benchAccount(b *testing.B, envs []*httpapitest.Env) map[string]any {
 	for _, e := range envs {
 		limitsOn(e)
 	}
-	tid := env.MustTenant(b, "bench")
-	env.MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})
+	tid := envs[0].MustTenant(b, "bench")
+	envs[0].MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})
+	return map[string]any{"accountId": tid, "email": "bench@example.com", "password": pw}
+}
+
+// benchParallel runs clientsPerCPU clients per CPU, spread round-robin
+// over envs; each builds its operation once (newOp) and repeats it, and
+// the latencies of the operation are reported.
+func benchParallel(b *testing.B, envs []*httpapitest.Env, newOp func(c *http.Client, base string) func()) {
 	c := benchClient()
-	body := map[string]any{"accountId": tid, "email": "bench@example.com", "password": pw}
 	var lat latencies
 	var next atomic.Int32
 	b.SetParallelism(clientsPerCPU)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		url := envs[int(next.Add(1))%len(envs)].URL + "/v3/accounts/login"
+		op := newOp(c, envs[int(next.Add(1))%len(envs)].URL)
 		var mine []time.Duration
 		for pb.Next() {
 			s := time.Now()
-			post(b, c, url, body)
+			op()
 			mine = append(mine, time.Since(s))
 		}
 		lat.add(mine)
@@ -155,32 +170,12 @@ func BenchmarkRefreshPostgresTwoInstances(b *testing.B) {
 }
 
 func benchRefresh(b *testing.B, envs ...*httpapitest.Env) {
-	env := envs[0]
-	for _, e := range envs {
-		limitsOn(e)
-	}
-	tid := env.MustTenant(b, "bench")
-	env.MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})
-	c := benchClient()
-	body := map[string]any{"accountId": tid, "email": "bench@example.com", "password": pw}
-	var lat latencies
-	var next atomic.Int32
-	b.SetParallelism(clientsPerCPU)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		e := envs[int(next.Add(1))%len(envs)]
-		rt := post(b, c, e.URL+"/v3/accounts/login", body)["refreshToken"].(string)
-		url := e.URL + "/v3/accounts/login-refresh-token"
-		var mine []time.Duration
-		for pb.Next() {
-			s := time.Now()
-			rt = post(b, c, url, map[string]any{"refreshToken": rt})["refreshToken"].(string)
-			mine = append(mine, time.Since(s))
-		}
-		lat.add(mine)
+	body := benchAccount(b, envs)
+	benchParallel(b, envs, func(c *http.Client, base string) func() {
+		rt := post(b, c, base+"/v3/accounts/login", body)["refreshToken"].(string)
+		url := base + "/v3/accounts/login-refresh-token"
+		return func() { rt = post(b, c, url, map[string]any{"refreshToken": rt})["refreshToken"].(string) }
 	})
-	b.StopTimer()
-	lat.report(b)
 }
 
 // BenchmarkLoginToArgon2Ratio measures password logins (16 clients) and

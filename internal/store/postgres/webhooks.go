@@ -217,13 +217,7 @@ func (db *DB) FinishDelivery(ctx context.Context, c *identity.ClaimedDelivery, r
 			c.ID, a.At.UTC(), a.StatusCode, a.Duration.Microseconds(), a.Error, a.Response); err != nil {
 			return err
 		}
-		status, next := identity.DeliveryPending, r.NextAttemptAt
-		switch {
-		case r.Delivered:
-			status, next = identity.DeliveryDelivered, a.At
-		case next.IsZero():
-			status, next = identity.DeliveryFailed, a.At
-		}
+		status, next := r.Settle()
 		if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
 			leased_until = NULL, last_status_code = $3, last_error = $4, payload = $5, updated_at = $6 WHERE id = $7`,
 			status, next.UTC(), a.StatusCode, a.Error, r.Payload, a.At.UTC(), c.ID); err != nil {

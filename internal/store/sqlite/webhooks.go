@@ -229,13 +229,7 @@ func (db *DB) FinishDelivery(ctx context.Context, c *identity.ClaimedDelivery, r
 			c.ID, tm(a.At), a.StatusCode, a.Duration.Microseconds(), a.Error, a.Response); err != nil {
 			return err
 		}
-		status, next := identity.DeliveryPending, r.NextAttemptAt
-		switch {
-		case r.Delivered:
-			status, next = identity.DeliveryDelivered, a.At
-		case next.IsZero():
-			status, next = identity.DeliveryFailed, a.At
-		}
+		status, next := r.Settle()
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?,
 			leased_until = NULL, last_status_code = ?, last_error = ?, payload = ?, updated_at = ? WHERE id = ?`,
 			status, tm(next), a.StatusCode, a.Error, r.Payload, tm(a.At), c.ID); err != nil {

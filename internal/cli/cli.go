@@ -30,6 +30,7 @@ Usage:
   latch keys rotate [flags]     add a new access-token signing key
   latch webhook test --tenant ID --webhook ID
                                 send a signed ping to a webhook endpoint and show the answer
+  latch bench [flags]           load a running server: logins or refreshes, 16 clients
   latch version                 print the version
 
 Run 'latch <command> -h' for the flags of a command. Every flag can also be
@@ -58,6 +59,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errUsage
 		}
 		return rotateKeys(ctx, rest[1:], getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "webhook":
 		if len(rest) == 0 || rest[0] != "test" {
 			fmt.Fprintln(stderr, "usage: latch webhook test --tenant ID --webhook ID")

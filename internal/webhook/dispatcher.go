@@ -44,8 +44,12 @@ type Dispatcher struct {
 	SuspendAfter int           // default 50
 	Workers      int           // concurrent sends; default 8
 	Poll         time.Duration // longest sleep without a wake-up; default 1 s
-	Retention    time.Duration // settled deliveries are kept this long; default 30 days
-	Logger       *slog.Logger
+	// Spacing is the shortest time between two rounds: under a stream of
+	// logins, wake-ups are gathered into one fan-out per round instead of
+	// one each (which took ~13% of SQLite's refresh throughput). Default 10 ms.
+	Spacing   time.Duration
+	Retention time.Duration // settled deliveries are kept this long; default 30 days
+	Logger    *slog.Logger
 	// Observe, when set, is told each attempt's outcome ("delivered",
 	// "failed", "retry") and, for deliveries, the time from the event.
 	Observe func(outcome string, sinceEvent time.Duration)
@@ -71,6 +75,9 @@ func (d *Dispatcher) init() {
 		}
 		if d.Retention <= 0 {
 			d.Retention = 30 * 24 * time.Hour
+		}
+		if d.Spacing <= 0 {
+			d.Spacing = 10 * time.Millisecond
 		}
 		if d.Logger == nil {
 			d.Logger = slog.Default()
@@ -148,6 +155,12 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		t.Stop()
+		if rest := d.Spacing - time.Since(now); rest > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(rest):
+			}
+		}
 	}
 }
 

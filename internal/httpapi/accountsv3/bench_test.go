@@ -2,8 +2,10 @@ package accountsv3_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"runtime"
 	"slices"
@@ -18,6 +20,7 @@ import (
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/ratelimit"
 	"github.com/latchauth/latch/internal/store/postgres/postgrestest"
+	"github.com/latchauth/latch/internal/webhook"
 )
 
 // The benchmarks run with 16 concurrent clients on loopback, as the
@@ -115,11 +118,19 @@ func benchLogin(b *testing.B, envs ...*httpapitest.Env) {
 	})
 }
 
-// benchAccount gives every env the in-memory limiter and creates the
-// tenant and user the clients log in as, returning the login body.
+// benchAccount gives every env what a deployment runs with (the in-memory
+// limiter counting every request, a webhook dispatcher woken by every
+// event) and creates the tenant and user the clients log in as, returning
+// the login body.
 func benchAccount(b *testing.B, envs []*httpapitest.Env) map[string]any {
+	d := &webhook.Dispatcher{Store: envs[0].Store, Secret: envs[0].Service.WebhookSecret, Logger: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
 	for _, e := range envs {
 		limitsOn(e)
+		e.Service.EventsWritten = d.Wake
 	}
 	tid := envs[0].MustTenant(b, "bench")
 	envs[0].MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})

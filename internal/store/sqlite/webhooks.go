@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +27,10 @@ func scanWebhook(s scanner) (*identity.WebhookEndpoint, error) {
 // CreateWebhook implements identity.WebhookStore.
 func (db *DB) CreateWebhook(ctx context.Context, w *identity.WebhookEndpoint) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET fanned_out = 1 WHERE tenant_id = ? AND fanned_out = 0
+			AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE tenant_id = ?)`, w.TenantID, w.TenantID); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO webhook_endpoints ("+webhookCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			w.ID, w.TenantID, w.URL, js(w.Events), w.Signing, w.SecretSealed, w.Status, w.ConsecutiveFailures, tm(w.CreatedAt), tm(w.UpdatedAt))
 		if identity.ErrorCode(formatError(err)) == identity.ENOTFOUND {
@@ -88,72 +91,40 @@ func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 	})
 }
 
+// withEndpoints limits fan-out to the events of tenants that have an
+// endpoint: the others' events are never touched again (no second write
+// per event), and CreateWebhook marks a tenant's backlog when it gets its
+// first endpoint, so that an endpoint never receives the past.
+const withEndpoints = "tenant_id IN (SELECT tenant_id FROM webhook_endpoints)"
+
 // FanOutEvents implements identity.WebhookStore.
 func (db *DB) FanOutEvents(ctx context.Context, now time.Time, limit int) (int, error) {
 	// A read first: the dispatcher asks often, and an empty answer must not
 	// take the one writer connection that logins need.
-	var any int
-	if err := db.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE fanned_out = 0 LIMIT 1)").Scan(&any); err != nil || any == 0 {
+	var pending int
+	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_endpoints w
+		WHERE EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = w.tenant_id AND e.fanned_out = 0))`).Scan(&pending); err != nil || pending == 0 {
 		return 0, formatError(err)
 	}
 	n := 0
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT id, tenant_id, user_id, type, created_at FROM events WHERE fanned_out = 0 ORDER BY id LIMIT ?", limit)
-		if err != nil {
+		var last string
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(id), '') FROM (SELECT id FROM events WHERE fanned_out = 0 AND `+withEndpoints+` ORDER BY id LIMIT ?)`,
+			limit).Scan(&n, &last); err != nil || n == 0 {
 			return err
 		}
-		type ev struct {
-			id, tenant, user, typ string
-			at                    sql.NullInt64
-		}
-		var evs []ev
-		for rows.Next() {
-			var e ev
-			if err := rows.Scan(&e.id, &e.tenant, &e.user, &e.typ, &e.at); err != nil {
-				rows.Close()
-				return err
-			}
-			evs = append(evs, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		// Deliveries for the subscribed endpoints, in one statement; the
+		// endpoint's event list is a JSON array.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type,
+				user_id, event_at, next_attempt_at, created_at, updated_at)
+			SELECT e.id || ':' || w.id, e.tenant_id, w.id, e.id, e.type, e.user_id, e.created_at, ?1, ?1, ?1
+			FROM events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id
+			WHERE e.fanned_out = 0 AND e.id <= ?2 AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = e.type)
+			ON CONFLICT (id) DO NOTHING`, tm(now), last); err != nil {
 			return err
 		}
-		endpoints := map[string][]*identity.WebhookEndpoint{}
-		for _, e := range evs {
-			eps, ok := endpoints[e.tenant]
-			if !ok {
-				r, err := tx.QueryContext(ctx, "SELECT "+webhookCols+" FROM webhook_endpoints WHERE tenant_id = ?", e.tenant)
-				if err != nil {
-					return err
-				}
-				for r.Next() {
-					w, err := scanWebhook(r)
-					if err != nil {
-						r.Close()
-						return err
-					}
-					eps = append(eps, w)
-				}
-				r.Close()
-				endpoints[e.tenant] = eps
-			}
-			for _, w := range eps {
-				if !slices.Contains(w.Events, e.typ) {
-					continue
-				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type,
-					user_id, event_at, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-					ON CONFLICT (id) DO NOTHING`, e.id+":"+w.ID, e.tenant, w.ID, e.id, e.typ, e.user, e.at, tm(now), tm(now), tm(now)); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.ExecContext(ctx, "UPDATE events SET fanned_out = 1 WHERE id = ?", e.id); err != nil {
-				return err
-			}
-		}
-		n = len(evs)
-		return nil
+		_, err := tx.ExecContext(ctx, "UPDATE events SET fanned_out = 1 WHERE fanned_out = 0 AND "+withEndpoints+" AND id <= ?", last)
+		return err
 	})
 	return n, err
 }

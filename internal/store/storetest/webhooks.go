@@ -74,6 +74,7 @@ func testWebhookCRUD(t *testing.T, s identity.Store) {
 func testWebhookFanOutAndClaim(t *testing.T, s identity.Store) {
 	ctx := context.Background()
 	tn := MustCreateTenant(t, s, "")
+	past := appendEvent(t, s, tn.ID, identity.EventLoggedIn, base) // before the tenant had an endpoint
 	logins := mustWebhook(t, s, tn.ID, identity.EventLoggedIn)
 	both := mustWebhook(t, s, tn.ID, identity.EventLoggedIn, identity.EventLoggedOut)
 	e1 := appendEvent(t, s, tn.ID, identity.EventLoggedIn, base)
@@ -84,7 +85,7 @@ func testWebhookFanOutAndClaim(t *testing.T, s identity.Store) {
 	d1, _, _ := s.ListDeliveries(ctx, tn.ID, logins.ID, identity.Page{})
 	d2, _, _ := s.ListDeliveries(ctx, tn.ID, both.ID, identity.Page{})
 	if len(d1) != 1 || len(d2) != 2 || d1[0].EventID != e1.ID || d1[0].Status != identity.DeliveryPending || d1[0].EventType != identity.EventLoggedIn {
-		t.Fatalf("deliveries: %+v / %+v", d1, d2)
+		t.Fatalf("deliveries: %+v / %+v (the event from before the first endpoint, %s, must not be among them)", d1, d2, past.ID)
 	}
 	now := base.Add(time.Second)
 	total := 0

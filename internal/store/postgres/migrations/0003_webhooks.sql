@@ -3,7 +3,7 @@
 -- recorded before this version are marked fanned out.
 ALTER TABLE events ADD COLUMN fanned_out boolean NOT NULL DEFAULT false;
 UPDATE events SET fanned_out = true;
-CREATE INDEX events_unfanned ON events(id) WHERE NOT fanned_out;
+CREATE INDEX events_unfanned ON events(tenant_id, id) WHERE NOT fanned_out;
 
 CREATE TABLE webhook_endpoints (
     id                   text PRIMARY KEY,

@@ -4,7 +4,7 @@
 -- fanned out, so that new endpoints do not receive the past.
 ALTER TABLE events ADD COLUMN fanned_out INTEGER NOT NULL DEFAULT 0;
 UPDATE events SET fanned_out = 1;
-CREATE INDEX events_unfanned ON events(id) WHERE fanned_out = 0;
+CREATE INDEX events_unfanned ON events(tenant_id, id) WHERE fanned_out = 0;
 
 CREATE TABLE webhook_endpoints (
     id                   TEXT PRIMARY KEY,

@@ -29,8 +29,8 @@ type DB struct {
 	r *sql.DB // read-only pool
 	// Hot-path statements, prepared once: parsing SQL costs more than
 	// running these queries (database/sql caches them per connection).
-	getSession, getTenant, getUser, getUserByEmail *sql.Stmt
-	advance, touchUser, insertEvent                *sql.Stmt
+	getSession, getTenant, getUser, getUserByEmail, getOwners *sql.Stmt
+	advance, touchUser, insertEvent                           *sql.Stmt
 
 	advances chan *advanceReq // group commit of rotations (groupcommit.go)
 	quit     chan struct{}
@@ -95,6 +95,7 @@ func (db *DB) prepare(ctx context.Context) error {
 		{&db.getTenant, db.r, "SELECT " + tenantCols + " FROM tenants WHERE id = ?"},
 		{&db.getUser, db.r, "SELECT " + userCols + " FROM users WHERE tenant_id = ? AND id = ?"},
 		{&db.getUserByEmail, db.r, "SELECT " + userCols + " FROM users WHERE tenant_id = ? AND email_key = ?"},
+		{&db.getOwners, db.r, ownersSQL},
 		{&db.advance, db.w, `UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_seen_at = ?
 			WHERE id = ? AND generation = ? AND revoked_at IS NULL RETURNING user_id`},
 		{&db.touchUser, db.w, "UPDATE users SET last_seen_at = ?1 WHERE id = ?2 AND (last_seen_at IS NULL OR last_seen_at < ?1 - 60000000)"},
@@ -112,7 +113,7 @@ func (db *DB) prepare(ctx context.Context) error {
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stopCommitter()
-	for _, st := range []*sql.Stmt{db.getSession, db.getTenant, db.getUser, db.getUserByEmail, db.advance, db.touchUser, db.insertEvent} {
+	for _, st := range []*sql.Stmt{db.getSession, db.getTenant, db.getUser, db.getUserByEmail, db.getOwners, db.advance, db.touchUser, db.insertEvent} {
 		if st != nil {
 			st.Close()
 		}

@@ -9,25 +9,68 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-const sessionCols = `id, tenant_id, user_id, generation, created_at, expires_at, last_seen_at, rotated_at, revoked_at,
+const sessionColumns = `id, tenant_id, user_id, generation, created_at, expires_at, last_seen_at, rotated_at, revoked_at,
 	revoke_reason, user_agent, origin, ip, dialect, amr, device_name, kind`
 
-func scanSession(s scanner) (*identity.Session, error) {
+// sessionCols are qualified, so that ownersSQL can join them with the
+// tenant's and the user's.
+const sessionCols = `sessions.id, sessions.tenant_id, sessions.user_id, sessions.generation, sessions.created_at,
+	sessions.expires_at, sessions.last_seen_at, sessions.rotated_at, sessions.revoked_at, sessions.revoke_reason,
+	sessions.user_agent, sessions.origin, sessions.ip, sessions.dialect, sessions.amr, sessions.device_name, sessions.kind`
+
+func scanSession(s scanner) (*identity.Session, error) { return scanWith(s, sessionScanner) }
+
+// sessionScanner returns a session, the destinations of sessionCols and
+// what to do once they are filled.
+func sessionScanner() (*identity.Session, []any, func() error) {
 	var x identity.Session
 	var amr string
 	var created, expires, seen, rotated, revoked sql.NullInt64
-	if err := s.Scan(&x.ID, &x.TenantID, &x.UserID, &x.Generation, &created, &expires, &seen, &rotated, &revoked,
-		&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName, &x.Kind); err != nil {
-		return nil, err
+	return &x, []any{&x.ID, &x.TenantID, &x.UserID, &x.Generation, &created, &expires, &seen, &rotated, &revoked,
+			&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName, &x.Kind}, func() error {
+			x.CreatedAt, x.ExpiresAt, x.LastSeenAt, x.RotatedAt, x.RevokedAt = ts(created), ts(expires), ts(seen), ts(rotated), ts(revoked)
+			return unjs(amr, &x.AMR)
+		}
+}
+
+// scanWith scans one row through a scanner's destinations and finisher.
+func scanWith[T any](s scanner, scanner func() (T, []any, func() error)) (T, error) {
+	v, dests, finish := scanner()
+	if err := s.Scan(dests...); err != nil {
+		var zero T
+		return zero, err
 	}
-	x.CreatedAt, x.ExpiresAt, x.LastSeenAt, x.RotatedAt, x.RevokedAt = ts(created), ts(expires), ts(seen), ts(rotated), ts(revoked)
-	return &x, unjs(amr, &x.AMR)
+	return v, finish()
+}
+
+// ownersSQL reads a session with its tenant and user in one query
+// (identity.SessionOwnersLoader): a refresh needs all three.
+const ownersSQL = "SELECT " + sessionCols + ", " + tenantCols + ", " + userCols + ` FROM sessions
+	JOIN tenants ON tenants.id = sessions.tenant_id
+	JOIN users ON users.id = sessions.user_id AND users.tenant_id = sessions.tenant_id
+	WHERE sessions.id = ?`
+
+// GetSessionWithOwners implements identity.SessionOwnersLoader.
+func (db *DB) GetSessionWithOwners(ctx context.Context, id string) (*identity.Session, *identity.Tenant, *identity.User, error) {
+	sess, sd, sf := sessionScanner()
+	t, td, tf := tenantScanner()
+	u, ud, uf := userScanner()
+	err := db.getOwners.QueryRowContext(ctx, id).Scan(append(append(sd, td...), ud...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil, notFound("session")
+	} else if err != nil {
+		return nil, nil, nil, formatError(err)
+	}
+	if err := errors.Join(sf(), tf(), uf()); err != nil {
+		return nil, nil, nil, err
+	}
+	return sess, t, u, nil
 }
 
 // CreateSession implements identity.SessionStore.
 func (db *DB) CreateSession(ctx context.Context, s *identity.Session, w identity.SessionWrite) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		if _, err := tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			s.ID, s.TenantID, s.UserID, s.Generation, tm(s.CreatedAt), tm(s.ExpiresAt), tm(s.LastSeenAt), tm(s.RotatedAt),
 			tm(s.RevokedAt), s.RevokeReason, s.UserAgent, s.Origin, s.IP, s.Dialect, js(s.AMR), s.DeviceName, s.Kind); err != nil {
 			return err

@@ -9,17 +9,19 @@ import (
 	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
-const tenantCols = "id, name, COALESCE(alias, ''), settings, created_at, updated_at"
+// tenantCols are qualified so that ownersSQL can join them.
+const tenantCols = "tenants.id, tenants.name, COALESCE(tenants.alias, ''), tenants.settings, tenants.created_at, tenants.updated_at"
 
-func scanTenant(s scanner) (*identity.Tenant, error) {
+func scanTenant(s scanner) (*identity.Tenant, error) { return scanWith(s, tenantScanner) }
+
+func tenantScanner() (*identity.Tenant, []any, func() error) {
 	var t identity.Tenant
 	var settings string
 	var created, updated sql.NullInt64
-	if err := s.Scan(&t.ID, &t.Name, &t.Alias, &settings, &created, &updated); err != nil {
-		return nil, err
+	return &t, []any{&t.ID, &t.Name, &t.Alias, &settings, &created, &updated}, func() error {
+		t.CreatedAt, t.UpdatedAt = ts(created), ts(updated)
+		return unjs(settings, &t.Settings)
 	}
-	t.CreatedAt, t.UpdatedAt = ts(created), ts(updated)
-	return &t, unjs(settings, &t.Settings)
 }
 
 // CreateTenant implements identity.TenantStore.

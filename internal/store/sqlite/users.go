@@ -10,25 +10,29 @@ import (
 	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
-const userCols = `id, tenant_id, email, email_verified, password_hash, first_name, last_name, role, roles, status,
-	EXISTS (SELECT 1 FROM user_totp WHERE user_id = users.id AND confirmed_at IS NOT NULL), tags, metadata, profile, created_at, updated_at, last_login_at, last_seen_at,
-	COALESCE((SELECT group_concat(organisation_id) FROM (SELECT organisation_id FROM user_organisations
-		WHERE user_id = users.id ORDER BY organisation_id)), '')`
+// userCols are qualified so that ownersSQL can join them.
+const userCols = `users.id, users.tenant_id, users.email, users.email_verified, users.password_hash, users.first_name,
+	users.last_name, users.role, users.roles, users.status,
+	EXISTS (SELECT 1 FROM user_totp WHERE user_totp.user_id = users.id AND user_totp.confirmed_at IS NOT NULL),
+	users.tags, users.metadata, users.profile, users.created_at, users.updated_at, users.last_login_at, users.last_seen_at,
+	COALESCE((SELECT group_concat(organisation_id) FROM (SELECT uo.organisation_id FROM user_organisations uo
+		WHERE uo.user_id = users.id ORDER BY uo.organisation_id)), '')`
 
-func scanUser(s scanner) (*identity.User, error) {
+func scanUser(s scanner) (*identity.User, error) { return scanWith(s, userScanner) }
+
+func userScanner() (*identity.User, []any, func() error) {
 	var u identity.User
 	var roles, tags, metadata, profile, orgs string
 	var created, updated, lastLogin, lastSeen sql.NullInt64
-	if err := s.Scan(&u.ID, &u.TenantID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&u.Role, &roles, &u.Status, &u.TwoFactorEnabled, &tags, &metadata, &profile,
-		&created, &updated, &lastLogin, &lastSeen, &orgs); err != nil {
-		return nil, err
-	}
-	u.CreatedAt, u.UpdatedAt, u.LastLoginAt, u.LastSeenAt = ts(created), ts(updated), ts(lastLogin), ts(lastSeen)
-	if orgs != "" {
-		u.OrganisationIDs = strings.Split(orgs, ",")
-	}
-	return &u, errors.Join(unjs(roles, &u.Roles), unjs(tags, &u.Tags), unjs(metadata, &u.Metadata), unjs(profile, &u.Profile))
+	return &u, []any{&u.ID, &u.TenantID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.FirstName, &u.LastName,
+			&u.Role, &roles, &u.Status, &u.TwoFactorEnabled, &tags, &metadata, &profile,
+			&created, &updated, &lastLogin, &lastSeen, &orgs}, func() error {
+			u.CreatedAt, u.UpdatedAt, u.LastLoginAt, u.LastSeenAt = ts(created), ts(updated), ts(lastLogin), ts(lastSeen)
+			if orgs != "" {
+				u.OrganisationIDs = strings.Split(orgs, ",")
+			}
+			return errors.Join(unjs(roles, &u.Roles), unjs(tags, &u.Tags), unjs(metadata, &u.Metadata), unjs(profile, &u.Profile))
+		}
 }
 
 // CreateUser implements identity.UserStore.

@@ -151,8 +151,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 			mu.Unlock()
 		})
 	}
+	var reporter sync.WaitGroup
 	if progress != nil {
-		go func() {
+		reporter.Go(func() {
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
 			last := int64(0)
@@ -166,9 +167,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 					last = n
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	cancel()
+	reporter.Wait() // no progress line after Run returns
 	r := Result{Requests: len(lat), Elapsed: time.Since(start), Statuses: statuses}
 	if len(lat) > 0 {
 		slices.Sort(lat)

@@ -1,8 +1,7 @@
 package accountsv3
 
 import (
-	"time"
-
+	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
 )
 
@@ -85,40 +84,18 @@ type EmailPreference struct {
 	Metrics bool `json:"metrics"`
 }
 
-func ts(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func str(m map[string]any, k string) string {
-	s, _ := m[k].(string)
-	return s
-}
-
-func boolean(m map[string]any, k string) bool {
-	b, _ := m[k].(bool)
-	return b
-}
-
-func obj(m map[string]any, k string) map[string]any {
-	o, _ := m[k].(map[string]any)
-	return o
-}
-
-func address(p map[string]any) Address {
-	a := obj(p, "address")
-	return Address{AddressLine1: str(a, "addressLine1"), AddressLine2: str(a, "addressLine2"), City: str(a, "city"),
-		State: str(a, "state"), Country: str(a, "country"), PostalCode: str(a, "postalCode")}
+func address(p wire.Object) Address {
+	a := p.Sub("address")
+	return Address{AddressLine1: a.Str("addressLine1"), AddressLine2: a.Str("addressLine2"), City: a.Str("city"),
+		State: a.Str("state"), Country: a.Str("country"), PostalCode: a.Str("postalCode")}
 }
 
 func reseller(o *identity.Organisation) Reseller {
 	if o == nil {
 		return Reseller{}
 	}
-	return Reseller{ID: o.ID, Name: o.Name, Email: o.Email, Description: o.Description, CreatedAt: ts(o.CreatedAt),
-		UpdatedAt: ts(o.UpdatedAt), Address: address(o.Profile)}
+	return Reseller{ID: o.ID, Name: o.Name, Email: o.Email, Description: o.Description, CreatedAt: wire.Time(o.CreatedAt),
+		UpdatedAt: wire.Time(o.UpdatedAt), Address: address(o.Profile)}
 }
 
 func nonNil(s []string) []string {
@@ -131,13 +108,13 @@ func nonNil(s []string) []string {
 // RenderUser renders u with its (first) organisation and that
 // organisation's parent, the reseller; either may be nil.
 func RenderUser(u *identity.User, org, parent *identity.Organisation) User {
-	p := u.Profile
+	p := wire.Object(u.Profile)
 	out := User{
-		ID: u.ID, CreatedAt: ts(u.CreatedAt), UpdatedAt: ts(u.UpdatedAt), FirstName: u.FirstName, LastName: u.LastName,
-		Email: u.Email, Role: u.Role, TwoFactorEnabled: u.TwoFactorEnabled, GoogleSsoEnabled: boolean(p, "googleSsoEnabled"),
-		LastLoginAt: ts(u.LastLoginAt), Company: str(p, "company"), AllowCustomerPortalAccess: boolean(p, "allowCustomerPortalAccess"),
-		Roles: nonNil(u.Roles), LastSeenAt: ts(u.LastSeenAt), Metadata: []Metadata{}, Tags: nonNil(u.Tags),
-		EmailPreference: EmailPreference{Metrics: boolean(obj(p, "emailPreference"), "metrics")},
+		ID: u.ID, CreatedAt: wire.Time(u.CreatedAt), UpdatedAt: wire.Time(u.UpdatedAt), FirstName: u.FirstName, LastName: u.LastName,
+		Email: u.Email, Role: u.Role, TwoFactorEnabled: u.TwoFactorEnabled, GoogleSsoEnabled: p.Bool("googleSsoEnabled"),
+		LastLoginAt: wire.Time(u.LastLoginAt), Company: p.Str("company"), AllowCustomerPortalAccess: p.Bool("allowCustomerPortalAccess"),
+		Roles: nonNil(u.Roles), LastSeenAt: wire.Time(u.LastSeenAt), Metadata: []Metadata{}, Tags: nonNil(u.Tags),
+		EmailPreference: EmailPreference{Metrics: p.Sub("emailPreference").Bool("metrics")},
 	}
 	out.Name = u.FirstName
 	if u.LastName != "" {
@@ -147,13 +124,13 @@ func RenderUser(u *identity.User, org, parent *identity.Organisation) User {
 		out.Name += u.LastName
 	}
 	for _, m := range u.Metadata {
-		out.Metadata = append(out.Metadata, Metadata{ID: m.ID, CreatedAt: ts(m.CreatedAt), UpdatedAt: ts(m.UpdatedAt), Key: m.Key,
+		out.Metadata = append(out.Metadata, Metadata{ID: m.ID, CreatedAt: wire.Time(m.CreatedAt), UpdatedAt: wire.Time(m.UpdatedAt), Key: m.Key,
 			Value: m.Value, ViewPermissions: nonNil(m.ViewPermissions), Visible: m.Visible})
 	}
 	if org != nil {
 		out.OrganizationID = org.ID
 		out.Organization = Organization{ID: org.ID, Name: org.Name, Email: org.Email, Description: org.Description,
-			CreatedAt: ts(org.CreatedAt), UpdatedAt: ts(org.UpdatedAt), Address: address(org.Profile), ResellerID: org.ParentID,
+			CreatedAt: wire.Time(org.CreatedAt), UpdatedAt: wire.Time(org.UpdatedAt), Address: address(org.Profile), ResellerID: org.ParentID,
 			Reseller: reseller(parent)}
 		out.ResellerID, out.Reseller = org.ParentID, reseller(parent)
 	}

@@ -1,8 +1,7 @@
 package appauth
 
 import (
-	"time"
-
+	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
 )
 
@@ -149,63 +148,41 @@ type StoreGroup struct {
 	UpdatedAt     string `json:"updated_at"`
 }
 
-// profile reads typed values out of a free JSON object.
-type profile map[string]any
-
-func (p profile) str(k string) string {
-	s, _ := p[k].(string)
-	return s
-}
-
-func (p profile) boolean(k string) bool {
-	b, _ := p[k].(bool)
-	return b
-}
-
-func (p profile) obj(k string) map[string]any {
-	if m, ok := p[k].(map[string]any); ok {
-		return m
-	}
-	return map[string]any{}
-}
-
-func (p profile) sub(k string) profile { return profile(p.obj(k)) }
-
 // each calls f for every object in the array under k.
-func each[T any](p profile, k string, f func(profile) T) []T {
+func each[T any](p wire.Object, k string, f func(wire.Object) T) []T {
 	out := []T{}
 	list, _ := p[k].([]any)
 	for _, v := range list {
 		if m, ok := v.(map[string]any); ok {
-			out = append(out, f(profile(m)))
+			out = append(out, f(wire.Object(m)))
 		}
 	}
 	return out
 }
 
-func attribute(p profile) Attribute {
-	tr := p.sub("translations")
-	return Attribute{Description: p.str("description"), ID: p.str("id"), Key: p.str("key"), Name: p.str("name"),
-		TemplateKey: p.str("template_key"), Translations: Translations{Description: tr.obj("description"), Name: tr.obj("name")},
-		Values: p.obj("values")}
+func attribute(p wire.Object) Attribute {
+	tr := p.Sub("translations")
+	return Attribute{Description: p.Str("description"), ID: p.Str("id"), Key: p.Str("key"), Name: p.Str("name"),
+		TemplateKey: p.Str("template_key"), Translations: Translations{Description: tr.Obj("description"), Name: tr.Obj("name")},
+		Values: p.Obj("values")}
 }
 
-func file(p profile) File {
-	return File{AppID: p.str("app_id"), ContentType: p.str("content_type"), CreatedAt: p.str("created_at"),
-		CustomFields: p.obj("custom_fields"), Filename: p.str("filename"), ID: p.str("id"), UpdatedAt: p.str("updated_at"), URL: p.str("url")}
+func file(p wire.Object) File {
+	return File{AppID: p.Str("app_id"), ContentType: p.Str("content_type"), CreatedAt: p.Str("created_at"),
+		CustomFields: p.Obj("custom_fields"), Filename: p.Str("filename"), ID: p.Str("id"), UpdatedAt: p.Str("updated_at"), URL: p.Str("url")}
 }
 
-func orgAddress(p profile) OrgAddress {
-	return OrgAddress{City: p.str("city"), CoAddress: p.str("co_address"), CompanyID: p.str("company_id"),
-		CompanyName: p.str("company_name"), Country: p.str("country"), CreatedAt: p.str("created_at"),
-		HouseNumber: p.str("house_number"), ID: p.str("id"), IsDefault: p.boolean("is_default"), Name: p.str("name"),
-		Phone: p.str("phone"), PostalCode: p.str("postal_code"), ShippingType: p.str("shipping_type"),
-		StateProvince: p.str("state_province"), StreetAddress: p.str("street_address"), UpdatedAt: p.str("updated_at")}
+func orgAddress(p wire.Object) OrgAddress {
+	return OrgAddress{City: p.Str("city"), CoAddress: p.Str("co_address"), CompanyID: p.Str("company_id"),
+		CompanyName: p.Str("company_name"), Country: p.Str("country"), CreatedAt: p.Str("created_at"),
+		HouseNumber: p.Str("house_number"), ID: p.Str("id"), IsDefault: p.Bool("is_default"), Name: p.Str("name"),
+		Phone: p.Str("phone"), PostalCode: p.Str("postal_code"), ShippingType: p.Str("shipping_type"),
+		StateProvince: p.Str("state_province"), StreetAddress: p.Str("street_address"), UpdatedAt: p.Str("updated_at")}
 }
 
-func storeGroup(p profile) StoreGroup {
-	return StoreGroup{CountryOfSale: p.str("country_of_sale"), CreatedAt: p.str("created_at"), Description: p.str("description"),
-		ID: p.str("id"), Name: p.str("name"), Slug: p.str("slug"), StoreType: p.str("store_type"), UpdatedAt: p.str("updated_at")}
+func storeGroup(p wire.Object) StoreGroup {
+	return StoreGroup{CountryOfSale: p.Str("country_of_sale"), CreatedAt: p.Str("created_at"), Description: p.Str("description"),
+		ID: p.Str("id"), Name: p.Str("name"), Slug: p.Str("slug"), StoreType: p.Str("store_type"), UpdatedAt: p.Str("updated_at")}
 }
 
 func tags(ts []string) []Tag {
@@ -216,44 +193,36 @@ func tags(ts []string) []Tag {
 	return out
 }
 
-// rfc3339 renders a time in UTC, or "" for never.
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 func renderUser(u *identity.User, orgs []*identity.Organisation) User {
-	p := profile(u.Profile)
-	addr, prefs := p.sub("address"), p.sub("communication_preferences")
-	phone := p.str("phone_number")
+	p := wire.Object(u.Profile)
+	addr, prefs := p.Sub("address"), p.Sub("communication_preferences")
+	phone := p.Str("phone_number")
 	if phone == "" {
-		phone = p.str("phone")
+		phone = p.Str("phone")
 	}
 	out := User{
-		Additions: p.obj("additions"),
-		Address: Address{City: addr.str("city"), Country: addr.str("country"), CountryCode: addr.str("country_code"),
-			Street: addr.str("street"), ZipCode: addr.str("zip_code")},
+		Additions: p.Obj("additions"),
+		Address: Address{City: addr.Str("city"), Country: addr.Str("country"), CountryCode: addr.Str("country_code"),
+			Street: addr.Str("street"), ZipCode: addr.Str("zip_code")},
 		AppID: u.TenantID, Attributes: each(p, "attributes", attribute),
-		CommunicationPreferences: CommPrefs{AllowEmail: prefs.boolean("allow_email"), AllowPostal: prefs.boolean("allow_postal"), AllowSMS: prefs.boolean("allow_sms")},
-		CreatedAt:                rfc3339(u.CreatedAt), Email: u.Email, EmailVerified: u.EmailVerified, Files: each(p, "files", file),
-		FirstName: u.FirstName, ID: u.ID, IsSuperAdmin: p.boolean("is_super_admin"), Language: p.str("language"),
-		LastLoginAt: rfc3339(u.LastLoginAt), LastName: u.LastName, Market: p.str("market"), MarketCurrency: p.str("market_currency"),
-		MarketID: p.str("market_id"), Organisations: make([]Organisation, 0, len(orgs)), PhoneNumber: phone, Status: u.Status,
-		StoreGroup: p.str("store_group"), StoreGroupID: p.str("store_group_id"), Tags: tags(u.Tags), UpdatedAt: rfc3339(u.UpdatedAt),
+		CommunicationPreferences: CommPrefs{AllowEmail: prefs.Bool("allow_email"), AllowPostal: prefs.Bool("allow_postal"), AllowSMS: prefs.Bool("allow_sms")},
+		CreatedAt:                wire.Time(u.CreatedAt), Email: u.Email, EmailVerified: u.EmailVerified, Files: each(p, "files", file),
+		FirstName: u.FirstName, ID: u.ID, IsSuperAdmin: p.Bool("is_super_admin"), Language: p.Str("language"),
+		LastLoginAt: wire.Time(u.LastLoginAt), LastName: u.LastName, Market: p.Str("market"), MarketCurrency: p.Str("market_currency"),
+		MarketID: p.Str("market_id"), Organisations: make([]Organisation, 0, len(orgs)), PhoneNumber: phone, Status: u.Status,
+		StoreGroup: p.Str("store_group"), StoreGroupID: p.Str("store_group_id"), Tags: tags(u.Tags), UpdatedAt: wire.Time(u.UpdatedAt),
 	}
 	for _, o := range orgs {
-		op := profile(o.Profile)
+		op := wire.Object(o.Profile)
 		out.Organisations = append(out.Organisations, Organisation{
 			AppID: o.TenantID, Attributes: each(op, "attributes", attribute), BillingAddress: each(op, "billing_address", orgAddress),
-			ContactName: op.str("contact_name"), CreatedAt: rfc3339(o.CreatedAt), CreditCheck: op.boolean("credit_check"),
-			CustomFields: op.obj("custom_fields"), Email: o.Email, ExternalRef: op.str("external_ref"), Files: each(op, "files", file),
-			ID: o.ID, InvoiceEmail: op.str("invoice_email"), Level: op.str("level"), Name: o.Name,
-			OrganisationNo: op.str("organisation_number"), Phone: op.str("phone"), Role: op.str("role"),
-			ShippingAddress: each(op, "shipping_address", orgAddress), Status: op.str("status"),
-			StoreGroups: each(op, "store_groups", storeGroup), Tags: tags(o.Tags), TaxIDVATNumber: op.str("tax_id_vat_number"),
-			UpdatedAt: rfc3339(o.UpdatedAt),
+			ContactName: op.Str("contact_name"), CreatedAt: wire.Time(o.CreatedAt), CreditCheck: op.Bool("credit_check"),
+			CustomFields: op.Obj("custom_fields"), Email: o.Email, ExternalRef: op.Str("external_ref"), Files: each(op, "files", file),
+			ID: o.ID, InvoiceEmail: op.Str("invoice_email"), Level: op.Str("level"), Name: o.Name,
+			OrganisationNo: op.Str("organisation_number"), Phone: op.Str("phone"), Role: op.Str("role"),
+			ShippingAddress: each(op, "shipping_address", orgAddress), Status: op.Str("status"),
+			StoreGroups: each(op, "store_groups", storeGroup), Tags: tags(o.Tags), TaxIDVATNumber: op.Str("tax_id_vat_number"),
+			UpdatedAt: wire.Time(o.UpdatedAt),
 		})
 	}
 	return out

@@ -166,8 +166,9 @@ func (rt *route) answer(res *identity.DeviceLoginResult) {
 }
 
 func imageURL(u *identity.User) string {
+	p := wire.Object(u.Profile)
 	for _, k := range []string{"image_url", "ImageURL", "avatar_url"} {
-		if s, ok := u.Profile[k].(string); ok {
+		if s := p.Str(k); s != "" {
 			return s
 		}
 	}

@@ -125,10 +125,15 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				break
 			}
 		}
+		// One read says both whether to claim (taking the writer on SQLite,
+		// row locks on PostgreSQL) and how long to sleep after.
+		next, err := d.Store.NextDeliveryAt(ctx)
+		if err != nil {
+			d.logErr(ctx, "next delivery", err)
+		}
 		free := d.Workers - len(slots)
 		var claimed []*identity.ClaimedDelivery
-		if free > 0 {
-			var err error
+		if free > 0 && err == nil && !next.IsZero() && !next.After(now) {
 			if claimed, err = d.Store.ClaimDeliveries(ctx, now, lease, free); err != nil {
 				d.logErr(ctx, "claim deliveries", err)
 			}
@@ -145,7 +150,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			continue // there may be more due
 		}
 		wait := d.Poll
-		if next, err := d.Store.NextDeliveryAt(ctx); err == nil && !next.IsZero() {
+		if !next.IsZero() {
 			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
 		}
 		t := time.NewTimer(wait)

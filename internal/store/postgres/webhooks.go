@@ -196,9 +196,6 @@ func deliveryScanner() (*identity.Delivery, []any, func() error) {
 // lease keeps it theirs after the transaction; a lease that runs out (a
 // crash) makes it claimable again.
 func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*identity.ClaimedDelivery, error) {
-	if next, err := db.NextDeliveryAt(ctx); err != nil || next.IsZero() || next.After(now) {
-		return nil, err // nothing due: no locking transaction
-	}
 	var out []*identity.ClaimedDelivery
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+deliveryCols+`, `+webhookCols+`

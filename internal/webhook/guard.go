@@ -29,8 +29,16 @@ var specialRanges = []netip.Prefix{
 	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
 	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
 	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, and broadcast
-	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: may map to any IPv4 address
-	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
+	// Ranges that carry an IPv4 address inside an IPv6 one, and that a
+	// relay or translator may forward to that IPv4 address, internal ones
+	// included: refused whatever they embed (a real receiver has a native
+	// address; ::ffff:0:0/96, IPv4-mapped, is checked as the IPv4 address).
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated), and :: and ::1
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated (SIIT)
+	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64, well-known prefix
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // NAT64, local use
+	netip.MustParsePrefix("2002::/16"),       // 6to4
+	netip.MustParsePrefix("2001::/32"),       // Teredo
 	netip.MustParsePrefix("2001:db8::/32"),  // documentation
 	netip.MustParsePrefix("fd00:ec2::/32"),  // AWS IPv6 metadata (also in fc00::/7)
 	netip.MustParsePrefix("169.254.0.0/16"), // link-local, cloud metadata (also IsLinkLocalUnicast)
@@ -82,7 +90,10 @@ func (g Guard) Client(timeout time.Duration) *http.Client {
 			DialContext:           func(ctx context.Context, n, a string) (net.Conn, error) { return d.DialContext(ctx, n, a) },
 			TLSHandshakeTimeout:   timeout,
 			ResponseHeaderTimeout: timeout,
-			MaxIdleConnsPerHost:   4,
+			// Sends to one host reuse connections: several endpoints may
+			// share a receiver, each with a few sends in flight.
+			MaxIdleConns:        1024,
+			MaxIdleConnsPerHost: 64,
 			IdleConnTimeout:       90 * time.Second,
 			ForceAttemptHTTP2:     true,
 		},

@@ -131,6 +131,14 @@ func TestForbidden(t *testing.T) {
 		"::": true, "224.0.0.1": true, "ff02::1": true, "100.64.0.1": true, "255.255.255.255": true,
 		"::ffff:127.0.0.1": true, "::ffff:10.0.0.1": true, "64:ff9b::a00:1": true,
 		"93.184.216.34": false, "8.8.8.8": false, "2606:4700:4700::1111": false, "::ffff:8.8.8.8": false,
+		// IPv4 inside IPv6, internal or public: the relay could forward anywhere.
+		"::7f00:1": true, "::a00:1": true, "::808:808": true, // IPv4-compatible ::127.0.0.1, ::10.0.0.1, ::8.8.8.8
+		"::ffff:0:7f00:1": true, "::ffff:0:808:808": true, // IPv4-translated
+		"64:ff9b::7f00:1": true, "64:ff9b::808:808": true, "64:ff9b:1::a9fe:a9fe": true, // NAT64 127.0.0.1, 8.8.8.8, local-use 169.254.169.254
+		"2002:7f00:1::1": true, "2002:a9fe:a9fe::": true, "2002:808:808::1": true, // 6to4 127.0.0.1, 169.254.169.254, 8.8.8.8
+		"2001:0:4136:e378:8000:63bf:80ff:fffe": true, "2001::53aa:64c:80ff:fffe": true, // Teredo (client 127.0.0.1 obfuscated)
+		// Next to those ranges, ordinary global addresses.
+		"2001:4860:4860::8888": false, "2003::1": false, "2a00:1450:4001::1": false, "::1:7f00:1": false,
 	} {
 		if got := Forbidden(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("Forbidden(%s) = %v, want %v", addr, got, want)

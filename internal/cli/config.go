@@ -193,6 +193,9 @@ type serveConfig struct {
 	allowPrivate   bool
 	retryBase      time.Duration
 	retention      time.Duration
+	suspendAfter   time.Duration
+	inFlight       int
+	eventRetention time.Duration
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -217,6 +220,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	private := s.add("webhook-allow-private", "LATCH_WEBHOOK_ALLOW_PRIVATE", "false", "deliver webhooks to loopback, private and link-local addresses (tests, closed networks)")
 	retry := s.add("webhook-retry-base", "LATCH_WEBHOOK_RETRY_BASE", "5s", "first webhook retry delay; later ones double, with jitter, for up to 3 days")
 	retention := s.add("webhook-retention", "LATCH_WEBHOOK_RETENTION", "720h", "how long delivered and failed webhook deliveries stay listable")
+	suspend := s.add("webhook-suspend-after", "LATCH_WEBHOOK_SUSPEND_AFTER", "72h", "suspend a webhook endpoint whose deliveries have failed without a success for this long")
+	inFlight := s.add("webhook-in-flight", "LATCH_WEBHOOK_IN_FLIGHT", "4", "webhook sends in flight per endpoint (one while it is failing)")
+	eventRetention := s.add("event-retention", "LATCH_EVENT_RETENTION", "2160h", "how long events (the audit log) are kept; events a webhook endpoint has yet to deliver are kept longer")
 	level := s.add("log-level", "LATCH_LOG_LEVEL", "info", "debug, info, warn or error")
 	format := s.add("log-format", "LATCH_LOG_FORMAT", "", "json or text (default: text with --dev, else json)")
 	if err := s.parse(args); err != nil {
@@ -317,6 +323,17 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		return nil, err
 	}
 	if c.retention, err = retention.duration(time.Hour, 10*365*24*time.Hour); err != nil {
+		return nil, err
+	}
+	if c.suspendAfter, err = suspend.duration(time.Minute, 365*24*time.Hour); err != nil {
+		return nil, err
+	}
+	n, err := inFlight.uint(1, 64)
+	if err != nil {
+		return nil, err
+	}
+	c.inFlight = int(n)
+	if c.eventRetention, err = eventRetention.duration(time.Hour, 10*365*24*time.Hour); err != nil {
 		return nil, err
 	}
 	switch c.logLevel {

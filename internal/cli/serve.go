@@ -74,7 +74,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	dispatcher := &webhook.Dispatcher{
 		Store: db, Secret: svc.WebhookSecret, Render: httpapi.WebhookPayload(svc),
 		Client: webhook.Guard{AllowPrivate: cfg.allowPrivate}.Client(webhook.Timeout), RetryBase: cfg.retryBase,
-		Retention: cfg.retention, Logger: log, Observe: mets.WebhookDelivery,
+		SuspendAfter: cfg.suspendAfter, InFlight: cfg.inFlight, Retention: cfg.retention, EventRetention: cfg.eventRetention,
+		Logger: log, Observe: mets.WebhookDelivery,
 	}
 	mets.ObserveWebhookQueue(db.PendingDeliveries)
 	svc.EventsWritten = dispatcher.Wake
@@ -125,8 +126,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopDispatch()
 	dispatched := make(chan struct{})
 	go func() { dispatcher.Run(dispatchCtx); close(dispatched) }()
-	// On PostgreSQL, other instances' fan-outs and re-enabled endpoints
-	// wake this dispatcher too (LISTEN/NOTIFY).
+	// On PostgreSQL, endpoints re-enabled or changed through another
+	// instance wake this dispatcher too (LISTEN/NOTIFY).
 	if l, ok := db.(interface {
 		ListenWebhooks(ctx context.Context, wake func())
 	}); ok {

@@ -11,60 +11,95 @@ import (
 	"github.com/latchauth/latch/internal/webhook"
 )
 
-// webhookBody is what every delivery carries (DESIGN §7).
+// webhookBody is what every delivery carries.
 type webhookBody struct {
 	Event       string          `json:"event"`
 	Data        accountsv3.User `json:"data"`
 	TriggeredAt string          `json:"triggeredAt"`
 }
 
-// WebhookPayload returns the renderer the dispatcher uses: the event with
-// its user in the accounts-v3 shape, as the user is at the first attempt
-// (normally milliseconds after the event). A user deleted since is
-// rendered with its id only.
-func WebhookPayload(svc *identity.Service) func(ctx context.Context, d *identity.Delivery) ([]byte, error) {
-	return func(ctx context.Context, d *identity.Delivery) ([]byte, error) {
-		body := webhookBody{Event: d.EventType, TriggeredAt: d.EventAt.UTC().Format(time.RFC3339Nano)}
-		u, err := svc.Users.GetUser(ctx, d.TenantID, d.UserID)
-		switch {
-		case identity.ErrorCode(err) == identity.ENOTFOUND || d.UserID == "":
-			body.Data = accountsv3.RenderUser(&identity.User{ID: d.UserID}, nil, nil)
-		case err != nil:
-			return nil, err
-		default:
-			var org, parent *identity.Organisation
-			if orgs, err := svc.UserOrganisations(ctx, u); err != nil {
-				return nil, err
-			} else if len(orgs) > 0 {
-				org = orgs[0]
-				if org.ParentID != "" {
-					if parent, err = svc.Organisations.GetOrganisation(ctx, d.TenantID, org.ParentID); identity.ErrorCode(err) == identity.ENOTFOUND {
-						parent = nil
-					} else if err != nil {
-						return nil, err
-					}
+// WebhookPayload returns the renderer the dispatcher uses: each event with
+// its user in the accounts-v3 shape, as the user is when the event is
+// first read for delivery (normally milliseconds after it; the user is
+// read once per batch, after the batch's events were written). A user
+// deleted since is rendered with its id only.
+func WebhookPayload(svc *identity.Service) func(ctx context.Context, ds []*identity.Delivery) error {
+	return func(ctx context.Context, ds []*identity.Delivery) error {
+		users := map[string]accountsv3.User{}
+		for _, d := range ds {
+			key := d.TenantID + "/" + d.UserID
+			u, ok := users[key]
+			if !ok {
+				var err error
+				if u, err = renderUser(ctx, svc, d.TenantID, d.UserID); err != nil {
+					return err
 				}
+				users[key] = u
 			}
-			body.Data = accountsv3.RenderUser(u, org, parent)
+			var err error
+			d.Payload, err = json.Marshal(webhookBody{Event: d.EventType, Data: u, TriggeredAt: d.EventAt.UTC().Format(time.RFC3339Nano)})
+			if err != nil {
+				return err
+			}
 		}
-		return json.Marshal(body)
+		return nil
 	}
 }
 
+func renderUser(ctx context.Context, svc *identity.Service, tenantID, userID string) (accountsv3.User, error) {
+	if userID == "" {
+		return accountsv3.RenderUser(&identity.User{}, nil, nil), nil
+	}
+	u, err := svc.Users.GetUser(ctx, tenantID, userID)
+	if identity.ErrorCode(err) == identity.ENOTFOUND {
+		return accountsv3.RenderUser(&identity.User{ID: userID}, nil, nil), nil
+	} else if err != nil {
+		return accountsv3.User{}, err
+	}
+	var org, parent *identity.Organisation
+	if orgs, err := svc.UserOrganisations(ctx, u); err != nil {
+		return accountsv3.User{}, err
+	} else if len(orgs) > 0 {
+		org = orgs[0]
+		if org.ParentID != "" {
+			if parent, err = svc.Organisations.GetOrganisation(ctx, tenantID, org.ParentID); identity.ErrorCode(err) == identity.ENOTFOUND {
+				parent = nil
+			} else if err != nil {
+				return accountsv3.User{}, err
+			}
+		}
+	}
+	return accountsv3.RenderUser(u, org, parent), nil
+}
+
 type webhookJSON struct {
-	ID                  string    `json:"id"`
-	URL                 string    `json:"url"`
-	Events              []string  `json:"events"`
-	Signing             string    `json:"signing"`
-	Status              string    `json:"status"`
-	ConsecutiveFailures int       `json:"consecutive_failures"`
-	Secret              string    `json:"secret,omitempty"`
-	CreatedAt           time.Time `json:"created_at"`
-	UpdatedAt           time.Time `json:"updated_at"`
+	ID                  string   `json:"id"`
+	URL                 string   `json:"url"`
+	Events              []string `json:"events"`
+	Signing             string   `json:"signing"`
+	Status              string   `json:"status"`
+	ConsecutiveFailures int      `json:"consecutive_failures"`
+	// FailingSince is the first failure since the last success (null
+	// while healthy): the endpoint is suspended when it is older than
+	// LATCH_WEBHOOK_SUSPEND_AFTER.
+	FailingSince *time.Time `json:"failing_since"`
+	// RetryAt is when a failing endpoint's new events are tried again.
+	RetryAt   *time.Time `json:"retry_at"`
+	Secret    string     `json:"secret,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func webhookOut(w *identity.WebhookEndpoint) webhookJSON {
-	return webhookJSON{w.ID, w.URL, strs(w.Events), w.Signing, w.Status, w.ConsecutiveFailures, "", w.CreatedAt, w.UpdatedAt}
+	return webhookJSON{w.ID, w.URL, strs(w.Events), w.Signing, w.Status, w.ConsecutiveFailures, optTime(w.FailingSince), optTime(w.RetryAt),
+		"", w.CreatedAt, w.UpdatedAt}
 }
 
 type attemptJSON struct {
@@ -145,7 +180,7 @@ func handleListDeliveries(d Deps) http.Handler {
 			dj := deliveryJSON{ID: x.ID, Event: x.EventType, EventID: x.EventID, Status: x.Status, Attempts: x.Attempts,
 				LastStatusCode: x.LastStatusCode, LastError: x.LastError, CreatedAt: x.CreatedAt, Log: []attemptJSON{}}
 			if x.Status == identity.DeliveryPending {
-				dj.NextAttemptAt = &x.NextAttemptAt
+				dj.NextAttemptAt = optTime(x.NextAttemptAt)
 			}
 			for _, a := range as {
 				dj.Log = append(dj.Log, attemptJSON{a.At, a.StatusCode, float64(a.Duration.Microseconds()) / 1000, a.Error, a.Response})

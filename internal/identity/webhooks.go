@@ -8,9 +8,11 @@ import (
 	"time"
 )
 
-// Webhook endpoint statuses (DESIGN §7): unhealthy after a failed delivery,
-// suspended after SuspendAfter failures in a row; a suspended endpoint keeps
-// its deliveries queued until an admin sets it healthy again.
+// Webhook endpoint statuses: unhealthy after a failed
+// delivery; suspended only when its deliveries have failed without a single
+// success for the suspension period (LATCH_WEBHOOK_SUSPEND_AFTER), never
+// because of a burst. A suspended endpoint keeps its events queued until an
+// admin sets it healthy again.
 const (
 	WebhookHealthy   = "healthy"
 	WebhookUnhealthy = "unhealthy"
@@ -21,7 +23,7 @@ const (
 const (
 	DeliveryPending   = "pending"
 	DeliveryDelivered = "delivered"
-	DeliveryFailed    = "failed" // retried for three days without success
+	DeliveryFailed    = "failed" // retried for the whole retry period without success
 )
 
 // WebhookEndpoint is a receiver of a tenant's events.
@@ -34,17 +36,43 @@ type WebhookEndpoint struct {
 	SecretSealed        []byte   // the whsec_ secret, sealed (associated data: WebhookSealAD)
 	Status              string
 	ConsecutiveFailures int
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// FailingSince is the first failure since the endpoint's last success
+	// (zero while it succeeds): suspension is decided by how long ago it was.
+	FailingSince time.Time
+	// RetryAt is when an unhealthy endpoint's event stream is tried again
+	// (its retries keep their own schedule); zero when healthy.
+	RetryAt   time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// Cursor is the endpoint's position in the event log: every event of
+	// its tenant at or before it has been delivered or has become a retry.
+	// Opaque; only the store that wrote it compares positions.
+	Cursor string
 }
 
 // WebhookSealAD binds a sealed endpoint secret to its endpoint.
 func WebhookSealAD(endpointID string) []byte { return []byte("webhook:" + endpointID) }
 
-// Delivery is one event on its way to one endpoint. Its id is the event's
-// id and the endpoint's, so fanning an event out twice cannot queue it twice.
+// DeliveryID is the id of an event's delivery to an endpoint.
+func DeliveryID(eventID, endpointID string) string { return eventID + ":" + endpointID }
+
+// LogEvent is an event as the dispatcher reads it from the log: what a
+// delivery needs, and its position.
+type LogEvent struct {
+	Position  string // opaque, as WebhookEndpoint.Cursor
+	ID        string
+	TenantID  string
+	UserID    string
+	Type      string
+	CreatedAt time.Time
+}
+
+// Delivery is one event on its way to one endpoint. Only deliveries that
+// need remembering are rows (a failed attempt, its retries, a sample of
+// successes); every other event after the endpoint's creation is listed
+// from the log, delivered when the endpoint's cursor has passed it.
 type Delivery struct {
-	ID             string
+	ID             string // DeliveryID(EventID, EndpointID)
 	TenantID       string
 	EndpointID     string
 	EventID        string
@@ -52,7 +80,7 @@ type Delivery struct {
 	UserID         string
 	EventAt        time.Time
 	Status         string
-	Attempts       int
+	Attempts       int // 0 for an event not yet tried
 	NextAttemptAt  time.Time
 	LastStatusCode int
 	LastError      string
@@ -71,72 +99,98 @@ type DeliveryAttempt struct {
 	Response   string // the start of the answer's body
 }
 
-// ClaimedDelivery is a delivery leased to one dispatcher, with what it
-// needs to send it.
-type ClaimedDelivery struct {
-	Delivery
-	Endpoint WebhookEndpoint
+// AttemptRecord is an attempt the store must remember, written in one
+// transaction with the delivery row it creates or updates and the
+// endpoint's health: every failure, every retry, and sampled successes.
+type AttemptRecord struct {
+	// Delivery is the delivery with its new state: Status, NextAttemptAt
+	// (pending), LastStatusCode, LastError, Payload.
+	Delivery Delivery
+	Attempt  DeliveryAttempt
+	// RetryAt is, after a failure, when the endpoint's stream may be tried again.
+	RetryAt time.Time
+	// SuspendAfter is how long an endpoint fails without a success before
+	// it is suspended.
+	SuspendAfter time.Duration
+	// RecoveredAfter: a success ending a failing period at least this long
+	// makes the endpoint's pending retries due at once (the receiver is
+	// back); a shorter one (one bad event among good ones) does not.
+	RecoveredAfter time.Duration
 }
 
-// DeliveryResult is how an attempt ended, written back in one transaction
-// with the attempt's log row and the endpoint's health.
-type DeliveryResult struct {
-	Attempt       DeliveryAttempt
-	Delivered     bool
-	NextAttemptAt time.Time // zero with Delivered false: failed for good
-	Payload       []byte    // the body sent, kept for retries
-	SuspendAfter  int       // consecutive failures that suspend the endpoint
+// Delivered reports whether the attempt succeeded.
+func (r *AttemptRecord) Delivered() bool { return r.Delivery.Status == DeliveryDelivered }
+
+// EndpointHealth is an endpoint's health after an attempt was recorded.
+type EndpointHealth struct {
+	Status              string
+	ConsecutiveFailures int
+	FailingSince        time.Time
+	RetryAt             time.Time
 }
 
-// Settle says what a delivery becomes after the attempt: delivered,
-// pending until NextAttemptAt, or failed for good.
-func (r DeliveryResult) Settle() (status string, next time.Time) {
-	switch {
-	case r.Delivered:
-		return DeliveryDelivered, r.Attempt.At
-	case r.NextAttemptAt.IsZero():
-		return DeliveryFailed, r.Attempt.At
-	}
-	return DeliveryPending, r.NextAttemptAt
-}
-
-// WebhookStore persists endpoints and deliveries. Events are the outbox:
-// they are written in the same transaction as the change they describe,
-// and FanOutEvents turns them into deliveries.
+// WebhookStore persists endpoints, their cursors over the event log and
+// the deliveries worth remembering. Events are the outbox: written in the
+// same transaction as the change they describe; an endpoint's cursor walks
+// over them, so a delivered event costs no row at all.
 type WebhookStore interface {
+	// CreateWebhook stores a new endpoint whose cursor is the log's head:
+	// it receives the events committed after it (and possibly a few that
+	// committed concurrently with it), never the past.
 	CreateWebhook(ctx context.Context, w *WebhookEndpoint) error
 	GetWebhook(ctx context.Context, tenantID, id string) (*WebhookEndpoint, error)
 	ListWebhooks(ctx context.Context, tenantID string) ([]*WebhookEndpoint, error)
-	// UpdateWebhook replaces URL, events, signing and status; setting
-	// status healthy resets the failure count. ENOTFOUND.
+	// UpdateWebhook replaces URL, events, signing, status and health; the
+	// endpoint's pending retries become due at once (an admin changed or
+	// re-enabled it). ENOTFOUND.
 	UpdateWebhook(ctx context.Context, w *WebhookEndpoint) error
 	// DeleteWebhook removes the endpoint and its deliveries. ENOTFOUND.
 	DeleteWebhook(ctx context.Context, tenantID, id string) error
-	// FanOutEvents takes up to limit events not yet fanned out, queues a
-	// delivery for every endpoint of the event's tenant subscribed to its
-	// type, and marks them fanned out, in one transaction. It returns how
-	// many events it took.
-	FanOutEvents(ctx context.Context, now time.Time, limit int) (int, error)
-	// ClaimDeliveries leases up to limit pending deliveries that are due at
-	// now, of endpoints that are not suspended, until now+lease; of
-	// concurrent callers on any instances, each delivery goes to one.
-	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*ClaimedDelivery, error)
-	// FinishDelivery records an attempt of a claimed delivery: the log row,
-	// the delivery's new state and the endpoint's health, together.
-	FinishDelivery(ctx context.Context, d *ClaimedDelivery, r DeliveryResult) error
-	// ListDeliveries returns an endpoint's deliveries, newest first.
+	// ListDeliveries returns an endpoint's deliveries, newest first: its
+	// delivery rows and, for the events of its types since its creation
+	// that have none, the log's view (delivered once the cursor passed
+	// them, with Attempts 1 and no log; pending before).
 	ListDeliveries(ctx context.Context, tenantID, endpointID string, p Page) ([]*Delivery, string, error)
 	// ListDeliveryAttempts returns a delivery's attempts, newest first.
 	ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]*DeliveryAttempt, error)
-	// NextDeliveryAt is when the earliest pending delivery of a
-	// non-suspended endpoint is due (for a leased one, when its lease
-	// ends), or zero when none is.
-	NextDeliveryAt(ctx context.Context) (time.Time, error)
-	// PendingDeliveries counts the deliveries not yet delivered or failed.
+	// PendingDeliveries counts what is waiting: pending delivery rows and
+	// the events of their types after the cursors (counted up to a cap).
 	PendingDeliveries(ctx context.Context) (int, error)
-	// PruneDeliveries deletes delivered and failed deliveries (and their
-	// attempts) last touched before before, and returns how many.
-	PruneDeliveries(ctx context.Context, before time.Time) (int, error)
+	// PruneDeliveries deletes up to limit delivered and failed delivery
+	// rows (and their attempts) last touched before before.
+	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
+	// PruneEvents looks at up to limit events after the scan position
+	// after ("" at first), oldest first, and deletes those created before
+	// before, except those an endpoint has not yet passed with its cursor.
+	// It returns how many it deleted and where to go on from; "" when it
+	// reached an event created at or after before, or the end.
+	PruneEvents(ctx context.Context, before time.Time, after string, limit int) (deleted int, next string, err error)
+
+	// ClaimEndpoints leases to owner, until now+lease, up to limit
+	// endpoints that are not suspended, not leased by anyone (or whose
+	// lease ran out), and have work: a pending delivery due at now, or
+	// (when the endpoint's RetryAt has passed) events after its cursor. Of
+	// concurrent callers on any instances, each endpoint goes to one.
+	ClaimEndpoints(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*WebhookEndpoint, error)
+	// ReadEvents returns up to limit events of the tenant after position
+	// after, in log order; on PostgreSQL only events below the oldest
+	// running transaction, so that none can commit behind a cursor later.
+	ReadEvents(ctx context.Context, tenantID, after string, limit int) ([]*LogEvent, error)
+	// DueDeliveries returns up to limit pending deliveries of the endpoint
+	// due at now, and when the next one that is not yet due is (zero: none).
+	DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]*Delivery, time.Time, error)
+	// SaveCursor moves the endpoint's cursor forward to cursor (never
+	// back) and extends owner's lease to now+lease, returning the endpoint
+	// as stored (an admin may have changed it). ECONFLICT when owner no
+	// longer holds the lease, ENOTFOUND when the endpoint is gone.
+	SaveCursor(ctx context.Context, owner, endpointID, cursor string, now time.Time, lease time.Duration) (*WebhookEndpoint, error)
+	// ReleaseEndpoint saves the cursor as SaveCursor does and gives the
+	// lease up. A lease owner no longer holds is left alone.
+	ReleaseEndpoint(ctx context.Context, owner, endpointID, cursor string) error
+	// RecordAttempt writes an attempt worth remembering: the delivery row
+	// (created, or updated with one more attempt), the attempt's log row
+	// and the endpoint's health, together.
+	RecordAttempt(ctx context.Context, r *AttemptRecord) (*EndpointHealth, error)
 }
 
 // WebhookInput creates or patches an endpoint.
@@ -188,7 +242,7 @@ func (in *WebhookInput) apply(w *WebhookEndpoint, create bool) error {
 		if create || *in.Status != WebhookHealthy {
 			return Invalid("status", "can only be set to healthy, to re-enable an endpoint")
 		}
-		w.Status, w.ConsecutiveFailures = WebhookHealthy, 0
+		w.Status, w.ConsecutiveFailures, w.FailingSince, w.RetryAt = WebhookHealthy, 0, time.Time{}, time.Time{}
 	} else if create {
 		w.Status = WebhookHealthy
 	}

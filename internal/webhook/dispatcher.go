@@ -16,74 +16,123 @@ import (
 
 // Store is what the dispatcher needs of the database.
 type Store interface {
-	FanOutEvents(ctx context.Context, now time.Time, limit int) (int, error)
-	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*identity.ClaimedDelivery, error)
-	FinishDelivery(ctx context.Context, d *identity.ClaimedDelivery, r identity.DeliveryResult) error
-	NextDeliveryAt(ctx context.Context) (time.Time, error)
-	PruneDeliveries(ctx context.Context, before time.Time) (int, error)
+	ClaimEndpoints(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*identity.WebhookEndpoint, error)
+	ReadEvents(ctx context.Context, tenantID, after string, limit int) ([]*identity.LogEvent, error)
+	DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]*identity.Delivery, time.Time, error)
+	SaveCursor(ctx context.Context, owner, endpointID, cursor string, now time.Time, lease time.Duration) (*identity.WebhookEndpoint, error)
+	ReleaseEndpoint(ctx context.Context, owner, endpointID, cursor string) error
+	RecordAttempt(ctx context.Context, r *identity.AttemptRecord) (*identity.EndpointHealth, error)
+	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
+	PruneEvents(ctx context.Context, before time.Time, after string, limit int) (int, string, error)
 }
 
-// Limits of one delivery (DESIGN §7, issue "webhooks").
+// Limits of one delivery.
 const (
 	Timeout         = 10 * time.Second
 	MaxResponseRead = 64 << 10 // bytes of an answer read at most
 	excerptLen      = 1 << 10  // bytes of an answer kept in the delivery log
 )
 
-// Dispatcher delivers queued deliveries: it fans new events out, claims
-// what is due, sends it on a pool of workers and records each attempt.
-// Deliveries are at least once: a crash after a send and before its record
-// sends again when the lease runs out, with the same webhook-id.
+// Dispatcher delivers each endpoint's events by walking a cursor over the
+// event log. An instance leases an endpoint (not each delivery), reads the
+// events after its cursor, sends them with a few in flight, and saves the
+// cursor now and then at the highest point below which every event is
+// settled: delivered, or failed and written down as a retry. A delivered
+// event thus costs no write at all; a crash re-sends what came after the
+// saved cursor, with the same webhook-id (at least once).
+//
+// Fairness: each endpoint has its own worker with at most InFlight sends
+// (one while it is failing), and every send waits for one of Sends
+// overall slots in FIFO order, so endpoints with work take turns and a
+// slow receiver holds up only itself.
 type Dispatcher struct {
 	Store  Store
 	Secret func(*identity.WebhookEndpoint) (string, error)
-	// Render builds a delivery's body at its first attempt.
-	Render       func(ctx context.Context, d *identity.Delivery) ([]byte, error)
-	Client       *http.Client  // Guard.Client(Timeout) in production
-	RetryBase    time.Duration // first retry delay; default 5 s
-	SuspendAfter int           // default 50
-	Workers      int           // concurrent sends; default 8
-	Poll         time.Duration // longest sleep without a wake-up; default 1 s
-	// Spacing is the shortest time between two rounds: under a stream of
-	// logins, wake-ups are gathered into one fan-out per round instead of
-	// one each (which took ~13% of SQLite's refresh throughput). Default 10 ms.
-	Spacing   time.Duration
-	Retention time.Duration // settled deliveries are kept this long; default 30 days
-	Logger    *slog.Logger
+	// Render fills in the Payload of each delivery: the body as the event
+	// is first sent, kept unchanged for its retries.
+	Render func(ctx context.Context, ds []*identity.Delivery) error
+	Client *http.Client // Guard.Client(Timeout) in production
+	// RetryBase is the first retry delay; later ones double. Default 5 s.
+	RetryBase time.Duration
+	// SuspendAfter is how long an endpoint's deliveries fail without a
+	// single success before it is suspended. Default 72 h.
+	SuspendAfter time.Duration
+	InFlight     int           // sends in flight per endpoint; default 4
+	Sends        int           // sends in flight overall; default 256
+	Poll         time.Duration // longest wait before looking for work without a wake-up; default 1 s
+	// Spacing is the shortest time between two looks for endpoints with
+	// work, and between two reads of one endpoint's events: under a stream
+	// of logins, events are read in batches rather than one by one.
+	// Default 10 ms.
+	Spacing time.Duration
+	// Lease is how long an endpoint stays leased to this instance without
+	// a renewal (renewed every third of it): after a crash, another
+	// instance (or the restarted one) takes over when it ends. Default 10 s.
+	Lease          time.Duration
+	Retention      time.Duration // settled delivery rows are kept this long; default 30 days
+	EventRetention time.Duration // events (the audit log) are kept this long; default 90 days
+	// SampleEvery is how often one successful first attempt per endpoint
+	// is written to the delivery log (every failure always is). Default 1 min.
+	SampleEvery time.Duration
+	Logger      *slog.Logger
 	// Observe, when set, is told each attempt's outcome ("delivered",
 	// "failed", "retry") and, for deliveries, the time from the event.
 	Observe func(outcome string, sinceEvent time.Duration)
 
-	once sync.Once
-	wake chan struct{}
+	once     sync.Once
+	owner    string
+	wake     chan struct{}
+	slots    chan struct{}
+	payloads *payloadCache
+	mu       sync.Mutex
+	workers  map[string]*worker
 }
 
 func (d *Dispatcher) init() {
 	d.once.Do(func() {
+		d.owner = identity.NewID()
 		d.wake = make(chan struct{}, 1)
+		d.workers = map[string]*worker{}
+		d.payloads = newPayloadCache(4096)
 		if d.RetryBase <= 0 {
 			d.RetryBase = 5 * time.Second
 		}
 		if d.SuspendAfter <= 0 {
-			d.SuspendAfter = 50
+			d.SuspendAfter = 72 * time.Hour
 		}
-		if d.Workers <= 0 {
-			d.Workers = 8
+		if d.InFlight <= 0 {
+			d.InFlight = 4
 		}
+		if d.Sends <= 0 {
+			d.Sends = 256
+		}
+		d.slots = make(chan struct{}, d.Sends)
 		if d.Poll <= 0 {
 			d.Poll = time.Second
+		}
+		if d.Spacing <= 0 {
+			d.Spacing = 10 * time.Millisecond
+		}
+		if d.Lease <= 0 {
+			d.Lease = 10 * time.Second
 		}
 		if d.Retention <= 0 {
 			d.Retention = 30 * 24 * time.Hour
 		}
-		if d.Spacing <= 0 {
-			d.Spacing = 10 * time.Millisecond
+		if d.EventRetention <= 0 {
+			d.EventRetention = 90 * 24 * time.Hour
+		}
+		if d.SampleEvery <= 0 {
+			d.SampleEvery = time.Minute
 		}
 		if d.Logger == nil {
 			d.Logger = slog.Default()
 		}
 	})
 }
+
+// giveUp is how long a delivery is retried.
+func (d *Dispatcher) giveUp() time.Duration { return max(GiveUpAfter, d.SuspendAfter) }
 
 // Wake tells the dispatcher that events were written; it never blocks.
 func (d *Dispatcher) Wake() {
@@ -94,77 +143,69 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
+// claimLimit is how many endpoints one look leases at most.
+const claimLimit = 100
+
 // Run delivers until ctx ends, then lets the sends in flight finish (each
-// is bounded by the client's timeout) and returns.
+// is bounded by the client's timeout), saves every cursor, gives the
+// leases up and returns.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.init()
-	// A send takes at most the client timeout; the lease adds a margin for
-	// recording it. After a crash, what was in flight is retried when it ends.
-	lease := Timeout + 5*time.Second
-	slots := make(chan struct{}, d.Workers)
-	var inflight sync.WaitGroup
-	defer inflight.Wait()
-	var pruned time.Time
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { d.pruneLoop(ctx) })
+	var looked time.Time
 	for ctx.Err() == nil {
-		now := time.Now()
-		if now.Sub(pruned) > time.Hour {
-			if n, err := d.Store.PruneDeliveries(ctx, now.Add(-d.Retention)); err != nil {
-				d.logErr(ctx, "prune deliveries", err)
-			} else if n > 0 {
-				d.Logger.Info("webhooks: pruned old deliveries", "count", n, "retention", d.Retention)
-			}
-			pruned = now
+		if wait := d.Spacing - time.Since(looked); wait > 0 {
+			sleep(ctx, wait)
+			continue
 		}
-		for {
-			n, err := d.Store.FanOutEvents(ctx, now, 200)
-			if err != nil {
-				d.logErr(ctx, "fan out events", err)
-				break
-			}
-			if n == 0 {
-				break
-			}
-		}
-		// One read says both whether to claim (taking the writer on SQLite,
-		// row locks on PostgreSQL) and how long to sleep after.
-		next, err := d.Store.NextDeliveryAt(ctx)
+		looked = time.Now()
+		eps, err := d.Store.ClaimEndpoints(ctx, d.owner, looked, d.Lease, claimLimit)
 		if err != nil {
-			d.logErr(ctx, "next delivery", err)
+			d.logErr(ctx, "claim endpoints", err)
 		}
-		free := d.Workers - len(slots)
-		var claimed []*identity.ClaimedDelivery
-		if free > 0 && err == nil && !next.IsZero() && !next.After(now) {
-			if claimed, err = d.Store.ClaimDeliveries(ctx, now, lease, free); err != nil {
-				d.logErr(ctx, "claim deliveries", err)
+		for _, ep := range eps {
+			d.mu.Lock()
+			running := d.workers[ep.ID] != nil // its lease ran out under it; it renews it
+			var w *worker
+			if !running {
+				w = newWorker(d, ep)
+				d.workers[ep.ID] = w
+			}
+			d.mu.Unlock()
+			if w != nil {
+				wg.Go(func() { w.run(ctx) })
 			}
 		}
-		for _, c := range claimed {
-			slots <- struct{}{}
-			inflight.Go(func() {
-				d.deliver(c)
-				<-slots
-				d.Wake() // a free worker: claim again without waiting for the poll
-			})
-		}
-		if len(claimed) > 0 && len(claimed) == free {
-			continue // there may be more due
-		}
-		wait := d.Poll
-		if !next.IsZero() {
-			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
-		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(d.Poll)
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
+			d.pokeWorkers()
 		case <-t.C:
 		}
 		t.Stop()
-		if rest := d.Spacing - time.Since(now); rest > 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(rest):
-			}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// pokeWorkers tells every endpoint worker that events were written.
+func (d *Dispatcher) pokeWorkers() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, w := range d.workers {
+		select {
+		case w.poke <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -175,60 +216,131 @@ func (d *Dispatcher) logErr(ctx context.Context, what string, err error) {
 	}
 }
 
-// deliver makes one attempt and records it. It runs on its own context:
-// a shutdown lets it finish rather than leave a sent but unrecorded
-// delivery behind.
-func (d *Dispatcher) deliver(c *identity.ClaimedDelivery) {
+// pruneLoop applies the retention settings a minute after start, then
+// hourly.
+func (d *Dispatcher) pruneLoop(ctx context.Context) {
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		d.Prune(ctx, time.Now())
+		t.Reset(time.Hour)
+	}
+}
+
+// pruneBatch is how many rows one pruning statement deletes: small, so
+// that it holds SQLite's writer (or PostgreSQL's locks) only briefly
+// between logins.
+const pruneBatch = 500
+
+// Prune deletes settled delivery rows older than Retention and events
+// older than EventRetention (except those an endpoint has yet to deliver),
+// in small batches with pauses between them, off the request path.
+func (d *Dispatcher) Prune(ctx context.Context, now time.Time) {
+	d.init()
+	total := 0
+	for ctx.Err() == nil {
+		n, err := d.Store.PruneDeliveries(ctx, now.Add(-d.Retention), pruneBatch)
+		total += n
+		if err != nil {
+			d.logErr(ctx, "prune deliveries", err)
+		}
+		if err != nil || n < pruneBatch {
+			break
+		}
+		sleep(ctx, 20*time.Millisecond)
+	}
+	if total > 0 {
+		d.Logger.Info("webhooks: pruned old deliveries", "count", total, "retention", d.Retention)
+	}
+	total, after := 0, ""
+	for ctx.Err() == nil {
+		n, next, err := d.Store.PruneEvents(ctx, now.Add(-d.EventRetention), after, pruneBatch)
+		total += n
+		if err != nil {
+			d.logErr(ctx, "prune events", err)
+		}
+		if err != nil || next == "" {
+			break
+		}
+		after = next
+		sleep(ctx, 20*time.Millisecond)
+	}
+	if total > 0 {
+		d.Logger.Info("pruned old events", "count", total, "retention", d.EventRetention)
+	}
+}
+
+// result is how a send ended, reported to its endpoint's worker.
+type result struct {
+	item    *item              // a stream event; nil for a retry
+	retry   *identity.Delivery // a retry; nil for a stream event
+	health  *identity.EndpointHealth
+	err     error     // the attempt could not be written down: send it again
+	next    time.Time // a retry's next attempt, when it has one
+	success bool
+}
+
+// attempt sends dl to the endpoint (a snapshot the worker owns) and
+// records it when it failed or remember is set (a retry, a sample, or an
+// endpoint whose health a success changes). It runs on its own context: a
+// shutdown lets it finish rather than leave a sent but unrecorded attempt.
+func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, secret string, secretErr error, dl *identity.Delivery, remember bool) (res result) {
 	ctx := context.Background()
+	d.slots <- struct{}{}
 	start := time.Now()
-	attempt := identity.DeliveryAttempt{DeliveryID: c.ID, At: start}
-	payload := c.Payload
-	status, errText, excerpt := 0, "", ""
-	var err error
-	if len(payload) == 0 {
-		payload, err = d.Render(ctx, &c.Delivery)
-	}
+	status, excerpt, err := 0, "", secretErr
 	if err == nil {
-		status, excerpt, err = d.send(ctx, c, payload, start)
+		status, excerpt, err = d.post(ctx, ep, secret, dl.EventID, dl.Payload, start)
 	}
+	<-d.slots
+	errText := ""
 	if err != nil {
 		errText = err.Error()
 	} else if status < 200 || status > 299 {
 		errText = fmt.Sprintf("HTTP %d", status)
 	}
-	attempt.StatusCode, attempt.Duration, attempt.Error, attempt.Response = status, time.Since(start), errText, excerpt
-	res := identity.DeliveryResult{Attempt: attempt, Delivered: errText == "", Payload: payload, SuspendAfter: d.SuspendAfter}
+	res.success = errText == ""
+	rec := &identity.AttemptRecord{Delivery: *dl, SuspendAfter: d.SuspendAfter, RecoveredAfter: d.RetryBase,
+		Attempt: identity.DeliveryAttempt{DeliveryID: dl.ID, At: start, StatusCode: status, Duration: time.Since(start), Error: errText, Response: excerpt}}
+	rec.Delivery.LastStatusCode, rec.Delivery.LastError, rec.Delivery.UpdatedAt = status, errText, start
 	outcome := "delivered"
-	if !res.Delivered {
-		next, retry := NextAttempt(c.CreatedAt, start, c.Attempts+1, d.RetryBase)
-		res.NextAttemptAt, outcome = next, "retry"
-		if !retry {
-			outcome = "failed"
+	if res.success {
+		rec.Delivery.Status = identity.DeliveryDelivered
+	} else {
+		next, ok := NextAttempt(dl.EventAt, start, dl.Attempts+1, d.RetryBase, d.giveUp())
+		rec.Delivery.Status, rec.Delivery.NextAttemptAt, outcome = identity.DeliveryPending, next, "retry"
+		if !ok {
+			rec.Delivery.Status, outcome = identity.DeliveryFailed, "failed"
 		}
-		d.Logger.Info("webhook delivery failed", "delivery_id", c.ID, "endpoint_id", c.EndpointID, "url", c.Endpoint.URL,
-			"attempt", c.Attempts+1, "err", errText, "next_attempt_at", next)
+		res.next = next
+		rec.RetryAt = start.Add(Backoff(ep.ConsecutiveFailures+1, d.RetryBase))
+		d.Logger.Info("webhook delivery failed", "delivery_id", dl.ID, "endpoint_id", ep.ID, "url", ep.URL,
+			"attempt", dl.Attempts+1, "err", errText, "next_attempt_at", next)
 	}
-	if err := d.Store.FinishDelivery(ctx, c, res); err != nil {
-		// The lease runs out and the delivery is sent again: at least once.
-		d.Logger.Error("webhooks: record attempt", "delivery_id", c.ID, "err", err)
-		return
+	if !res.success || remember {
+		if res.health, res.err = d.Store.RecordAttempt(ctx, rec); res.err != nil {
+			d.Logger.Error("webhooks: record attempt", "delivery_id", dl.ID, "err", res.err)
+			return res
+		}
 	}
 	if d.Observe != nil {
-		d.Observe(outcome, time.Since(c.EventAt))
+		d.Observe(outcome, time.Since(dl.EventAt))
 	}
+	return res
 }
 
-// send POSTs payload and returns the status and the start of the answer.
-func (d *Dispatcher) send(ctx context.Context, c *identity.ClaimedDelivery, payload []byte, at time.Time) (int, string, error) {
-	secret, err := d.Secret(&c.Endpoint)
+// post sends payload and returns the status and the start of the answer.
+func (d *Dispatcher) post(ctx context.Context, ep *identity.WebhookEndpoint, secret, eventID string, payload []byte, at time.Time) (int, string, error) {
+	h, err := Sign(ep.Signing, secret, eventID, at, payload)
 	if err != nil {
 		return 0, "", err
 	}
-	h, err := Sign(c.Endpoint.Signing, secret, c.EventID, at, payload)
-	if err != nil {
-		return 0, "", err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint.URL, bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(payload))
 	if err != nil {
 		return 0, "", err
 	}
@@ -260,13 +372,48 @@ func (d *Dispatcher) Ping(ctx context.Context, w *identity.WebhookEndpoint) iden
 	d.init()
 	start := time.Now()
 	body := fmt.Appendf(nil, `{"event":"ping","data":{"webhookId":%q},"triggeredAt":%q}`, w.ID, start.UTC().Format(time.RFC3339Nano))
-	c := &identity.ClaimedDelivery{Delivery: identity.Delivery{EventID: "ping-" + start.UTC().Format("20060102T150405.000000000")}, Endpoint: *w}
-	status, excerpt, err := d.send(ctx, c, body, start)
-	a := identity.DeliveryAttempt{At: start, StatusCode: status, Duration: time.Since(start), Response: excerpt}
+	id := "ping-" + start.UTC().Format("20060102T150405.000000000")
+	a := identity.DeliveryAttempt{At: start}
+	secret, err := d.Secret(w)
+	if err == nil {
+		a.StatusCode, a.Response, err = d.post(ctx, w, secret, id, body, start)
+	}
+	a.Duration = time.Since(start)
 	if err != nil {
 		a.Error = err.Error()
-	} else if status < 200 || status > 299 {
-		a.Error = fmt.Sprintf("HTTP %d", status)
+	} else if a.StatusCode < 200 || a.StatusCode > 299 {
+		a.Error = fmt.Sprintf("HTTP %d", a.StatusCode)
 	}
 	return a
+}
+
+// payloadCache keeps recently rendered bodies by event id, so that the
+// endpoints of one tenant render each event once.
+type payloadCache struct {
+	mu   sync.Mutex
+	m    map[string][]byte
+	ring []string
+	at   int
+}
+
+func newPayloadCache(n int) *payloadCache {
+	return &payloadCache{m: make(map[string][]byte, n), ring: make([]string, n)}
+}
+
+func (c *payloadCache) get(id string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[id]
+	return p, ok
+}
+
+func (c *payloadCache) put(id string, p []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[id]; ok {
+		return
+	}
+	delete(c.m, c.ring[c.at])
+	c.ring[c.at], c.m[id] = id, p
+	c.at = (c.at + 1) % len(c.ring)
 }

@@ -24,11 +24,11 @@ type Guard struct {
 var ErrForbiddenTarget = errors.New("webhook: target address is loopback, private, link-local or otherwise internal; set LATCH_WEBHOOK_ALLOW_PRIVATE=true to allow it")
 
 var specialRanges = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, and broadcast
+	netip.MustParsePrefix("0.0.0.0/8"),     // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, and broadcast
 	// Ranges that carry an IPv4 address inside an IPv6 one, and that a
 	// relay or translator may forward to that IPv4 address, internal ones
 	// included: refused whatever they embed (a real receiver has a native
@@ -39,9 +39,9 @@ var specialRanges = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b:1::/48"),  // NAT64, local use
 	netip.MustParsePrefix("2002::/16"),       // 6to4
 	netip.MustParsePrefix("2001::/32"),       // Teredo
-	netip.MustParsePrefix("2001:db8::/32"),  // documentation
-	netip.MustParsePrefix("fd00:ec2::/32"),  // AWS IPv6 metadata (also in fc00::/7)
-	netip.MustParsePrefix("169.254.0.0/16"), // link-local, cloud metadata (also IsLinkLocalUnicast)
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("fd00:ec2::/32"),   // AWS IPv6 metadata (also in fc00::/7)
+	netip.MustParsePrefix("169.254.0.0/16"),  // link-local, cloud metadata (also IsLinkLocalUnicast)
 }
 
 // Forbidden reports whether a delivery may not connect to a.
@@ -94,8 +94,8 @@ func (g Guard) Client(timeout time.Duration) *http.Client {
 			// share a receiver, each with a few sends in flight.
 			MaxIdleConns:        1024,
 			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:       90 * time.Second,
-			ForceAttemptHTTP2:     true,
+			IdleConnTimeout:     90 * time.Second,
+			ForceAttemptHTTP2:   true,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return ErrRedirect },
 	}

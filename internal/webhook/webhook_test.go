@@ -88,7 +88,7 @@ func TestNextAttempt(t *testing.T) {
 	now := created
 	var last time.Duration
 	for attempt := 1; ; attempt++ {
-		next, ok := NextAttempt(created, now, attempt, base)
+		next, ok := NextAttempt(created, now, attempt, base, GiveUpAfter)
 		if !ok {
 			if now.Sub(created) < GiveUpAfter-maxDelay {
 				t.Fatalf("gave up after %v (attempt %d), want close to %v", now.Sub(created), attempt, GiveUpAfter)
@@ -115,7 +115,7 @@ func TestNextAttempt(t *testing.T) {
 	// Jitter: the same attempt does not always wait the same.
 	seen := map[time.Duration]bool{}
 	for range 20 {
-		n, _ := NextAttempt(created, created, 3, base)
+		n, _ := NextAttempt(created, created, 3, base, GiveUpAfter)
 		seen[n.Sub(created)] = true
 	}
 	if len(seen) < 2 {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/store/postgres"
 	"github.com/latchauth/latch/internal/store/postgres/postgrestest"
@@ -54,8 +56,8 @@ func TestConcurrentMigrations(t *testing.T) {
 	}
 }
 
-// Ensure a fan-out on one instance wakes the dispatcher of another through
-// LISTEN/NOTIFY.
+// Ensure a change to an endpoint on one instance (a re-enabled one may
+// have work) wakes the dispatcher of another through LISTEN/NOTIFY.
 func TestListenWebhooks(t *testing.T) {
 	url := postgrestest.URL(t)
 	a, b := MustOpen(t, url), MustOpen(t, url)
@@ -66,19 +68,76 @@ func TestListenWebhooks(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // let LISTEN take effect
 	tn := storetest.MustCreateTenant(t, a, "")
 	now := time.Now()
-	if err := a.CreateWebhook(ctx, &identity.WebhookEndpoint{ID: identity.NewID(), TenantID: tn.ID, URL: "https://hooks.example",
-		Events: []string{identity.EventLoggedIn}, Signing: "standard-webhooks", SecretSealed: []byte{1}, Status: "healthy", CreatedAt: now, UpdatedAt: now}); err != nil {
+	w := &identity.WebhookEndpoint{ID: identity.NewID(), TenantID: tn.ID, URL: "https://hooks.example",
+		Events: []string{identity.EventLoggedIn}, Signing: "standard-webhooks", SecretSealed: []byte{1}, Status: "healthy", CreatedAt: now, UpdatedAt: now}
+	if err := a.CreateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.AppendEvents(ctx, identity.Event{ID: identity.NewID(), TenantID: tn.ID, Type: identity.EventLoggedIn, CreatedAt: now}); err != nil {
+	if err := a.UpdateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
-	}
-	if n, err := a.FanOutEvents(ctx, now, 10); err != nil || n != 1 {
-		t.Fatalf("FanOutEvents = %d, %v", n, err)
 	}
 	select {
 	case <-woken:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the other instance was not woken")
+	}
+}
+
+// Ensure an event whose transaction began writing first but commits last
+// is not skipped by a cursor: while it is open, the events committed
+// after it are not read either (they lie above the oldest running
+// transaction); once it commits, both are read, it first.
+func TestEventLogWaitsForOlderTransactions(t *testing.T) {
+	url := postgrestest.URL(t)
+	db := MustOpen(t, url)
+	ctx := context.Background()
+	tn := storetest.MustCreateTenant(t, db, "")
+	w := &identity.WebhookEndpoint{ID: identity.NewID(), TenantID: tn.ID, URL: "https://hooks.example", Events: []string{identity.EventLoggedIn},
+		Signing: "standard-webhooks", SecretSealed: []byte{1}, Status: "healthy", CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := db.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	slow, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback(ctx)
+	first := identity.NewID()
+	if _, err := slow.Exec(ctx, "INSERT INTO events (id, tenant_id, type, created_at) VALUES ($1, $2, $3, now())", first, tn.ID, identity.EventLoggedIn); err != nil {
+		t.Fatal(err)
+	}
+	second := identity.Event{ID: identity.NewID(), TenantID: tn.ID, Type: identity.EventLoggedIn, CreatedAt: time.Now()}
+	if err := db.AppendEvents(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := db.ReadEvents(ctx, tn.ID, w.Cursor, 10); err != nil || len(evs) != 0 {
+		t.Fatalf("read %d events while an older transaction is open (%v); the cursor could pass it", len(evs), err)
+	}
+	if err := slow.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Other tests' transactions on the same server may hold the horizon
+	// back a moment.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		evs, err := db.ReadEvents(ctx, tn.ID, w.Cursor, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 2 {
+			if evs[0].ID != first || evs[1].ID != second.ID {
+				t.Fatalf("read %s, %s; want %s first", evs[0].ID, evs[1].ID, first)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("read %d of 2 events after the commit", len(evs))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,39 +14,63 @@ import (
 
 const webhookCols = "webhook_endpoints.id, webhook_endpoints.tenant_id, webhook_endpoints.url, webhook_endpoints.events::text, " +
 	"webhook_endpoints.signing, webhook_endpoints.secret, webhook_endpoints.status, webhook_endpoints.consecutive_failures, " +
-	"webhook_endpoints.created_at, webhook_endpoints.updated_at"
+	"webhook_endpoints.failing_since, webhook_endpoints.retry_at, webhook_endpoints.created_at, webhook_endpoints.updated_at, " +
+	"webhook_endpoints.cursor_tx::text, webhook_endpoints.cursor_id"
 
 func webhookScanner() (*identity.WebhookEndpoint, []any, func() error) {
 	var w identity.WebhookEndpoint
-	var events string
+	var events, cursorTx, cursorID string
+	var failing, retry *time.Time
 	var created, updated time.Time
-	return &w, []any{&w.ID, &w.TenantID, &w.URL, &events, &w.Signing, &w.SecretSealed, &w.Status, &w.ConsecutiveFailures, &created, &updated},
+	return &w, []any{&w.ID, &w.TenantID, &w.URL, &events, &w.Signing, &w.SecretSealed, &w.Status, &w.ConsecutiveFailures,
+			&failing, &retry, &created, &updated, &cursorTx, &cursorID},
 		func() error {
-			w.CreatedAt, w.UpdatedAt = created.UTC(), updated.UTC()
+			w.FailingSince, w.RetryAt, w.CreatedAt, w.UpdatedAt = tv(failing), tv(retry), created.UTC(), updated.UTC()
+			w.Cursor = cursorTx + "/" + cursorID
 			return unjs(events, &w.Events)
 		}
 }
 
 func scanWebhook(r pgx.Row) (*identity.WebhookEndpoint, error) { return scanWith(r, webhookScanner) }
 
-// CreateWebhook implements identity.WebhookStore.
-func (db *DB) CreateWebhook(ctx context.Context, w *identity.WebhookEndpoint) error {
-	err := db.tx(ctx, func(tx pgx.Tx) error {
-		// A tenant's first endpoint: its backlog is history, not to deliver
-		// (see withEndpoints).
-		if _, err := tx.Exec(ctx, `UPDATE events SET fanned_out = true WHERE tenant_id = $1 AND NOT fanned_out
-			AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE tenant_id = $1)`, w.TenantID); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO webhook_endpoints (id, tenant_id, url, events, signing, secret, status,
-			consecutive_failures, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			w.ID, w.TenantID, w.URL, js(w.Events), w.Signing, w.SecretSealed, w.Status, w.ConsecutiveFailures, w.CreatedAt.UTC(), w.UpdatedAt.UTC())
-		return err
-	})
-	if identity.ErrorCode(err) == identity.ENOTFOUND {
-		return notFound("tenant")
+// position decodes a cursor, "tx/id": the last settled event's
+// transaction id and event id.
+func position(cursor string) (tx, id string, err error) {
+	if cursor == "" {
+		return "0", "", nil
 	}
-	return err
+	tx, id, ok := strings.Cut(cursor, "/")
+	if !ok || tx == "" || strings.Trim(tx, "0123456789") != "" || len(tx) > 20 {
+		return "", "", &identity.Error{Code: identity.EINVALID, Message: fmt.Sprintf("malformed event log position %q", cursor)}
+	}
+	return tx, id, nil
+}
+
+// horizon is the oldest transaction still running: every event whose tx
+// is below it has committed (or never will), and any event that commits
+// later has a tx at or above it. Evaluated once per statement.
+const horizon = "(SELECT pg_snapshot_xmin(pg_current_snapshot()))"
+
+// CreateWebhook implements identity.WebhookStore. The cursor starts at the
+// snapshot's xmax, the first transaction id not yet assigned: every event
+// committed before lies below it, every transaction that writes after it
+// is at or above it. (A login that had already written when the endpoint
+// was created, and commits just after, is not sent to it.)
+func (db *DB) CreateWebhook(ctx context.Context, w *identity.WebhookEndpoint) error {
+	var tx, id string
+	err := db.pool.QueryRow(ctx, `INSERT INTO webhook_endpoints (id, tenant_id, url, events, signing, secret, status,
+			consecutive_failures, created_at, updated_at, cursor_tx, cursor_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+			pg_snapshot_xmax(pg_current_snapshot()), '')
+		RETURNING cursor_tx::text, cursor_id`,
+		w.ID, w.TenantID, w.URL, js(w.Events), w.Signing, w.SecretSealed, w.Status, w.ConsecutiveFailures, w.CreatedAt.UTC(), w.UpdatedAt.UTC()).Scan(&tx, &id)
+	if err := formatError(err); err != nil {
+		if identity.ErrorCode(err) == identity.ENOTFOUND {
+			return notFound("tenant")
+		}
+		return err
+	}
+	w.Cursor = tx + "/" + id
+	return nil
 }
 
 // GetWebhook implements identity.WebhookStore.
@@ -63,16 +89,20 @@ func (db *DB) ListWebhooks(ctx context.Context, tenantID string) ([]*identity.We
 }
 
 // UpdateWebhook implements identity.WebhookStore; it wakes the
-// dispatchers, since a re-enabled endpoint may have deliveries waiting.
+// dispatchers, since a re-enabled endpoint may have work waiting.
 func (db *DB) UpdateWebhook(ctx context.Context, w *identity.WebhookEndpoint) error {
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET url = $1, events = $2, signing = $3, status = $4,
-			consecutive_failures = $5, updated_at = $6 WHERE tenant_id = $7 AND id = $8`,
-			w.URL, js(w.Events), w.Signing, w.Status, w.ConsecutiveFailures, w.UpdatedAt.UTC(), w.TenantID, w.ID)
+			consecutive_failures = $5, failing_since = $6, retry_at = $7, updated_at = $8 WHERE tenant_id = $9 AND id = $10`,
+			w.URL, js(w.Events), w.Signing, w.Status, w.ConsecutiveFailures, tp(w.FailingSince), tp(w.RetryAt), w.UpdatedAt.UTC(), w.TenantID, w.ID)
 		if err != nil {
 			return err
 		}
 		if err := affected(tag, "webhook endpoint"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $1
+			WHERE endpoint_id = $2 AND status = 'pending' AND next_attempt_at > $1`, w.UpdatedAt.UTC(), w.ID); err != nil {
 			return err
 		}
 		return notifyWebhooks(ctx, tx)
@@ -88,47 +118,8 @@ func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 	return affected(tag, "webhook endpoint")
 }
 
-// withEndpoints limits fan-out to the events of tenants that have an
-// endpoint: the others' events are never written again (a second write per
-// event halved refresh throughput), and CreateWebhook marks a tenant's
-// backlog when it gets its first endpoint.
-const withEndpoints = "tenant_id IN (SELECT tenant_id FROM webhook_endpoints)"
-
-// FanOutEvents implements identity.WebhookStore. The events are locked
-// with SKIP LOCKED, so instances fanning out at once take different ones;
-// the deliveries' ids (event:endpoint) make a repeat harmless anyway.
-func (db *DB) FanOutEvents(ctx context.Context, now time.Time, limit int) (int, error) {
-	// A read first: the dispatcher asks often, and most answers are "none".
-	var pending bool
-	// Driven from the (few) endpoints, so that it costs an index probe per
-	// endpoint tenant, however many events other tenants have.
-	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_endpoints w
-		WHERE EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = w.tenant_id AND NOT e.fanned_out))`).Scan(&pending); err != nil || !pending {
-		return 0, formatError(err)
-	}
-	var n int
-	err := db.tx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `WITH ev AS (
-			SELECT id FROM events WHERE NOT fanned_out AND `+withEndpoints+` ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
-		), d AS (
-			INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, user_id, event_at, next_attempt_at, created_at, updated_at)
-			SELECT e.id || ':' || w.id, e.tenant_id, w.id, e.id, e.type, e.user_id, e.created_at, $1, $1, $1
-			FROM events e JOIN ev ON ev.id = e.id JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND w.events ? e.type
-			ON CONFLICT (id) DO NOTHING
-		), u AS (
-			UPDATE events SET fanned_out = true WHERE id IN (SELECT id FROM ev)
-		)
-		SELECT count(*) FROM ev`, now.UTC(), limit).Scan(&n)
-		if err != nil || n == 0 {
-			return err
-		}
-		return notifyWebhooks(ctx, tx)
-	})
-	return n, err
-}
-
 // webhookChannel is the LISTEN/NOTIFY channel that wakes the dispatchers
-// of every instance when deliveries may have become due.
+// of every instance when an endpoint may have work again.
 const webhookChannel = "latch_webhooks"
 
 // notifyWebhooks wakes every instance's dispatcher when tx commits.
@@ -138,8 +129,8 @@ func notifyWebhooks(ctx context.Context, q querier) error {
 }
 
 // ListenWebhooks calls wake whenever any instance on this database (and
-// schema) fans out events or re-enables an endpoint, until ctx ends. A
-// lost connection is re-established; the dispatcher's poll covers the gap.
+// schema) re-enables or changes an endpoint, until ctx ends. A lost
+// connection is re-established; the dispatcher's poll covers the gap.
 func (db *DB) ListenWebhooks(ctx context.Context, wake func()) {
 	for ctx.Err() == nil {
 		db.listen(ctx, wake) // returns on a lost connection; try again
@@ -176,107 +167,193 @@ func (db *DB) listen(ctx context.Context, wake func()) error {
 	}
 }
 
-const deliveryCols = `webhook_deliveries.id, webhook_deliveries.tenant_id, webhook_deliveries.endpoint_id, webhook_deliveries.event_id,
-	webhook_deliveries.event_type, webhook_deliveries.user_id, webhook_deliveries.event_at, webhook_deliveries.status,
-	webhook_deliveries.attempts, webhook_deliveries.next_attempt_at, webhook_deliveries.last_status_code,
-	webhook_deliveries.last_error, webhook_deliveries.payload, webhook_deliveries.created_at, webhook_deliveries.updated_at`
+// ClaimEndpoints implements identity.WebhookStore in one statement: FOR
+// UPDATE SKIP LOCKED gives each endpoint to one caller across instances
+// (a row another caller leased meanwhile fails the re-checked lease
+// condition), and when nothing has work nothing is written.
+func (db *DB) ClaimEndpoints(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*identity.WebhookEndpoint, error) {
+	rows, err := db.pool.Query(ctx, `UPDATE webhook_endpoints SET leased_by = $1, leased_until = $2 WHERE id IN (
+		SELECT w.id FROM webhook_endpoints w
+		WHERE (w.leased_until IS NULL OR w.leased_until <= $3) AND w.status != 'suspended' AND (
+			EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $3)
+			OR (coalesce(w.retry_at, '-infinity') <= $3 AND EXISTS (SELECT 1 FROM events e
+				WHERE e.tenant_id = w.tenant_id AND (e.tx, e.id) > (w.cursor_tx, w.cursor_id) AND e.tx < `+horizon+`)))
+		LIMIT $4 FOR UPDATE OF w SKIP LOCKED
+	) AND (leased_until IS NULL OR leased_until <= $3) RETURNING `+webhookCols,
+		owner, now.Add(lease).UTC(), now.UTC(), limit)
+	return collect(rows, err, scanWebhook)
+}
+
+// ReadEvents implements identity.WebhookStore.
+func (db *DB) ReadEvents(ctx context.Context, tenantID, after string, limit int) ([]*identity.LogEvent, error) {
+	tx, id, err := position(after)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.pool.Query(ctx, `SELECT e.tx::text, e.id, e.tenant_id, e.user_id, e.type, e.created_at FROM events e
+		WHERE e.tenant_id = $1 AND (e.tx, e.id) > ($2::text::xid8, $3) AND e.tx < `+horizon+`
+		ORDER BY e.tx, e.id LIMIT $4`, tenantID, tx, id, limit)
+	return collect(rows, err, func(r pgx.Row) (*identity.LogEvent, error) {
+		var e identity.LogEvent
+		var tx string
+		if err := r.Scan(&tx, &e.ID, &e.TenantID, &e.UserID, &e.Type, &e.CreatedAt); err != nil {
+			return nil, err
+		}
+		e.Position, e.CreatedAt = tx+"/"+e.ID, e.CreatedAt.UTC()
+		return &e, nil
+	})
+}
+
+const deliveryCols = `id, tenant_id, endpoint_id, event_id, event_type, user_id, event_at, status, attempts,
+	next_attempt_at, last_status_code, last_error, payload, created_at, updated_at`
 
 func deliveryScanner() (*identity.Delivery, []any, func() error) {
 	var d identity.Delivery
-	var eventAt, next, created, updated time.Time
+	var eventAt, created, updated time.Time
+	var next *time.Time
 	return &d, []any{&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.EventType, &d.UserID, &eventAt, &d.Status, &d.Attempts,
 			&next, &d.LastStatusCode, &d.LastError, &d.Payload, &created, &updated}, func() error {
-			d.EventAt, d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = eventAt.UTC(), next.UTC(), created.UTC(), updated.UTC()
+			d.EventAt, d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = eventAt.UTC(), tv(next), created.UTC(), updated.UTC()
 			return nil
 		}
 }
 
-// ClaimDeliveries implements identity.WebhookStore: FOR UPDATE SKIP
-// LOCKED gives each due delivery to one caller across instances, and the
-// lease keeps it theirs after the transaction; a lease that runs out (a
-// crash) makes it claimable again.
-func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*identity.ClaimedDelivery, error) {
-	var out []*identity.ClaimedDelivery
+func scanDelivery(r pgx.Row) (*identity.Delivery, error) { return scanWith(r, deliveryScanner) }
+
+// DueDeliveries implements identity.WebhookStore.
+func (db *DB) DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]*identity.Delivery, time.Time, error) {
+	rows, err := db.pool.Query(ctx, "SELECT "+deliveryCols+` FROM webhook_deliveries
+		WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3`, endpointID, now.UTC(), limit)
+	due, err := collect(rows, err, scanDelivery)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var next *time.Time
+	err = db.pool.QueryRow(ctx, "SELECT min(next_attempt_at) FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at > $2",
+		endpointID, now.UTC()).Scan(&next)
+	return due, tv(next), formatError(err)
+}
+
+// SaveCursor implements identity.WebhookStore.
+func (db *DB) SaveCursor(ctx context.Context, owner, endpointID, cursor string, now time.Time, lease time.Duration) (*identity.WebhookEndpoint, error) {
+	tx, id, err := position(cursor)
+	if err != nil {
+		return nil, err
+	}
+	w, err := scanWebhook(db.pool.QueryRow(ctx, `UPDATE webhook_endpoints SET
+			cursor_tx = CASE WHEN (cursor_tx, cursor_id) < ($1::text::xid8, $2) THEN $1::text::xid8 ELSE cursor_tx END,
+			cursor_id = CASE WHEN (cursor_tx, cursor_id) < ($1::text::xid8, $2) THEN $2 ELSE cursor_id END,
+			leased_until = $3
+		WHERE id = $4 AND leased_by = $5 RETURNING `+webhookCols, tx, id, now.Add(lease).UTC(), endpointID, owner))
+	if noRows(err) {
+		var exists bool
+		if err := db.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $1)", endpointID).Scan(&exists); err != nil {
+			return nil, formatError(err)
+		}
+		if !exists {
+			return nil, notFound("webhook endpoint")
+		}
+		return nil, &identity.Error{Code: identity.ECONFLICT, Message: "the endpoint's lease is held by another dispatcher"}
+	}
+	return w, formatError(err)
+}
+
+// ReleaseEndpoint implements identity.WebhookStore.
+func (db *DB) ReleaseEndpoint(ctx context.Context, owner, endpointID, cursor string) error {
+	tx, id, err := position(cursor)
+	if err != nil {
+		return err
+	}
+	_, err = db.pool.Exec(ctx, `UPDATE webhook_endpoints SET
+			cursor_tx = CASE WHEN (cursor_tx, cursor_id) < ($1::text::xid8, $2) THEN $1::text::xid8 ELSE cursor_tx END,
+			cursor_id = CASE WHEN (cursor_tx, cursor_id) < ($1::text::xid8, $2) THEN $2 ELSE cursor_id END,
+			leased_by = '', leased_until = NULL
+		WHERE id = $3 AND leased_by = $4`, tx, id, endpointID, owner)
+	return formatError(err)
+}
+
+// RecordAttempt implements identity.WebhookStore.
+func (db *DB) RecordAttempt(ctx context.Context, r *identity.AttemptRecord) (*identity.EndpointHealth, error) {
+	var h identity.EndpointHealth
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+deliveryCols+`, `+webhookCols+`
-			FROM webhook_deliveries JOIN webhook_endpoints ON webhook_endpoints.id = webhook_deliveries.endpoint_id
-			WHERE webhook_deliveries.status = 'pending' AND webhook_deliveries.next_attempt_at <= $1
-				AND (webhook_deliveries.leased_until IS NULL OR webhook_deliveries.leased_until <= $1)
-				AND webhook_endpoints.status != 'suspended'
-			ORDER BY webhook_deliveries.next_attempt_at LIMIT $2
-			FOR UPDATE OF webhook_deliveries SKIP LOCKED`, now.UTC(), limit)
-		if err != nil {
+		d, a := &r.Delivery, &r.Attempt
+		next := r.Attempt.At
+		if d.Status == identity.DeliveryPending {
+			next = d.NextAttemptAt
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, user_id, event_at, status,
+				attempts, next_attempt_at, last_status_code, last_error, payload, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11, $12, $13, $13)
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = webhook_deliveries.attempts + 1,
+				next_attempt_at = excluded.next_attempt_at, last_status_code = excluded.last_status_code, last_error = excluded.last_error,
+				payload = coalesce(webhook_deliveries.payload, excluded.payload), updated_at = excluded.updated_at`,
+			d.ID, d.TenantID, d.EndpointID, d.EventID, d.EventType, d.UserID, d.EventAt.UTC(), d.Status,
+			next.UTC(), a.StatusCode, a.Error, d.Payload, a.At.UTC()); err != nil {
 			return err
 		}
-		out, err = collect(rows, nil, func(r pgx.Row) (*identity.ClaimedDelivery, error) {
-			d, dd, df := deliveryScanner()
-			w, wd, wf := webhookScanner()
-			if err := r.Scan(append(dd, wd...)...); err != nil {
-				return nil, err
-			}
-			if err := df(); err != nil {
-				return nil, err
-			}
-			return &identity.ClaimedDelivery{Delivery: *d, Endpoint: *w}, wf()
-		})
-		if err != nil || len(out) == 0 {
-			return err
-		}
-		ids := make([]string, len(out))
-		for i, c := range out {
-			ids[i] = c.ID
-		}
-		_, err = tx.Exec(ctx, "UPDATE webhook_deliveries SET leased_until = $1 WHERE id = ANY($2)", now.Add(lease).UTC(), ids)
-		return err
-	})
-	return out, err
-}
-
-// FinishDelivery implements identity.WebhookStore.
-func (db *DB) FinishDelivery(ctx context.Context, c *identity.ClaimedDelivery, r identity.DeliveryResult) error {
-	return db.tx(ctx, func(tx pgx.Tx) error {
-		a := r.Attempt
 		if _, err := tx.Exec(ctx, "INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_us, error, response) VALUES ($1, $2, $3, $4, $5, $6)",
-			c.ID, a.At.UTC(), a.StatusCode, a.Duration.Microseconds(), a.Error, a.Response); err != nil {
+			d.ID, a.At.UTC(), a.StatusCode, a.Duration.Microseconds(), a.Error, a.Response); err != nil {
 			return err
 		}
-		status, next := r.Settle()
-		if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
-			leased_until = NULL, last_status_code = $3, last_error = $4, payload = $5, updated_at = $6 WHERE id = $7`,
-			status, next.UTC(), a.StatusCode, a.Error, r.Payload, a.At.UTC(), c.ID); err != nil {
-			return err
+		var row pgx.Row
+		if r.Delivered() {
+			// The receiver is back after a real outage: its retries go now.
+			if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $1
+				WHERE endpoint_id = $2 AND status = 'pending' AND next_attempt_at > $1
+					AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $2 AND failing_since <= $3)`,
+				a.At.UTC(), d.EndpointID, a.At.Add(-r.RecoveredAfter).UTC()); err != nil {
+				return err
+			}
+			row = tx.QueryRow(ctx, `UPDATE webhook_endpoints SET status = CASE WHEN status = 'suspended' THEN status ELSE 'healthy' END,
+				consecutive_failures = 0, failing_since = NULL, retry_at = NULL WHERE id = $1
+				RETURNING status, consecutive_failures, failing_since, retry_at`, d.EndpointID)
+		} else {
+			row = tx.QueryRow(ctx, `UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1,
+				failing_since = coalesce(failing_since, $1), retry_at = $2,
+				status = CASE WHEN status = 'suspended' OR $1 - coalesce(failing_since, $1) >= $3 THEN 'suspended' ELSE 'unhealthy' END
+				WHERE id = $4 RETURNING status, consecutive_failures, failing_since, retry_at`,
+				a.At.UTC(), tp(r.RetryAt), r.SuspendAfter, d.EndpointID)
 		}
-		if r.Delivered {
-			_, err := tx.Exec(ctx, "UPDATE webhook_endpoints SET status = 'healthy', consecutive_failures = 0 WHERE id = $1 AND status != 'suspended'", c.EndpointID)
-			return err
+		var failing, retry *time.Time
+		err := row.Scan(&h.Status, &h.ConsecutiveFailures, &failing, &retry)
+		if noRows(err) {
+			return notFound("webhook endpoint")
 		}
-		_, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1,
-			status = CASE WHEN status = 'suspended' OR consecutive_failures + 1 >= $1 THEN 'suspended' ELSE 'unhealthy' END
-			WHERE id = $2`, r.SuspendAfter, c.EndpointID)
+		h.FailingSince, h.RetryAt = tv(failing), tv(retry)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &h, nil
 }
 
-// ListDeliveries implements identity.WebhookStore.
+// ListDeliveries implements identity.WebhookStore: the endpoint's
+// delivery rows, and the log's view of the events of its types since its
+// creation that have none.
 func (db *DB) ListDeliveries(ctx context.Context, tenantID, endpointID string, p identity.Page) ([]*identity.Delivery, string, error) {
 	before, err := rowcodec.AfterCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
 	n := rowcodec.Limit(p)
-	q := "SELECT " + deliveryCols + " FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2"
-	args := []any{tenantID, endpointID}
-	if before != "" {
-		args = append(args, before)
-		q += " AND id < $3"
-	}
-	args = append(args, n+1)
-	rows, err := db.pool.Query(ctx, q+" ORDER BY id DESC LIMIT $"+itoa(len(args)), args...)
-	out, err := collect(rows, err, func(r pgx.Row) (*identity.Delivery, error) { return scanWith(r, deliveryScanner) })
+	rows, err := db.pool.Query(ctx, `SELECT `+deliveryCols+` FROM (
+		SELECT `+deliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND ($3 = '' OR event_id < $3)
+		UNION ALL
+		SELECT e.id || ':' || w.id, e.tenant_id, w.id, e.id, e.type, e.user_id, e.created_at,
+			CASE WHEN (e.tx, e.id) <= (w.cursor_tx, w.cursor_id) THEN 'delivered' ELSE 'pending' END,
+			CASE WHEN (e.tx, e.id) <= (w.cursor_tx, w.cursor_id) THEN 1 ELSE 0 END,
+			CASE WHEN (e.tx, e.id) <= (w.cursor_tx, w.cursor_id) THEN NULL ELSE greatest(e.created_at, w.retry_at) END,
+			0, '', NULL::bytea, e.created_at, e.created_at
+		FROM webhook_endpoints w JOIN events e ON e.tenant_id = w.tenant_id
+		WHERE w.tenant_id = $1 AND w.id = $2 AND e.created_at >= w.created_at AND ($3 = '' OR e.id < $3) AND w.events ? e.type
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = e.id || ':' || w.id)
+	) x ORDER BY id DESC LIMIT $4`, tenantID, endpointID, before, n+1)
+	out, err := collect(rows, err, scanDelivery)
 	if err != nil {
 		return nil, "", err
 	}
-	return rowcodec.Page(out, n, func(d *identity.Delivery) string { return d.ID })
+	return rowcodec.Page(out, n, func(d *identity.Delivery) string { return d.EventID })
 }
 
 // ListDeliveryAttempts implements identity.WebhookStore.
@@ -293,24 +370,68 @@ func (db *DB) ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]*i
 	})
 }
 
-// NextDeliveryAt implements identity.WebhookStore.
-func (db *DB) NextDeliveryAt(ctx context.Context) (time.Time, error) {
-	var next *time.Time
-	// A leased delivery is not due before its lease ends.
-	err := db.pool.QueryRow(ctx, `SELECT min(greatest(d.next_attempt_at, coalesce(d.leased_until, '-infinity'))) FROM webhook_deliveries d
-		JOIN webhook_endpoints w ON w.id = d.endpoint_id WHERE d.status = 'pending' AND w.status != 'suspended'`).Scan(&next)
-	return tv(next), formatError(err)
-}
+// backlogCap bounds the events counted per endpoint by PendingDeliveries,
+// so that a scrape stays cheap behind a long-suspended endpoint.
+const backlogCap = 100_000
 
 // PendingDeliveries implements identity.WebhookStore.
 func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
 	var n int
-	err := db.pool.QueryRow(ctx, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'").Scan(&n)
+	err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')
+		+ coalesce((SELECT sum(b.n) FROM webhook_endpoints w, LATERAL (SELECT count(*) AS n FROM (SELECT 1 FROM events e
+			WHERE e.tenant_id = w.tenant_id AND (e.tx, e.id) > (w.cursor_tx, w.cursor_id) AND w.events ? e.type LIMIT $1) x) b), 0)`,
+		backlogCap).Scan(&n)
 	return n, formatError(err)
 }
 
 // PruneDeliveries implements identity.WebhookStore.
-func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {
-	tag, err := db.pool.Exec(ctx, "DELETE FROM webhook_deliveries WHERE status != 'pending' AND updated_at < $1", before.UTC())
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE id IN (
+		SELECT id FROM webhook_deliveries WHERE status != 'pending' AND updated_at < $1 LIMIT $2)`, before.UTC(), limit)
 	return int(tag.RowsAffected()), formatError(err)
+}
+
+// PruneEvents implements identity.WebhookStore. Event ids are UUIDv7,
+// which begin with their millisecond: walking the primary key is walking
+// time, so the scan needs no index on created_at (which every login would
+// pay for) and stops at the first recent event.
+func (db *DB) PruneEvents(ctx context.Context, before time.Time, after string, limit int) (int, string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT e.id, e.created_at < $1,
+			EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = e.tenant_id AND (e.tx, e.id) > (w.cursor_tx, w.cursor_id))
+		FROM events e WHERE e.id > $2 ORDER BY e.id LIMIT $3`, before.UTC(), after, limit)
+	if err != nil {
+		return 0, "", formatError(err)
+	}
+	var doomed []string
+	last, scanned, reached := "", 0, false
+	for rows.Next() {
+		var id string
+		var old, kept bool
+		if err := rows.Scan(&id, &old, &kept); err != nil {
+			rows.Close()
+			return 0, "", formatError(err)
+		}
+		if !old {
+			reached = true
+			break
+		}
+		scanned, last = scanned+1, id
+		if !kept {
+			doomed = append(doomed, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, "", formatError(err)
+	}
+	next := ""
+	if !reached && scanned == limit {
+		next = last
+	}
+	if len(doomed) == 0 {
+		return 0, next, nil
+	}
+	tag, err := db.pool.Exec(ctx, `DELETE FROM events e WHERE e.id = ANY($1)
+		AND NOT EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = e.tenant_id AND (e.tx, e.id) > (w.cursor_tx, w.cursor_id))`, doomed)
+	return int(tag.RowsAffected()), next, formatError(err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,31 +12,46 @@ import (
 	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
-const webhookCols = "id, tenant_id, url, events, signing, secret, status, consecutive_failures, created_at, updated_at"
+const webhookCols = "id, tenant_id, url, events, signing, secret, status, consecutive_failures, failing_since, retry_at, created_at, updated_at, cursor_seq"
 
 func scanWebhook(s scanner) (*identity.WebhookEndpoint, error) {
 	var w identity.WebhookEndpoint
 	var events string
-	var created, updated sql.NullInt64
-	if err := s.Scan(&w.ID, &w.TenantID, &w.URL, &events, &w.Signing, &w.SecretSealed, &w.Status, &w.ConsecutiveFailures, &created, &updated); err != nil {
+	var failing, retry, created, updated sql.NullInt64
+	var cursor int64
+	if err := s.Scan(&w.ID, &w.TenantID, &w.URL, &events, &w.Signing, &w.SecretSealed, &w.Status, &w.ConsecutiveFailures,
+		&failing, &retry, &created, &updated, &cursor); err != nil {
 		return nil, err
 	}
-	w.CreatedAt, w.UpdatedAt = ts(created), ts(updated)
+	w.FailingSince, w.RetryAt, w.CreatedAt, w.UpdatedAt = ts(failing), ts(retry), ts(created), ts(updated)
+	w.Cursor = strconv.FormatInt(cursor, 10)
 	return &w, unjs(events, &w.Events)
 }
 
-// CreateWebhook implements identity.WebhookStore.
+// position decodes a cursor: the seq of the last settled event.
+func position(cursor string) (int64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(cursor, 10, 64)
+	if err != nil || n < 0 {
+		return 0, &identity.Error{Code: identity.EINVALID, Message: "malformed event log position " + strconv.Quote(cursor)}
+	}
+	return n, nil
+}
+
+// CreateWebhook implements identity.WebhookStore. AUTOINCREMENT makes
+// every later event's seq larger than today's largest.
 func (db *DB) CreateWebhook(ctx context.Context, w *identity.WebhookEndpoint) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE events SET fanned_out = 1 WHERE tenant_id = ? AND fanned_out = 0
-			AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE tenant_id = ?)`, w.TenantID, w.TenantID); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO webhook_endpoints ("+webhookCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			w.ID, w.TenantID, w.URL, js(w.Events), w.Signing, w.SecretSealed, w.Status, w.ConsecutiveFailures, tm(w.CreatedAt), tm(w.UpdatedAt))
+		var cursor int64
+		err := tx.QueryRowContext(ctx, "INSERT INTO webhook_endpoints (id, tenant_id, url, events, signing, secret, status, consecutive_failures, created_at, updated_at, cursor_seq) "+
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM events)) RETURNING cursor_seq",
+			w.ID, w.TenantID, w.URL, js(w.Events), w.Signing, w.SecretSealed, w.Status, w.ConsecutiveFailures, tm(w.CreatedAt), tm(w.UpdatedAt)).Scan(&cursor)
 		if identity.ErrorCode(formatError(err)) == identity.ENOTFOUND {
 			return notFound("tenant")
 		}
+		w.Cursor = strconv.FormatInt(cursor, 10)
 		return err
 	})
 }
@@ -49,9 +65,8 @@ func (db *DB) GetWebhook(ctx context.Context, tenantID, id string) (*identity.We
 	return w, formatError(err)
 }
 
-// ListWebhooks implements identity.WebhookStore.
-func (db *DB) ListWebhooks(ctx context.Context, tenantID string) ([]*identity.WebhookEndpoint, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+webhookCols+" FROM webhook_endpoints WHERE tenant_id = ? ORDER BY id", tenantID)
+func (db *DB) queryWebhooks(ctx context.Context, q querier, query string, args ...any) ([]*identity.WebhookEndpoint, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, formatError(err)
 	}
@@ -67,16 +82,31 @@ func (db *DB) ListWebhooks(ctx context.Context, tenantID string) ([]*identity.We
 	return out, formatError(rows.Err())
 }
 
+// querier is what a pool and a transaction share.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// ListWebhooks implements identity.WebhookStore.
+func (db *DB) ListWebhooks(ctx context.Context, tenantID string) ([]*identity.WebhookEndpoint, error) {
+	return db.queryWebhooks(ctx, db.r, "SELECT "+webhookCols+" FROM webhook_endpoints WHERE tenant_id = ? ORDER BY id", tenantID)
+}
+
 // UpdateWebhook implements identity.WebhookStore.
 func (db *DB) UpdateWebhook(ctx context.Context, w *identity.WebhookEndpoint) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = ?, events = ?, signing = ?, status = ?,
-			consecutive_failures = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
-			w.URL, js(w.Events), w.Signing, w.Status, w.ConsecutiveFailures, tm(w.UpdatedAt), w.TenantID, w.ID)
+			consecutive_failures = ?, failing_since = ?, retry_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+			w.URL, js(w.Events), w.Signing, w.Status, w.ConsecutiveFailures, tm(w.FailingSince), tm(w.RetryAt), tm(w.UpdatedAt), w.TenantID, w.ID)
 		if err != nil {
 			return err
 		}
-		return affected(res, "webhook endpoint")
+		if err := affected(res, "webhook endpoint"); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE webhook_deliveries SET next_attempt_at = ?1 WHERE endpoint_id = ?2 AND status = 'pending' AND next_attempt_at > ?1",
+			tm(w.UpdatedAt), w.ID)
+		return err
 	})
 }
 
@@ -91,159 +121,252 @@ func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 	})
 }
 
-// withEndpoints limits fan-out to the events of tenants that have an
-// endpoint: the others' events are never touched again (no second write
-// per event), and CreateWebhook marks a tenant's backlog when it gets its
-// first endpoint, so that an endpoint never receives the past.
-const withEndpoints = "tenant_id IN (SELECT tenant_id FROM webhook_endpoints)"
+// hasWork is the condition on an endpoint w, at ?1 = now, that it has
+// something to send: a due retry, or (its stream not held back after a
+// failure) events after its cursor.
+const hasWork = `w.status != 'suspended' AND (
+	EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= ?1)
+	OR (COALESCE(w.retry_at, 0) <= ?1 AND EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = w.tenant_id AND e.seq > w.cursor_seq)))`
 
-// FanOutEvents implements identity.WebhookStore.
-func (db *DB) FanOutEvents(ctx context.Context, now time.Time, limit int) (int, error) {
-	// A read first: the dispatcher asks often, and an empty answer must not
-	// take the one writer connection that logins need.
-	var pending int
-	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_endpoints w
-		WHERE EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = w.tenant_id AND e.fanned_out = 0))`).Scan(&pending); err != nil || pending == 0 {
-		return 0, formatError(err)
+// ClaimEndpoints implements identity.WebhookStore. A read on the pool
+// first: the dispatcher asks often, and "nothing to do" must not take the
+// one writer that logins need. The write re-checks the lease, so that of
+// two processes on one file each endpoint goes to one.
+func (db *DB) ClaimEndpoints(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*identity.WebhookEndpoint, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT w.id FROM webhook_endpoints w
+		WHERE (w.leased_until IS NULL OR w.leased_until <= ?1) AND `+hasWork+` LIMIT ?2`, tm(now), limit)
+	if err != nil {
+		return nil, formatError(err)
 	}
-	n := 0
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		var last string
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(id), '') FROM (SELECT id FROM events WHERE fanned_out = 0 AND `+withEndpoints+` ORDER BY id LIMIT ?)`,
-			limit).Scan(&n, &last); err != nil || n == 0 {
-			return err
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, formatError(err)
 		}
-		// Deliveries for the subscribed endpoints, in one statement; the
-		// endpoint's event list is a JSON array.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type,
-				user_id, event_at, next_attempt_at, created_at, updated_at)
-			SELECT e.id || ':' || w.id, e.tenant_id, w.id, e.id, e.type, e.user_id, e.created_at, ?1, ?1, ?1
-			FROM events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id
-			WHERE e.fanned_out = 0 AND e.id <= ?2 AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = e.type)
-			ON CONFLICT (id) DO NOTHING`, tm(now), last); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "UPDATE events SET fanned_out = 1 WHERE fanned_out = 0 AND "+withEndpoints+" AND id <= ?", last)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return nil, formatError(err)
+	}
+	var out []*identity.WebhookEndpoint
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		args := append([]any{owner, tm(now.Add(lease)), tm(now)}, ids...)
+		out, err = db.queryWebhooks(ctx, tx, `UPDATE webhook_endpoints SET leased_by = ?, leased_until = ?
+			WHERE (leased_until IS NULL OR leased_until <= ?) AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) RETURNING `+webhookCols, args...)
 		return err
 	})
-	return n, err
+	return out, err
 }
 
-const deliveryCols = `d.id, d.tenant_id, d.endpoint_id, d.event_id, d.event_type, d.user_id, d.event_at, d.status, d.attempts,
-	d.next_attempt_at, d.last_status_code, d.last_error, d.payload, d.created_at, d.updated_at`
+// ReadEvents implements identity.WebhookStore. One writer assigns seq
+// under its lock, so seq order is commit order: nothing can appear behind
+// a position once it has been read.
+func (db *DB) ReadEvents(ctx context.Context, tenantID, after string, limit int) ([]*identity.LogEvent, error) {
+	pos, err := position(after)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, "SELECT seq, id, tenant_id, user_id, type, created_at FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+		tenantID, pos, limit)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	var out []*identity.LogEvent
+	for rows.Next() {
+		var e identity.LogEvent
+		var seq int64
+		var at sql.NullInt64
+		if err := rows.Scan(&seq, &e.ID, &e.TenantID, &e.UserID, &e.Type, &at); err != nil {
+			return nil, formatError(err)
+		}
+		e.Position, e.CreatedAt = strconv.FormatInt(seq, 10), ts(at)
+		out = append(out, &e)
+	}
+	return out, formatError(rows.Err())
+}
 
-func scanDelivery(s scanner, extra ...any) (*identity.Delivery, error) {
+const deliveryCols = `id, tenant_id, endpoint_id, event_id, event_type, user_id, event_at, status, attempts,
+	next_attempt_at, last_status_code, last_error, payload, created_at, updated_at`
+
+func scanDelivery(s scanner) (*identity.Delivery, error) {
 	var d identity.Delivery
 	var eventAt, next, created, updated sql.NullInt64
-	dest := append([]any{&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.EventType, &d.UserID, &eventAt, &d.Status, &d.Attempts,
-		&next, &d.LastStatusCode, &d.LastError, &d.Payload, &created, &updated}, extra...)
-	if err := s.Scan(dest...); err != nil {
+	if err := s.Scan(&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.EventType, &d.UserID, &eventAt, &d.Status, &d.Attempts,
+		&next, &d.LastStatusCode, &d.LastError, &d.Payload, &created, &updated); err != nil {
 		return nil, err
 	}
 	d.EventAt, d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = ts(eventAt), ts(next), ts(created), ts(updated)
 	return &d, nil
 }
 
-// ClaimDeliveries implements identity.WebhookStore. The write transaction
-// makes select-and-lease atomic; a lease that runs out (a crash) makes the
-// delivery claimable again.
-func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*identity.ClaimedDelivery, error) {
-	var out []*identity.ClaimedDelivery
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+`, `+"w."+strings.ReplaceAll(webhookCols, ", ", ", w.")+`
-			FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
-			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.leased_until IS NULL OR d.leased_until <= ?)
-				AND w.status != 'suspended'
-			ORDER BY d.next_attempt_at LIMIT ?`, tm(now), tm(now), limit)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			c := &identity.ClaimedDelivery{}
-			var events string
-			var wc, wu sql.NullInt64
-			w := &c.Endpoint
-			d, err := scanDelivery(rows, &w.ID, &w.TenantID, &w.URL, &events, &w.Signing, &w.SecretSealed, &w.Status, &w.ConsecutiveFailures, &wc, &wu)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			c.Delivery, w.CreatedAt, w.UpdatedAt = *d, ts(wc), ts(wu)
-			if err := unjs(events, &w.Events); err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, c := range out {
-			if _, err := tx.ExecContext(ctx, "UPDATE webhook_deliveries SET leased_until = ? WHERE id = ?", tm(now.Add(lease)), c.ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return out, err
-}
-
-// FinishDelivery implements identity.WebhookStore.
-func (db *DB) FinishDelivery(ctx context.Context, c *identity.ClaimedDelivery, r identity.DeliveryResult) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		a := r.Attempt
-		if _, err := tx.ExecContext(ctx, "INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_us, error, response) VALUES (?, ?, ?, ?, ?, ?)",
-			c.ID, tm(a.At), a.StatusCode, a.Duration.Microseconds(), a.Error, a.Response); err != nil {
-			return err
-		}
-		status, next := r.Settle()
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?,
-			leased_until = NULL, last_status_code = ?, last_error = ?, payload = ?, updated_at = ? WHERE id = ?`,
-			status, tm(next), a.StatusCode, a.Error, r.Payload, tm(a.At), c.ID); err != nil {
-			return err
-		}
-		if r.Delivered {
-			_, err := tx.ExecContext(ctx, "UPDATE webhook_endpoints SET status = 'healthy', consecutive_failures = 0 WHERE id = ? AND status != 'suspended'", c.EndpointID)
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1,
-			status = CASE WHEN status = 'suspended' OR consecutive_failures + 1 >= ? THEN 'suspended' ELSE 'unhealthy' END
-			WHERE id = ?`, r.SuspendAfter, c.EndpointID)
-		return err
-	})
-}
-
-// ListDeliveries implements identity.WebhookStore.
-func (db *DB) ListDeliveries(ctx context.Context, tenantID, endpointID string, p identity.Page) ([]*identity.Delivery, string, error) {
-	before, err := rowcodec.AfterCursor(p.Cursor)
+func (db *DB) queryDeliveries(ctx context.Context, query string, args ...any) ([]*identity.Delivery, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, "", err
-	}
-	n := rowcodec.Limit(p)
-	q := "SELECT " + deliveryCols + " FROM webhook_deliveries d WHERE d.tenant_id = ? AND d.endpoint_id = ?"
-	args := []any{tenantID, endpointID}
-	if before != "" {
-		q += " AND d.id < ?"
-		args = append(args, before)
-	}
-	rows, err := db.r.QueryContext(ctx, q+" ORDER BY d.id DESC LIMIT ?", append(args, n+1)...)
-	if err != nil {
-		return nil, "", formatError(err)
+		return nil, formatError(err)
 	}
 	defer rows.Close()
 	var out []*identity.Delivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {
-			return nil, "", formatError(err)
+			return nil, formatError(err)
 		}
 		out = append(out, d)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", formatError(err)
+	return out, formatError(rows.Err())
+}
+
+// DueDeliveries implements identity.WebhookStore.
+func (db *DB) DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]*identity.Delivery, time.Time, error) {
+	due, err := db.queryDeliveries(ctx, "SELECT "+deliveryCols+` FROM webhook_deliveries
+		WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`, endpointID, tm(now), limit)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
-	return rowcodec.Page(out, n, func(d *identity.Delivery) string { return d.ID })
+	var next sql.NullInt64
+	err = db.r.QueryRowContext(ctx, "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at > ?",
+		endpointID, tm(now)).Scan(&next)
+	return due, ts(next), formatError(err)
+}
+
+// SaveCursor implements identity.WebhookStore.
+func (db *DB) SaveCursor(ctx context.Context, owner, endpointID, cursor string, now time.Time, lease time.Duration) (*identity.WebhookEndpoint, error) {
+	pos, err := position(cursor)
+	if err != nil {
+		return nil, err
+	}
+	var out *identity.WebhookEndpoint
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = scanWebhook(tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET cursor_seq = MAX(cursor_seq, ?), leased_until = ?
+			WHERE id = ? AND leased_by = ? RETURNING `+webhookCols, pos, tm(now.Add(lease)), endpointID, owner))
+		if errors.Is(err, sql.ErrNoRows) {
+			return leaseLost(ctx, tx, endpointID)
+		}
+		return err
+	})
+	return out, err
+}
+
+// leaseLost tells a gone endpoint (ENOTFOUND) from a lease taken over
+// (ECONFLICT).
+func leaseLost(ctx context.Context, tx *sql.Tx, endpointID string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_endpoints WHERE id = ?", endpointID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("webhook endpoint")
+	}
+	return &identity.Error{Code: identity.ECONFLICT, Message: "the endpoint's lease is held by another dispatcher"}
+}
+
+// ReleaseEndpoint implements identity.WebhookStore.
+func (db *DB) ReleaseEndpoint(ctx context.Context, owner, endpointID, cursor string) error {
+	pos, err := position(cursor)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET cursor_seq = MAX(cursor_seq, ?), leased_by = '', leased_until = NULL
+			WHERE id = ? AND leased_by = ?`, pos, endpointID, owner)
+		return err
+	})
+}
+
+// RecordAttempt implements identity.WebhookStore.
+func (db *DB) RecordAttempt(ctx context.Context, r *identity.AttemptRecord) (*identity.EndpointHealth, error) {
+	var h identity.EndpointHealth
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		d, a := &r.Delivery, &r.Attempt
+		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, user_id, event_at, status,
+				attempts, next_attempt_at, last_status_code, last_error, payload, created_at, updated_at)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12, ?13, ?13)
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at,
+				last_status_code = excluded.last_status_code, last_error = excluded.last_error,
+				payload = COALESCE(payload, excluded.payload), updated_at = excluded.updated_at`,
+			d.ID, d.TenantID, d.EndpointID, d.EventID, d.EventType, d.UserID, tm(d.EventAt), d.Status,
+			tm(settleTime(r)), a.StatusCode, a.Error, d.Payload, tm(a.At)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_us, error, response) VALUES (?, ?, ?, ?, ?, ?)",
+			d.ID, tm(a.At), a.StatusCode, a.Duration.Microseconds(), a.Error, a.Response); err != nil {
+			return err
+		}
+		var failing, retry sql.NullInt64
+		var row *sql.Row
+		if r.Delivered() {
+			// The receiver is back after a real outage: its retries go now.
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET next_attempt_at = ?1
+				WHERE endpoint_id = ?2 AND status = 'pending' AND next_attempt_at > ?1
+					AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?2 AND failing_since <= ?3)`,
+				tm(a.At), d.EndpointID, tm(a.At.Add(-r.RecoveredAfter))); err != nil {
+				return err
+			}
+			row = tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET status = CASE WHEN status = 'suspended' THEN status ELSE 'healthy' END,
+				consecutive_failures = 0, failing_since = NULL, retry_at = NULL WHERE id = ?
+				RETURNING status, consecutive_failures, failing_since, retry_at`, d.EndpointID)
+		} else {
+			row = tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1,
+				failing_since = COALESCE(failing_since, ?1), retry_at = ?2,
+				status = CASE WHEN status = 'suspended' OR ?1 - COALESCE(failing_since, ?1) >= ?3 THEN 'suspended' ELSE 'unhealthy' END
+				WHERE id = ?4 RETURNING status, consecutive_failures, failing_since, retry_at`,
+				tm(a.At), tm(r.RetryAt), r.SuspendAfter.Microseconds(), d.EndpointID)
+		}
+		err := row.Scan(&h.Status, &h.ConsecutiveFailures, &failing, &retry)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("webhook endpoint")
+		}
+		h.FailingSince, h.RetryAt = ts(failing), ts(retry)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// settleTime is a delivery row's next_attempt_at: when it is due again if
+// pending, else when it was settled.
+func settleTime(r *identity.AttemptRecord) time.Time {
+	if r.Delivery.Status == identity.DeliveryPending {
+		return r.Delivery.NextAttemptAt
+	}
+	return r.Attempt.At
+}
+
+// ListDeliveries implements identity.WebhookStore: the endpoint's
+// delivery rows, and the log's view of the events of its types since its
+// creation that have none.
+func (db *DB) ListDeliveries(ctx context.Context, tenantID, endpointID string, p identity.Page) ([]*identity.Delivery, string, error) {
+	// The page cursor is the event id: an endpoint's delivery ids differ
+	// only by it.
+	before, err := rowcodec.AfterCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := rowcodec.Limit(p)
+	out, err := db.queryDeliveries(ctx, `SELECT `+deliveryCols+` FROM (
+		SELECT `+deliveryCols+` FROM webhook_deliveries WHERE tenant_id = ?1 AND endpoint_id = ?2 AND (?3 = '' OR event_id < ?3)
+		UNION ALL
+		SELECT e.id || ':' || w.id, e.tenant_id, w.id, e.id, e.type, e.user_id, e.created_at,
+			CASE WHEN e.seq <= w.cursor_seq THEN 'delivered' ELSE 'pending' END,
+			CASE WHEN e.seq <= w.cursor_seq THEN 1 ELSE 0 END,
+			CASE WHEN e.seq <= w.cursor_seq THEN NULL ELSE MAX(e.created_at, COALESCE(w.retry_at, 0)) END,
+			0, '', NULL, e.created_at, e.created_at
+		FROM webhook_endpoints w JOIN events e ON e.tenant_id = w.tenant_id
+		WHERE w.tenant_id = ?1 AND w.id = ?2 AND e.created_at >= w.created_at AND (?3 = '' OR e.id < ?3)
+			AND e.type IN (SELECT value FROM json_each(w.events))
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = e.id || ':' || w.id)
+	) ORDER BY id DESC LIMIT ?4`, tenantID, endpointID, before, n+1)
+	if err != nil {
+		return nil, "", err
+	}
+	return rowcodec.Page(out, n, func(d *identity.Delivery) string { return d.EventID })
 }
 
 // ListDeliveryAttempts implements identity.WebhookStore.
@@ -267,27 +390,25 @@ func (db *DB) ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]*i
 	return out, formatError(rows.Err())
 }
 
-// NextDeliveryAt implements identity.WebhookStore.
-func (db *DB) NextDeliveryAt(ctx context.Context) (time.Time, error) {
-	var next sql.NullInt64
-	// A leased delivery is not due before its lease ends.
-	err := db.r.QueryRowContext(ctx, `SELECT MIN(MAX(d.next_attempt_at, COALESCE(d.leased_until, 0))) FROM webhook_deliveries d
-		JOIN webhook_endpoints w ON w.id = d.endpoint_id WHERE d.status = 'pending' AND w.status != 'suspended'`).Scan(&next)
-	return ts(next), formatError(err)
-}
+// backlogCap bounds the events counted per endpoint by PendingDeliveries,
+// so that a scrape stays cheap behind a long-suspended endpoint.
+const backlogCap = 100_000
 
 // PendingDeliveries implements identity.WebhookStore.
 func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'").Scan(&n)
+	err := db.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending')
+		+ COALESCE((SELECT SUM((SELECT COUNT(*) FROM (SELECT 1 FROM events e WHERE e.tenant_id = w.tenant_id AND e.seq > w.cursor_seq
+			AND e.type IN (SELECT value FROM json_each(w.events)) LIMIT ?))) FROM webhook_endpoints w), 0)`, backlogCap).Scan(&n)
 	return n, formatError(err)
 }
 
 // PruneDeliveries implements identity.WebhookStore.
-func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM webhook_deliveries WHERE status != 'pending' AND updated_at < ?", tm(before))
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id IN (
+			SELECT id FROM webhook_deliveries WHERE status != 'pending' AND updated_at < ? LIMIT ?)`, tm(before), limit)
 		if err != nil {
 			return err
 		}
@@ -295,4 +416,62 @@ func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int, error
 		return err
 	})
 	return int(n), err
+}
+
+// PruneEvents implements identity.WebhookStore. The scan runs on the
+// read pool in seq (commit, hence time) order and stops at the first
+// recent event, so that neither a long table nor events kept for a
+// suspended endpoint hold the writer; the delete is by seq.
+func (db *DB) PruneEvents(ctx context.Context, before time.Time, after string, limit int) (int, string, error) {
+	from, err := position(after)
+	if err != nil {
+		return 0, "", err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT e.seq, e.created_at < ?,
+			EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = e.tenant_id AND e.seq > w.cursor_seq)
+		FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`, tm(before), from, limit)
+	if err != nil {
+		return 0, "", formatError(err)
+	}
+	var doomed []any
+	var last int64
+	scanned, reached := 0, false
+	for rows.Next() {
+		var seq int64
+		var old, kept bool
+		if err := rows.Scan(&seq, &old, &kept); err != nil {
+			rows.Close()
+			return 0, "", formatError(err)
+		}
+		if !old {
+			reached = true
+			break
+		}
+		scanned, last = scanned+1, seq
+		if !kept {
+			doomed = append(doomed, seq)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, "", formatError(err)
+	}
+	next := ""
+	if !reached && scanned == limit {
+		next = strconv.FormatInt(last, 10)
+	}
+	if len(doomed) == 0 {
+		return 0, next, nil
+	}
+	var n int64
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE seq IN (?`+strings.Repeat(", ?", len(doomed)-1)+`)
+			AND NOT EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = events.tenant_id AND events.seq > w.cursor_seq)`, doomed...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), next, err
 }

@@ -49,8 +49,11 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"FirstSigningKeyOnce", testFirstSigningKey},
 		{"DeviceSessions", testDeviceSessions},
 		{"WebhookCRUD", testWebhookCRUD},
-		{"WebhookFanOutAndClaim", testWebhookFanOutAndClaim},
-		{"WebhookFinishAndHealth", testWebhookFinishAndHealth},
+		{"WebhookEventLog", testWebhookEventLog},
+		{"WebhookEventLogConcurrent", testWebhookEventLogConcurrent},
+		{"WebhookClaimAndCursor", testWebhookClaimAndCursor},
+		{"WebhookAttemptsAndHealth", testWebhookAttemptsAndHealth},
+		{"EventRetention", testEventRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,228 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchauth/latch/internal/httpapi"
+	"github.com/latchauth/latch/internal/httpapi/httpapitest"
+	"github.com/latchauth/latch/internal/identity"
+)
+
+// The webhook body as a receiver in a typed language declares it, after
+// the reference payload: dates are time.Time (null allowed only where the
+// value may be absent), counts are numbers.
+type typedEvent struct {
+	Event       string    `json:"event"`
+	Data        typedUser `json:"data"`
+	TriggeredAt time.Time `json:"triggeredAt"`
+}
+
+type typedUser struct {
+	ID                        string             `json:"id"`
+	CreatedAt                 time.Time          `json:"createdAt"`
+	UpdatedAt                 time.Time          `json:"updatedAt"`
+	Name                      string             `json:"name"`
+	FirstName                 string             `json:"firstName"`
+	LastName                  string             `json:"lastName"`
+	Email                     string             `json:"email"`
+	Role                      string             `json:"role"`
+	TwoFactorEnabled          bool               `json:"twoFactorEnabled"`
+	GoogleSsoEnabled          bool               `json:"googleSsoEnabled"`
+	LastLoginAt               *time.Time         `json:"lastLoginAt"`
+	Company                   string             `json:"company"`
+	AllowCustomerPortalAccess bool               `json:"allowCustomerPortalAccess"`
+	Roles                     []string           `json:"roles"`
+	LastSeenAt                *time.Time         `json:"lastSeenAt"`
+	OrganizationID            *string            `json:"organizationId"`
+	Organization              *typedOrganization `json:"organization"`
+	ResellerID                *string            `json:"resellerId"`
+	Reseller                  *typedReseller     `json:"reseller"`
+	Metadata                  []struct {
+		ID              string    `json:"id"`
+		CreatedAt       time.Time `json:"createdAt"`
+		UpdatedAt       time.Time `json:"updatedAt"`
+		Key             string    `json:"key"`
+		Value           string    `json:"value"`
+		ViewPermissions []string  `json:"viewPermissions"`
+		Visible         bool      `json:"visible"`
+	} `json:"metadata"`
+	Tags            []string `json:"tags"`
+	EmailPreference struct {
+		Metrics bool `json:"metrics"`
+	} `json:"emailPreference"`
+}
+
+type typedOrganization struct {
+	ID           string    `json:"id"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+	Name         string    `json:"name"`
+	Email        string    `json:"email"`
+	Description  string    `json:"description"`
+	AllowedUsers int       `json:"allowedUsers"`
+	Address      struct {
+		AddressLine1 string `json:"addressLine1"`
+		AddressLine2 string `json:"addressLine2"`
+		City         string `json:"city"`
+		State        string `json:"state"`
+		Country      string `json:"country"`
+		PostalCode   string `json:"postalCode"`
+	} `json:"address"`
+	ResellerID *string        `json:"resellerId"`
+	Reseller   *typedReseller `json:"reseller"`
+}
+
+type typedReseller struct {
+	ID                   string    `json:"id"`
+	CreatedAt            time.Time `json:"createdAt"`
+	UpdatedAt            time.Time `json:"updatedAt"`
+	Name                 string    `json:"name"`
+	Email                string    `json:"email"`
+	Description          string    `json:"description"`
+	AllowedUsers         int       `json:"allowedUsers"`
+	AllowedOrganizations int       `json:"allowedOrganizations"`
+}
+
+// nullable lists the keys whose value may be null where the reference
+// shows a value: absent dates, ids and objects.
+var nullable = []string{"lastLoginAt", "lastSeenAt", "organizationId", "organization", "resellerId", "reseller"}
+
+// shapeDiffs compares got with the reference sample: the same keys in
+// every object (none missing, none added), the same JSON types, null only
+// for the nullable keys (and those of also), and a date-time wherever the
+// reference shows one.
+func shapeDiffs(want, got any, also ...string) []string {
+	var diffs []string
+	var walk func(path, key string, w, g any)
+	walk = func(path, key string, w, g any) {
+		if g == nil && (slices.Contains(nullable, key) || slices.Contains(also, key)) {
+			return
+		}
+		if ws, ok := w.(string); ok && strings.HasPrefix(ws, "2019-08-24T") {
+			if gs, ok := g.(string); !ok {
+				diffs = append(diffs, fmt.Sprintf("%s: %v, want a date-time", path, g))
+			} else if _, err := time.Parse(time.RFC3339, gs); err != nil {
+				diffs = append(diffs, fmt.Sprintf("%s: %q is not an RFC 3339 date-time", path, gs))
+			}
+			return
+		}
+		if fmt.Sprintf("%T", w) != fmt.Sprintf("%T", g) {
+			diffs = append(diffs, fmt.Sprintf("%s: %T %v, want %T", path, g, g, w))
+			return
+		}
+		switch w := w.(type) {
+		case map[string]any:
+			g := g.(map[string]any)
+			for k, wv := range w {
+				if gv, ok := g[k]; ok {
+					walk(path+"."+k, k, wv, gv)
+				} else {
+					diffs = append(diffs, path+"."+k+": missing")
+				}
+			}
+			for k := range g {
+				if _, ok := w[k]; !ok {
+					diffs = append(diffs, path+"."+k+": not in the reference payload")
+				}
+			}
+		case []any:
+			for i, gv := range g.([]any) {
+				walk(fmt.Sprintf("%s[%d]", path, i), key, w[0], gv)
+			}
+		}
+	}
+	walk("$", "", want, got)
+	slices.Sort(diffs)
+	return diffs
+}
+
+// Ensure every event type renders, for a user with no organisation, with
+// one, and with one under a reseller, so that a typed receiver decodes it
+// (no "" where a date-time or an id belongs, nulls for what is absent,
+// numbers for the allowed counts) with exactly the reference payload's keys.
+func TestWebhookPayloadGolden(t *testing.T) {
+	env := httpapitest.New(t, httpapitest.CheapArgon)
+	tid := env.MustTenant(t, "golden")
+	orgs := "/admin/v1/tenants/" + tid + "/organisations"
+	r := env.Admin(t, "POST", orgs, map[string]any{"name": "Reseller", "email": "partner@example.com", "description": "sells",
+		"profile": map[string]any{"allowedUsers": 50, "allowedOrganizations": 7, "address": map[string]any{"city": "Bergen"}}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("reseller: %d %s", r.Status, r.Body)
+	}
+	reseller := r.JSON(t)["id"].(string)
+	r = env.Admin(t, "POST", orgs, map[string]any{"name": "Shop", "parent_id": reseller,
+		"profile": map[string]any{"allowedUsers": 5, "address": map[string]any{"city": "Oslo", "postalCode": "0150"}}})
+	shop := r.JSON(t)["id"].(string)
+	r = env.Admin(t, "POST", orgs, map[string]any{"name": "Solo"})
+	solo := r.JSON(t)["id"].(string)
+	users := map[string]string{
+		"no organisation": env.MustUser(t, tid, map[string]any{"email": "ada@example.com", "password": "correct horse battery", "first_name": "Ada",
+			"metadata": []map[string]any{{"key": "plan", "value": "pro", "visible": true}}}),
+		"an organisation":         env.MustUser(t, tid, map[string]any{"email": "bob@example.com", "organisation_ids": []string{solo}}),
+		"one under a reseller":    env.MustUser(t, tid, map[string]any{"email": "cy@example.com", "organisation_ids": []string{shop}}),
+		"deleted since the event": identity.NewID(),
+	}
+	if r := env.Do(t, "POST", "/v3/accounts/login", map[string]any{"accountId": tid, "email": "ada@example.com", "password": "correct horse battery"}); r.Status != http.StatusOK {
+		t.Fatalf("login: %d", r.Status)
+	}
+	want := httpapitest.ReadJSON(t, "testdata/reference-webhook-logged-in.json")
+	render := httpapi.WebhookPayload(env.Service)
+	for who, uid := range users {
+		for _, typ := range identity.EventTypes {
+			d := &identity.Delivery{ID: identity.NewID(), TenantID: tid, EventID: identity.NewID(), EventType: typ, UserID: uid, EventAt: time.Now()}
+			if err := render(context.Background(), []*identity.Delivery{d}); err != nil {
+				t.Fatal(err)
+			}
+			var got any
+			json.Unmarshal(d.Payload, &got)
+			var also []string
+			if who == "deleted since the event" { // nothing is known of it but its id
+				also = []string{"createdAt", "updatedAt"}
+			}
+			for _, diff := range shapeDiffs(want, got, also...) {
+				t.Errorf("%s, %s: %s", typ, who, diff)
+			}
+			var ev typedEvent
+			dec := json.NewDecoder(bytes.NewReader(d.Payload))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&ev); err != nil {
+				t.Fatalf("%s, %s: a typed receiver cannot decode %s: %v", typ, who, d.Payload, err)
+			}
+			u := ev.Data
+			if ev.Event != typ || ev.TriggeredAt.IsZero() || u.ID != uid {
+				t.Errorf("%s, %s: %+v", typ, who, ev)
+			}
+			switch who {
+			case "no organisation":
+				if u.Organization != nil || u.OrganizationID != nil || u.Reseller != nil || u.ResellerID != nil || u.LastLoginAt == nil ||
+					u.CreatedAt.IsZero() || len(u.Metadata) != 1 || u.Metadata[0].CreatedAt.IsZero() || u.Name != "Ada" {
+					t.Errorf("%s: %s", who, d.Payload)
+				}
+			case "an organisation":
+				if o := u.Organization; o == nil || o.ID != solo || *u.OrganizationID != solo || o.CreatedAt.IsZero() || o.AllowedUsers != 0 ||
+					o.ResellerID != nil || o.Reseller != nil || u.ResellerID != nil || u.Reseller != nil || u.LastLoginAt != nil {
+					t.Errorf("%s: %s", who, d.Payload)
+				}
+			case "one under a reseller":
+				o := u.Organization
+				if o == nil || o.ID != shop || o.AllowedUsers != 5 || o.Address.City != "Oslo" || o.Address.PostalCode != "0150" ||
+					*o.ResellerID != reseller || o.Reseller == nil || o.Reseller.AllowedUsers != 50 || o.Reseller.AllowedOrganizations != 7 ||
+					*u.ResellerID != reseller || u.Reseller == nil || u.Reseller.ID != reseller || u.Reseller.Name != "Reseller" || u.Reseller.CreatedAt.IsZero() {
+					t.Errorf("%s: %s", who, d.Payload)
+				}
+			case "deleted since the event":
+				if u.Organization != nil || !u.CreatedAt.IsZero() || u.Roles == nil || u.Tags == nil || u.Metadata == nil {
+					t.Errorf("%s: %s", who, d.Payload)
+				}
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/latchauth/latch/internal/httpapi/accountsv3"
@@ -11,36 +12,38 @@ import (
 	"github.com/latchauth/latch/internal/webhook"
 )
 
-// webhookBody is what every delivery carries.
-type webhookBody struct {
-	Event       string          `json:"event"`
-	Data        accountsv3.User `json:"data"`
-	TriggeredAt string          `json:"triggeredAt"`
-}
-
-// WebhookPayload returns the renderer the dispatcher uses: each event with
-// its user in the accounts-v3 shape, as the user is when the event is
-// first read for delivery (normally milliseconds after it; the user is
-// read once per batch, after the batch's events were written). A user
-// deleted since is rendered with its id only.
+// WebhookPayload returns the renderer the dispatcher uses: each event as
+// {"event", "data": its user in the accounts-v3 shape, "triggeredAt"}, the
+// user as it is when the event is first read for delivery (normally
+// milliseconds after it; read and encoded once per batch, after the
+// batch's events were written). A user deleted since is rendered with its
+// id only.
 func WebhookPayload(svc *identity.Service) func(ctx context.Context, ds []*identity.Delivery) error {
 	return func(ctx context.Context, ds []*identity.Delivery) error {
-		users := map[string]accountsv3.User{}
+		users := map[string][]byte{}
 		for _, d := range ds {
 			key := d.TenantID + "/" + d.UserID
-			u, ok := users[key]
+			data, ok := users[key]
 			if !ok {
-				var err error
-				if u, err = renderUser(ctx, svc, d.TenantID, d.UserID); err != nil {
+				u, err := renderUser(ctx, svc, d.TenantID, d.UserID)
+				if err != nil {
 					return err
 				}
-				users[key] = u
+				if data, err = json.Marshal(u); err != nil {
+					return err
+				}
+				users[key] = data
 			}
-			var err error
-			d.Payload, err = json.Marshal(webhookBody{Event: d.EventType, Data: u, TriggeredAt: d.EventAt.UTC().Format(time.RFC3339Nano)})
-			if err != nil {
-				return err
-			}
+			// The same bytes as json.Marshal of the three fields, without
+			// encoding the user again for every event.
+			b := make([]byte, 0, len(data)+96)
+			b = append(b, `{"event":`...)
+			b = strconv.AppendQuote(b, d.EventType)
+			b = append(b, `,"data":`...)
+			b = append(b, data...)
+			b = append(b, `,"triggeredAt":"`...)
+			b = d.EventAt.UTC().AppendFormat(b, time.RFC3339Nano)
+			d.Payload = append(b, `"}`...)
 		}
 		return nil
 	}

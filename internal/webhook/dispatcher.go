@@ -156,7 +156,14 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	wg.Go(func() { d.pruneLoop(ctx) })
 	var looked time.Time
 	for ctx.Err() == nil {
-		if wait := d.Spacing - time.Since(looked); wait > 0 {
+		// While workers run, events are theirs to find: looking for other
+		// endpoints with work on every wake-up (every login) would cost a
+		// query each time for nothing.
+		every := d.Spacing
+		if d.running() > 0 {
+			every = 10 * d.Spacing
+		}
+		if wait := every - time.Since(looked); wait > 0 {
 			sleep(ctx, wait)
 			continue
 		}
@@ -196,6 +203,13 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// running is how many endpoint workers run.
+func (d *Dispatcher) running() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.workers)
 }
 
 // pokeWorkers tells every endpoint worker that events were written.

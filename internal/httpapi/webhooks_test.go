@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -353,4 +354,145 @@ func BenchmarkLoginToDelivery(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(len(lat)), "delivered")
+}
+
+// countingTransport counts the requests in flight to each host, as the
+// dispatcher's client sees them, and the most seen at a request's start.
+type countingTransport struct {
+	next   http.RoundTripper
+	mu     sync.Mutex
+	now    map[string]int
+	starts map[string][]int // concurrency at each start, the start included
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.now[r.URL.Host]++
+	c.starts[r.URL.Host] = append(c.starts[r.URL.Host], c.now[r.URL.Host])
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.now[r.URL.Host]--
+		c.mu.Unlock()
+	}()
+	return c.next.RoundTrip(r)
+}
+
+func (c *countingTransport) seen(host string) []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.starts[host])
+}
+
+// count wraps the dispatcher's client.
+func (h *hookEnv) count() *countingTransport {
+	c := &countingTransport{next: h.disp.Client.Transport, now: map[string]int{}, starts: map[string][]int{}}
+	h.disp.Client.Transport = c
+	return c
+}
+
+// Ensure one slow receiver holds up only itself: with a receiver taking
+// 9 s per request and 20 events pending for it, another tenant's receiver
+// gets each of its events within 3 s of the login (a bound on scheduling,
+// not on speed: normally milliseconds), and the slow one never has more
+// than 4 requests in flight.
+func TestWebhookSlowReceiverHoldsUpOnlyItself(t *testing.T) {
+	h := setupHooks(t, false, 15*time.Second)
+	sends := h.count()
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(9 * time.Second):
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(func() { close(release); slow.Close() }) // before the dispatcher stops
+	h.endpoint(t, slow.URL, nil)
+	for range 20 {
+		h.login(t)
+	}
+
+	other := h.MustTenant(t, "other")
+	h.MustUser(t, other, map[string]any{"email": "eve@example.com", "password": "correct horse battery"})
+	type arrival struct {
+		event string
+		lag   time.Duration
+	}
+	arrived := make(chan arrival, 100)
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			TriggeredAt time.Time `json:"triggeredAt"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		arrived <- arrival{r.Header.Get("webhook-id"), time.Since(body.TriggeredAt)}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(fast.Close)
+	if r := h.Admin(t, "POST", "/admin/v1/tenants/"+other+"/webhooks", map[string]any{"url": fast.URL, "events": []string{"account.logged-in"}}); r.Status != http.StatusCreated {
+		t.Fatalf("endpoint: %d %s", r.Status, r.Body)
+	}
+	var worst time.Duration
+	for i := range 5 {
+		if r := h.Do(t, "POST", "/v3/accounts/login", map[string]any{"accountId": other, "email": "eve@example.com", "password": "correct horse battery"}); r.Status != http.StatusOK {
+			t.Fatalf("login: %d", r.Status)
+		}
+		select {
+		case a := <-arrived:
+			if a.lag > 3*time.Second {
+				t.Fatalf("event %d reached the other tenant's receiver %v after its login", i, a.lag)
+			}
+			worst = max(worst, a.lag)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("event %d never reached the other tenant's receiver", i)
+		}
+	}
+	u, _ := url.Parse(slow.URL)
+	starts := sends.seen(u.Host)
+	if len(starts) == 0 || slices.Max(starts) > 4 {
+		t.Fatalf("in flight to the slow receiver at each start: %v, want between 1 and 4", starts)
+	}
+	t.Logf("other tenant: worst %v from login to delivery; slow receiver: %d requests started, at most %d in flight", worst, len(starts), slices.Max(starts))
+}
+
+// Ensure an endpoint whose sends keep timing out is slowed down to one
+// send at a time once it is unhealthy.
+func TestWebhookTimingOutEndpointSlowedDown(t *testing.T) {
+	h := setupHooks(t, false, 200*time.Millisecond)
+	h.disp.SuspendAfter = time.Hour
+	sends := h.count()
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); hang.Close() })
+	id, _ := h.endpoint(t, hang.URL, nil)
+	for range 10 {
+		h.login(t)
+	}
+	for deadline := time.Now().Add(30 * time.Second); h.endpointStatus(t, id) != "unhealthy"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("never unhealthy")
+		}
+	}
+	u, _ := url.Parse(hang.URL)
+	// Up to 4 sends may start between the first failure's record and the
+	// worker taking it in; every later one starts alone.
+	from := len(sends.seen(u.Host)) + 4
+	for deadline := time.Now().Add(30 * time.Second); len(sends.seen(u.Host)) < from+5; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d sends after it became unhealthy", len(sends.seen(u.Host))-from)
+		}
+	}
+	starts := sends.seen(u.Host)
+	if later := starts[from:]; slices.Max(later) != 1 {
+		t.Fatalf("in flight at each start once unhealthy: %v (before: %v)", later, starts[:from])
+	}
+	if slices.Max(starts) > 4 {
+		t.Fatalf("more than 4 in flight: %v", starts)
+	}
 }

@@ -33,6 +33,9 @@ type Config struct {
 // Result sums up a run.
 type Result struct {
 	Requests int
+	// Events counts the successful logins and refreshes, the setup logins
+	// included: each emits one account.logged-in event.
+	Events   int
 	Elapsed  time.Duration
 	Statuses map[int]int // 0: transport errors
 	P50, P95 time.Duration
@@ -90,6 +93,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		return Result{}, fmt.Errorf("a first login at %s answered %d %v; check --url, --account, --email and --password", cfg.URL, st, m)
 	}
 
+	var setup atomic.Int64 // successful logins outside the timed requests
+	setup.Add(1)
 	// In refresh mode every client logs in first, before the clock starts:
 	// the figures are about rotations, not the logins that set them up.
 	tokens := make([]string, cfg.Clients)
@@ -99,6 +104,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 			wg.Go(func() {
 				if st, m := post("/v3/accounts/login", login); st == http.StatusOK {
 					tokens[i], _ = m["refreshToken"].(string)
+					setup.Add(1)
 				}
 			})
 		}
@@ -123,6 +129,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 					if token == "" {
 						if st, m := post("/v3/accounts/login", login); st == http.StatusOK {
 							token, _ = m["refreshToken"].(string)
+							setup.Add(1)
 						}
 						if token == "" {
 							time.Sleep(100 * time.Millisecond)
@@ -172,7 +179,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 	wg.Wait()
 	cancel()
 	reporter.Wait() // no progress line after Run returns
-	r := Result{Requests: len(lat), Elapsed: time.Since(start), Statuses: statuses}
+	r := Result{Requests: len(lat), Elapsed: time.Since(start), Statuses: statuses, Events: int(setup.Load()) + statuses[http.StatusOK]}
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }

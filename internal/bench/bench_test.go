@@ -3,12 +3,15 @@ package bench_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchauth/latch/internal/bench"
+	"github.com/latchauth/latch/internal/httpapi"
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
+	"github.com/latchauth/latch/internal/webhook"
 )
 
 // Ensure both modes make real load against a real server and sum it up,
@@ -38,5 +41,40 @@ func TestRun(t *testing.T) {
 	}
 	if _, err := bench.Run(context.Background(), bench.Config{Mode: "fly", Clients: 1, Duration: time.Second}, nil); err == nil {
 		t.Fatal("unknown mode accepted")
+	}
+}
+
+// Ensure the webhook scenario alternates slices without and with
+// endpoints, receives every event on its own receiver and reports the
+// ratio and the lag.
+func TestRunWebhooks(t *testing.T) {
+	env := httpapitest.New(t, httpapitest.CheapArgon)
+	tid := env.MustTenant(t, "hooks")
+	env.MustUser(t, tid, map[string]any{"email": "load@example.com", "password": "correct horse battery"})
+	disp := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
+		Client: webhook.Guard{AllowPrivate: true}.Client(5 * time.Second), Logger: slog.New(slog.DiscardHandler)}
+	env.Service.EventsWritten = disp.Wake
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { disp.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	var progress bytes.Buffer
+	r, err := bench.RunWebhooks(context.Background(), bench.Config{URL: env.URL, Account: "hooks", Email: "load@example.com",
+		Password: "correct horse battery", Mode: "refresh", Clients: 2, Duration: 500 * time.Millisecond},
+		bench.WebhookConfig{Endpoints: 2, AdminToken: httpapitest.AdminToken, Slices: 2, Drain: 30 * time.Second}, &progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.With) != 2 || len(r.Without) != 2 || r.Expected == 0 || r.Delivered != r.Expected || len(r.Lag) < r.Expected || r.Ratio() <= 0 {
+		t.Fatalf("%+v", r)
+	}
+	if !strings.Contains(r.String(), "ratio with/without") || !strings.Contains(progress.String(), "with 2 endpoint(s)") {
+		t.Fatalf("summary %q, progress %q", r.String(), progress.String())
+	}
+	if ws := env.Admin(t, "GET", "/admin/v1/tenants/"+tid+"/webhooks", nil).JSON(t)["webhooks"].([]any); len(ws) != 0 {
+		t.Fatalf("endpoints left behind: %v", ws)
+	}
+	if _, err := bench.RunWebhooks(context.Background(), bench.Config{URL: env.URL, Account: "hooks"}, bench.WebhookConfig{Endpoints: 1, AdminToken: "wrong", Slices: 1}, nil); err == nil || !strings.Contains(err.Error(), "admin-token") {
+		t.Fatalf("wrong admin token: %v", err)
 	}
 }

@@ -496,3 +496,105 @@ func TestWebhookTimingOutEndpointSlowedDown(t *testing.T) {
 		t.Fatalf("more than 4 in flight: %v", starts)
 	}
 }
+
+// deliveries lists an endpoint's deliveries, newest first.
+func (h *hookEnv) deliveries(t *testing.T, endpoint string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, d := range h.Admin(t, "GET", "/admin/v1/tenants/"+h.tenant+"/webhooks/"+endpoint+"/deliveries", nil).JSON(t)["deliveries"].([]any) {
+		out = append(out, d.(map[string]any))
+	}
+	return out
+}
+
+// Ensure successful deliveries cost no row yet are listed: every event is
+// listed delivered with one attempt, and only a sample of them (the first
+// here) carries its attempt's log.
+func TestWebhookDeliveriesListedWithoutRows(t *testing.T) {
+	h := setupHooks(t, false, 2*time.Second)
+	rcv := newReceiver(t)
+	id, _ := h.endpoint(t, rcv.URL, nil)
+	for range 5 {
+		h.login(t)
+	}
+	rcv.wait(t, 5)
+	var ds []map[string]any
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ds = h.deliveries(t, id)
+		done := len(ds) == 5
+		for _, d := range ds {
+			done = done && d["status"] == "delivered"
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries: %v", ds)
+		}
+	}
+	logged := 0
+	for _, d := range ds {
+		if d["attempts"] != 1.0 || d["next_attempt_at"] != nil || d["event"] != "account.logged-in" {
+			t.Fatalf("delivery: %v", d)
+		}
+		if log := d["log"].([]any); len(log) > 0 {
+			logged++
+			if d["last_status_code"] != 204.0 || log[0].(map[string]any)["status_code"] != 204.0 {
+				t.Fatalf("sampled delivery: %v", d)
+			}
+		}
+	}
+	if logged != 1 {
+		t.Fatalf("%d deliveries logged, want the one sample: %v", logged, ds)
+	}
+}
+
+// Ensure event retention keeps what an endpoint has yet to deliver: with
+// one tenant's endpoint suspended, pruning far in the future removes the
+// other tenant's events but keeps the suspended endpoint's (listed as
+// pending), which are delivered once it is re-enabled, and pruned after.
+func TestEventRetentionKeepsUndelivered(t *testing.T) {
+	h := setupHooks(t, false, time.Second)
+	rcv := newReceiver(t)
+	id, _ := h.endpoint(t, rcv.URL, nil)
+	w, _ := h.Store.GetWebhook(context.Background(), h.tenant, id)
+	w.Status = "suspended"
+	if err := h.Store.UpdateWebhook(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	other := h.MustTenant(t, "other")
+	h.MustUser(t, other, map[string]any{"email": "eve@example.com", "password": "correct horse battery"})
+	h.login(t)
+	h.Do(t, "POST", "/v3/accounts/login", map[string]any{"accountId": other, "email": "eve@example.com", "password": "correct horse battery"})
+	events := func(tid string) int {
+		return len(h.Admin(t, "GET", "/admin/v1/tenants/"+tid+"/events?type=account.logged-in", nil).JSON(t)["events"].([]any))
+	}
+	if events(h.tenant) != 1 || events(other) != 1 {
+		t.Fatalf("events before pruning: %d, %d", events(h.tenant), events(other))
+	}
+	later := time.Now().Add(100 * 24 * time.Hour) // past the 90-day default
+	h.disp.Prune(context.Background(), later)
+	if events(other) != 0 {
+		t.Fatal("an old event was kept")
+	}
+	if events(h.tenant) != 1 {
+		t.Fatal("an event the suspended endpoint has yet to deliver was pruned")
+	}
+	if ds := h.deliveries(t, id); len(ds) != 1 || ds[0]["status"] != "pending" || ds[0]["attempts"] != 0.0 {
+		t.Fatalf("deliveries of the suspended endpoint: %v", ds)
+	}
+	if r := h.Admin(t, "PATCH", "/admin/v1/tenants/"+h.tenant+"/webhooks/"+id, map[string]any{"status": "healthy"}); r.Status != http.StatusOK {
+		t.Fatalf("re-enable: %d %s", r.Status, r.Body)
+	}
+	h.disp.Wake()
+	rcv.wait(t, 1)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		h.disp.Prune(context.Background(), later)
+		if events(h.tenant) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the delivered event was never pruned")
+		}
+	}
+}

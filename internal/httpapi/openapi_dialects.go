@@ -116,7 +116,7 @@ func dialectPaths() (paths, schemas m) {
 	}
 	paths["/admin/v1/tenants/{tid}/webhooks/{wid}/deliveries"] = m{
 		"parameters": wid,
-		"get": withParams(adminOp("Deliveries to an endpoint, newest first, with their attempts", nil, "200",
+		"get": withParams(adminOp("Deliveries to an endpoint, newest first: every event of its types since it was created, pending, delivered or failed; attempts are logged for every failure and a sample of successes (a delivered event without a logged attempt has attempts 1 and an empty log)", nil, "200",
 			ok("Deliveries.", object([]string{"deliveries", "next_cursor"}, m{"deliveries": arr(schemaOf(reflect.TypeFor[deliveryJSON]())),
 				"next_cursor": str()}))), pageParams...),
 	}

@@ -40,6 +40,29 @@ type WebhookResult struct {
 	Duplicates int             // events received more than once (at least once allows it)
 	Lag        []time.Duration // receipt − triggeredAt, every delivery, sorted
 	Drained    []time.Duration // from the end of each slice with endpoints to its last event's arrival
+	// CPU time of the server (from its /metrics) and of this process (the
+	// clients and the receiver), without and with endpoints; zero when
+	// not measured. With endpoints, the deliveries that arrive after the
+	// slice count too.
+	ServerCPU, OwnCPU [2]time.Duration
+}
+
+// CPURatio is the CPU per request without endpoints over the CPU per
+// request with them, server and this process together: the ratio of the
+// rates on a machine busy with nothing else (the rates also move with
+// whatever else runs). Zero when not measured.
+func (r WebhookResult) CPURatio() float64 {
+	per := func(rs []Result, cpu time.Duration) float64 {
+		n := 0
+		for _, x := range rs {
+			n += x.Requests
+		}
+		return cpu.Seconds() / float64(n)
+	}
+	if r.ServerCPU[0] == 0 || r.OwnCPU[0] == 0 {
+		return 0
+	}
+	return per(r.Without, r.ServerCPU[0]+r.OwnCPU[0]) / per(r.With, r.ServerCPU[1]+r.OwnCPU[1])
 }
 
 // Ratio is the rate with endpoints over the rate without, over all slices.
@@ -76,6 +99,17 @@ func (r WebhookResult) String() string {
 	fmt.Fprintf(&b, "req/s without endpoints: %s\n", rates(r.Without))
 	fmt.Fprintf(&b, "req/s with %d endpoint(s): %s\n", r.Endpoints, rates(r.With))
 	fmt.Fprintf(&b, "ratio with/without: %.2f\n", r.Ratio())
+	if c := r.CPURatio(); c > 0 {
+		per := func(rs []Result, cpu time.Duration) string {
+			n := 0
+			for _, x := range rs {
+				n += x.Requests
+			}
+			return fmt.Sprintf("%.0f µs", float64(cpu.Microseconds())/float64(n))
+		}
+		fmt.Fprintf(&b, "CPU per request, server + load and receiver: without %s + %s, with %s + %s; CPU ratio %.2f\n",
+			per(r.Without, r.ServerCPU[0]), per(r.Without, r.OwnCPU[0]), per(r.With, r.ServerCPU[1]), per(r.With, r.OwnCPU[1]), c)
+	}
 	fmt.Fprintf(&b, "webhooks: %d of %d delivered (%d duplicates); lag from triggeredAt p50 %s, p90 %s, p99 %s, max %s",
 		r.Delivered, r.Expected, r.Duplicates, ms(r.LagAt(0.5)), ms(r.LagAt(0.9)), ms(r.LagAt(0.99)), ms(r.LagAt(1)))
 	var drained []string
@@ -157,11 +191,14 @@ func RunWebhooks(ctx context.Context, cfg Config, wh WebhookConfig, progress io.
 			order = []bool{true, false}
 		}
 		for _, with := range order {
+			srv0, own0 := admin.serverCPU(ctx), ownCPU()
 			if !with {
 				r, err := Run(ctx, cfg, nil)
 				if err != nil {
 					return res, err
 				}
+				res.ServerCPU[0] += admin.serverCPU(ctx) - srv0
+				res.OwnCPU[0] += ownCPU() - own0
 				res.Without = append(res.Without, r)
 				fmt.Fprintf(progress, "  slice %d without endpoints: %.0f req/s\n", i+1, r.Rate())
 				continue
@@ -205,6 +242,8 @@ func RunWebhooks(ctx context.Context, cfg Config, wh WebhookConfig, progress io.
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
+			res.ServerCPU[1] += admin.serverCPU(ctx) - srv0
+			res.OwnCPU[1] += ownCPU() - own0
 			res.Delivered, res.Duplicates = res.Delivered+delivered, res.Duplicates+dups
 			fmt.Fprintf(progress, "  slice %d with %d endpoint(s): %.0f req/s; %d of %d events delivered\n",
 				i+1, wh.Endpoints, r.Rate(), delivered, r.Events*wh.Endpoints)
@@ -252,6 +291,27 @@ func (a *adminClient) do(ctx context.Context, method, path string, body any, wan
 	var m map[string]any
 	json.Unmarshal(raw, &m)
 	return m, nil
+}
+
+// serverCPU is the server's process_cpu_seconds_total from /metrics, or 0.
+func (a *adminClient) serverCPU(ctx context.Context) time.Duration {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/metrics", nil)
+	if err != nil {
+		return 0
+	}
+	res, err := a.client.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	for line := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(line, "process_cpu_seconds_total "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return time.Duration(f * float64(time.Second))
+		}
+	}
+	return 0
 }
 
 // tenantID is account's tenant id: account itself, or the tenant whose

@@ -598,3 +598,26 @@ func TestEventRetentionKeepsUndelivered(t *testing.T) {
 		}
 	}
 }
+
+// Ensure a deleted endpoint is sent nothing more: its worker reads no
+// event once the endpoint is gone, while another endpoint of the tenant
+// gets the later events.
+func TestWebhookDeletedEndpointGetsNothingMore(t *testing.T) {
+	h := setupHooks(t, false, 2*time.Second)
+	gone, kept := newReceiver(t), newReceiver(t)
+	id, _ := h.endpoint(t, gone.URL, nil)
+	h.endpoint(t, kept.URL, nil)
+	h.login(t)
+	gone.wait(t, 1)
+	kept.wait(t, 1)
+	if r := h.Admin(t, "DELETE", "/admin/v1/tenants/"+h.tenant+"/webhooks/"+id, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d", r.Status)
+	}
+	for range 3 {
+		h.login(t)
+	}
+	kept.wait(t, 3)
+	if n := len(gone.arrived); n != 0 {
+		t.Fatalf("%d deliveries to a deleted endpoint", n)
+	}
+}

@@ -17,7 +17,7 @@ import (
 // Store is what the dispatcher needs of the database.
 type Store interface {
 	ClaimEndpoints(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*identity.WebhookEndpoint, error)
-	ReadEvents(ctx context.Context, tenantID, after string, limit int) ([]*identity.LogEvent, error)
+	ReadEvents(ctx context.Context, owner, endpointID, after string, limit int) ([]*identity.LogEvent, error)
 	DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]*identity.Delivery, time.Time, error)
 	SaveCursor(ctx context.Context, owner, endpointID, cursor string, now time.Time, lease time.Duration) (*identity.WebhookEndpoint, error)
 	ReleaseEndpoint(ctx context.Context, owner, endpointID, cursor string) error
@@ -155,42 +155,47 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	defer wg.Wait()
 	wg.Go(func() { d.pruneLoop(ctx) })
 	var looked time.Time
+	look := true // after a wake-up or the poll
 	for ctx.Err() == nil {
-		// While workers run, events are theirs to find: looking for other
-		// endpoints with work on every wake-up (every login) would cost a
-		// query each time for nothing.
+		// While workers run, events are theirs to find (they are poked at
+		// once): looking for other endpoints with work on every wake-up
+		// (every login) would cost a query each time for nothing.
 		every := d.Spacing
 		if d.running() > 0 {
 			every = 10 * d.Spacing
 		}
-		if wait := every - time.Since(looked); wait > 0 {
-			sleep(ctx, wait)
-			continue
-		}
-		looked = time.Now()
-		eps, err := d.Store.ClaimEndpoints(ctx, d.owner, looked, d.Lease, claimLimit)
-		if err != nil {
-			d.logErr(ctx, "claim endpoints", err)
-		}
-		for _, ep := range eps {
-			d.mu.Lock()
-			running := d.workers[ep.ID] != nil // its lease ran out under it; it renews it
-			var w *worker
-			if !running {
-				w = newWorker(d, ep)
-				d.workers[ep.ID] = w
+		wait := d.Poll
+		if look {
+			if wait = every - time.Since(looked); wait <= 0 {
+				looked, look = time.Now(), false
+				eps, err := d.Store.ClaimEndpoints(ctx, d.owner, looked, d.Lease, claimLimit)
+				if err != nil {
+					d.logErr(ctx, "claim endpoints", err)
+				}
+				for _, ep := range eps {
+					d.mu.Lock()
+					running := d.workers[ep.ID] != nil // its lease ran out under it; it renews it
+					var w *worker
+					if !running {
+						w = newWorker(d, ep)
+						d.workers[ep.ID] = w
+					}
+					d.mu.Unlock()
+					if w != nil {
+						wg.Go(func() { w.run(ctx) })
+					}
+				}
+				wait = d.Poll
 			}
-			d.mu.Unlock()
-			if w != nil {
-				wg.Go(func() { w.run(ctx) })
-			}
 		}
-		t := time.NewTimer(d.Poll)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
 			d.pokeWorkers()
+			look = true
 		case <-t.C:
+			look = true
 		}
 		t.Stop()
 	}
@@ -212,11 +217,15 @@ func (d *Dispatcher) running() int {
 	return len(d.workers)
 }
 
-// pokeWorkers tells every endpoint worker that events were written.
+// pokeWorkers tells the endpoint workers that wait for new events that
+// events were written (the others read again by themselves).
 func (d *Dispatcher) pokeWorkers() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, w := range d.workers {
+		if !w.listening.Load() {
+			continue
+		}
 		select {
 		case w.poke <- struct{}{}:
 		default:
@@ -309,7 +318,7 @@ func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, secret string, secret
 	start := time.Now()
 	status, excerpt, err := 0, "", secretErr
 	if err == nil {
-		status, excerpt, err = d.post(ctx, ep, secret, dl.EventID, dl.Payload, start)
+		status, excerpt, err = d.post(ctx, ep, secret, dl.EventID, dl.Payload, start, remember)
 	}
 	<-d.slots
 	errText := ""
@@ -319,24 +328,22 @@ func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, secret string, secret
 		errText = fmt.Sprintf("HTTP %d", status)
 	}
 	res.success = errText == ""
-	rec := &identity.AttemptRecord{Delivery: *dl, SuspendAfter: d.SuspendAfter, RecoveredAfter: d.RetryBase,
-		Attempt: identity.DeliveryAttempt{DeliveryID: dl.ID, At: start, StatusCode: status, Duration: time.Since(start), Error: errText, Response: excerpt}}
-	rec.Delivery.LastStatusCode, rec.Delivery.LastError, rec.Delivery.UpdatedAt = status, errText, start
 	outcome := "delivered"
-	if res.success {
-		rec.Delivery.Status = identity.DeliveryDelivered
-	} else {
-		next, ok := NextAttempt(dl.EventAt, start, dl.Attempts+1, d.RetryBase, d.giveUp())
-		rec.Delivery.Status, rec.Delivery.NextAttemptAt, outcome = identity.DeliveryPending, next, "retry"
-		if !ok {
-			rec.Delivery.Status, outcome = identity.DeliveryFailed, "failed"
-		}
-		res.next = next
-		rec.RetryAt = start.Add(Backoff(ep.ConsecutiveFailures+1, d.RetryBase))
-		d.Logger.Info("webhook delivery failed", "delivery_id", dl.ID, "endpoint_id", ep.ID, "url", ep.URL,
-			"attempt", dl.Attempts+1, "err", errText, "next_attempt_at", next)
-	}
 	if !res.success || remember {
+		rec := &identity.AttemptRecord{Delivery: *dl, SuspendAfter: d.SuspendAfter, RecoveredAfter: d.RetryBase,
+			Attempt: identity.DeliveryAttempt{DeliveryID: dl.ID, At: start, StatusCode: status, Duration: time.Since(start), Error: errText, Response: excerpt}}
+		rec.Delivery.Status, rec.Delivery.LastStatusCode, rec.Delivery.LastError, rec.Delivery.UpdatedAt = identity.DeliveryDelivered, status, errText, start
+		if !res.success {
+			next, ok := NextAttempt(dl.EventAt, start, dl.Attempts+1, d.RetryBase, d.giveUp())
+			rec.Delivery.Status, rec.Delivery.NextAttemptAt, outcome = identity.DeliveryPending, next, "retry"
+			if !ok {
+				rec.Delivery.Status, outcome = identity.DeliveryFailed, "failed"
+			}
+			res.next = next
+			rec.RetryAt = start.Add(Backoff(ep.ConsecutiveFailures+1, d.RetryBase))
+			d.Logger.Info("webhook delivery failed", "delivery_id", dl.ID, "endpoint_id", ep.ID, "url", ep.URL,
+				"attempt", dl.Attempts+1, "err", errText, "next_attempt_at", next)
+		}
 		if res.health, res.err = d.Store.RecordAttempt(ctx, rec); res.err != nil {
 			d.Logger.Error("webhooks: record attempt", "delivery_id", dl.ID, "err", res.err)
 			return res
@@ -348,8 +355,10 @@ func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, secret string, secret
 	return res
 }
 
-// post sends payload and returns the status and the start of the answer.
-func (d *Dispatcher) post(ctx context.Context, ep *identity.WebhookEndpoint, secret, eventID string, payload []byte, at time.Time) (int, string, error) {
+// post sends payload and returns the status and, when keep is set or the
+// status is not 2xx, the start of the answer (the rest is drained, so that
+// the connection is reused).
+func (d *Dispatcher) post(ctx context.Context, ep *identity.WebhookEndpoint, secret, eventID string, payload []byte, at time.Time, keep bool) (int, string, error) {
 	h, err := Sign(ep.Signing, secret, eventID, at, payload)
 	if err != nil {
 		return 0, "", err
@@ -365,6 +374,10 @@ func (d *Dispatcher) post(ctx context.Context, ep *identity.WebhookEndpoint, sec
 		return 0, "", err
 	}
 	defer res.Body.Close()
+	if !keep && res.StatusCode >= 200 && res.StatusCode <= 299 {
+		io.Copy(io.Discard, io.LimitReader(res.Body, MaxResponseRead))
+		return res.StatusCode, "", nil
+	}
 	body, _ := io.ReadAll(io.LimitReader(res.Body, MaxResponseRead))
 	return res.StatusCode, excerpt(body), nil
 }
@@ -390,7 +403,7 @@ func (d *Dispatcher) Ping(ctx context.Context, w *identity.WebhookEndpoint) iden
 	a := identity.DeliveryAttempt{At: start}
 	secret, err := d.Secret(w)
 	if err == nil {
-		a.StatusCode, a.Response, err = d.post(ctx, w, secret, id, body, start)
+		a.StatusCode, a.Response, err = d.post(ctx, w, secret, id, body, start, true)
 	}
 	a.Duration = time.Since(start)
 	if err != nil {

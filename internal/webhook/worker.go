@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchauth/latch/internal/identity"
@@ -38,6 +39,7 @@ type worker struct {
 	secret    string
 	secretErr error
 	poke      chan struct{}
+	listening atomic.Bool // caught up with the log: new events need a poke
 	results   chan result
 
 	items      []*item // read, in log order, from just after the cursor
@@ -74,6 +76,8 @@ func (w *worker) run(ctx context.Context) {
 	now := time.Now()
 	w.savedAt, w.busyAt = now, now
 	defer w.finish()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
 	for {
 		now = time.Now()
 		stopping := w.stopped || ctx.Err() != nil
@@ -88,7 +92,7 @@ func (w *worker) run(ctx context.Context) {
 		if w.inflight == 0 && (stopping || w.idle(now)) {
 			return
 		}
-		t := time.NewTimer(max(w.wakeAt(now).Sub(now), time.Millisecond))
+		t.Reset(max(w.wakeAt(now).Sub(now), time.Millisecond))
 		done := ctx.Done()
 		if stopping {
 			done = nil
@@ -101,7 +105,6 @@ func (w *worker) run(ctx context.Context) {
 		case <-t.C:
 		case <-done:
 		}
-		t.Stop()
 	}
 }
 
@@ -167,17 +170,19 @@ func (w *worker) fill(ctx context.Context, now time.Time) {
 		}
 	}
 	unsettled := len(w.items)
-	if !w.streamOpen(now) || unsettled >= window/2 || now.Sub(w.lastRead) < w.d.Spacing || (!w.poked && now.Sub(w.lastRead) < activePoll) {
+	if !w.streamOpen(now) || unsettled >= window/2 || now.Sub(w.lastRead) < w.d.Spacing || (!w.poked && w.caughtUp && now.Sub(w.lastRead) < activePoll) {
 		return
 	}
 	w.poked = false
-	evs, err := w.d.Store.ReadEvents(ctx, w.ep.TenantID, w.readPos, window-unsettled)
+	w.listening.Store(true) // an event committed during the read pokes the next one
+	evs, err := w.d.Store.ReadEvents(ctx, w.d.owner, w.ep.ID, w.readPos, window-unsettled)
 	w.lastRead = now
 	if err != nil {
 		w.d.logErr(ctx, "read events", err)
 		return
 	}
 	w.caughtUp = len(evs) < window-unsettled
+	w.listening.Store(w.caughtUp)
 	if len(evs) == 0 {
 		return
 	}
@@ -375,7 +380,7 @@ func (w *worker) wakeAt(now time.Time) time.Time {
 		at = earliest(at, w.retryCheck)
 		if w.streamOpen(now) {
 			next := w.lastRead.Add(activePoll)
-			if w.poked {
+			if w.poked || !w.caughtUp {
 				next = w.lastRead.Add(w.d.Spacing)
 			}
 			at = earliest(at, next)

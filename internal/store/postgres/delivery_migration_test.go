@@ -66,7 +66,7 @@ func TestMigrationToCursors(t *testing.T) {
 		t.Fatalf("pending after the migration: %+v, %v; want the one unfanned logged-in event", due, err)
 	}
 	w, _ := db.GetWebhook(ctx, tid, wid)
-	if evs, _ := db.ReadEvents(ctx, tid, w.Cursor, 10); len(evs) != 0 {
+	if evs, _ := db.ReadEvents(ctx, "", wid, w.Cursor, 10); len(evs) != 0 {
 		t.Fatalf("the cursor does not start after the old events: %+v", evs)
 	}
 	e := identity.Event{ID: identity.NewID(), TenantID: tid, Type: identity.EventLoggedIn, CreatedAt: time.Now()}
@@ -78,7 +78,7 @@ func TestMigrationToCursors(t *testing.T) {
 		t.Fatalf("a new event is left for the previous version's fan-out: %v, %v", fanned, err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		evs, err := db.ReadEvents(ctx, tid, w.Cursor, 10)
+		evs, err := db.ReadEvents(ctx, "", wid, w.Cursor, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

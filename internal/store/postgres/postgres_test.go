@@ -115,7 +115,7 @@ func TestEventLogWaitsForOlderTransactions(t *testing.T) {
 	if err := db.AppendEvents(ctx, second); err != nil {
 		t.Fatal(err)
 	}
-	if evs, err := db.ReadEvents(ctx, tn.ID, w.Cursor, 10); err != nil || len(evs) != 0 {
+	if evs, err := db.ReadEvents(ctx, "", w.ID, w.Cursor, 10); err != nil || len(evs) != 0 {
 		t.Fatalf("read %d events while an older transaction is open (%v); the cursor could pass it", len(evs), err)
 	}
 	if err := slow.Commit(ctx); err != nil {
@@ -125,7 +125,7 @@ func TestEventLogWaitsForOlderTransactions(t *testing.T) {
 	// back a moment.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		evs, err := db.ReadEvents(ctx, tn.ID, w.Cursor, 10)
+		evs, err := db.ReadEvents(ctx, "", w.ID, w.Cursor, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -185,14 +185,15 @@ func (db *DB) ClaimEndpoints(ctx context.Context, owner string, now time.Time, l
 }
 
 // ReadEvents implements identity.WebhookStore.
-func (db *DB) ReadEvents(ctx context.Context, tenantID, after string, limit int) ([]*identity.LogEvent, error) {
+func (db *DB) ReadEvents(ctx context.Context, owner, endpointID, after string, limit int) ([]*identity.LogEvent, error) {
 	tx, id, err := position(after)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT e.tx::text, e.id, e.tenant_id, e.user_id, e.type, e.created_at FROM events e
-		WHERE e.tenant_id = $1 AND (e.tx, e.id) > ($2::text::xid8, $3) AND e.tx < `+horizon+`
-		ORDER BY e.tx, e.id LIMIT $4`, tenantID, tx, id, limit)
+	rows, err := db.pool.Query(ctx, `SELECT e.tx::text, e.id, e.tenant_id, e.user_id, e.type, e.created_at
+		FROM webhook_endpoints w JOIN events e ON e.tenant_id = w.tenant_id
+		WHERE w.id = $1 AND w.leased_by = $2 AND (e.tx, e.id) > ($3::text::xid8, $4) AND e.tx < `+horizon+`
+		ORDER BY e.tx, e.id LIMIT $5`, endpointID, owner, tx, id, limit)
 	return collect(rows, err, func(r pgx.Row) (*identity.LogEvent, error) {
 		var e identity.LogEvent
 		var tx string

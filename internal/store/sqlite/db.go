@@ -31,6 +31,7 @@ type DB struct {
 	// running these queries (database/sql caches them per connection).
 	getSession, getTenant, getUser, getUserByEmail, getOwners *sql.Stmt
 	advance, touchUser, insertEvent                           *sql.Stmt
+	claimable, readEvents                                     *sql.Stmt // webhooks.go: the dispatcher's frequent reads
 
 	advances chan *advanceReq // group commit of rotations (groupcommit.go)
 	quit     chan struct{}
@@ -100,6 +101,8 @@ func (db *DB) prepare(ctx context.Context) error {
 			WHERE id = ? AND generation = ? AND revoked_at IS NULL RETURNING user_id`},
 		{&db.touchUser, db.w, "UPDATE users SET last_seen_at = ?1 WHERE id = ?2 AND (last_seen_at IS NULL OR last_seen_at < ?1 - 60000000)"},
 		{&db.insertEvent, db.w, "INSERT INTO events (id, tenant_id, user_id, session_id, type, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)"},
+		{&db.claimable, db.r, claimableSQL},
+		{&db.readEvents, db.r, readEventsSQL},
 	} {
 		st, err := p.pool.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -113,7 +116,7 @@ func (db *DB) prepare(ctx context.Context) error {
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stopCommitter()
-	for _, st := range []*sql.Stmt{db.getSession, db.getTenant, db.getUser, db.getUserByEmail, db.getOwners, db.advance, db.touchUser, db.insertEvent} {
+	for _, st := range []*sql.Stmt{db.getSession, db.getTenant, db.getUser, db.getUserByEmail, db.getOwners, db.advance, db.touchUser, db.insertEvent, db.claimable, db.readEvents} {
 		if st != nil {
 			st.Close()
 		}

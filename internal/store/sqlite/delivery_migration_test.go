@@ -80,14 +80,14 @@ func TestMigrationToCursors(t *testing.T) {
 		t.Fatalf("pending after the migration: %+v, %v; want the one unfanned logged-in event", due, err)
 	}
 	w, _ := db.GetWebhook(ctx, tid, wid)
-	if evs, _ := db.ReadEvents(ctx, tid, w.Cursor, 10); len(evs) != 0 {
+	if evs, _ := db.ReadEvents(ctx, "", wid, w.Cursor, 10); len(evs) != 0 {
 		t.Fatalf("the cursor does not start after the old events: %+v", evs)
 	}
 	e := identity.Event{ID: identity.NewID(), TenantID: tid, Type: identity.EventLoggedIn, CreatedAt: time.Now()}
 	if err := db.AppendEvents(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	if evs, _ := db.ReadEvents(ctx, tid, w.Cursor, 10); len(evs) != 1 || evs[0].ID != e.ID {
+	if evs, _ := db.ReadEvents(ctx, "", wid, w.Cursor, 10); len(evs) != 1 || evs[0].ID != e.ID {
 		t.Fatalf("a new event after the migration: %+v", evs)
 	}
 }

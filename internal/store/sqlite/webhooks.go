@@ -128,13 +128,16 @@ const hasWork = `w.status != 'suspended' AND (
 	EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= ?1)
 	OR (COALESCE(w.retry_at, 0) <= ?1 AND EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = w.tenant_id AND e.seq > w.cursor_seq)))`
 
+// claimableSQL finds endpoints with work that nobody holds (prepared: the
+// dispatcher asks after logins, and parsing costs more than answering).
+const claimableSQL = `SELECT w.id FROM webhook_endpoints w WHERE (w.leased_until IS NULL OR w.leased_until <= ?1) AND ` + hasWork + ` LIMIT ?2`
+
 // ClaimEndpoints implements identity.WebhookStore. A read on the pool
 // first: the dispatcher asks often, and "nothing to do" must not take the
 // one writer that logins need. The write re-checks the lease, so that of
 // two processes on one file each endpoint goes to one.
 func (db *DB) ClaimEndpoints(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*identity.WebhookEndpoint, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT w.id FROM webhook_endpoints w
-		WHERE (w.leased_until IS NULL OR w.leased_until <= ?1) AND `+hasWork+` LIMIT ?2`, tm(now), limit)
+	rows, err := db.claimable.QueryContext(ctx, tm(now), limit)
 	if err != nil {
 		return nil, formatError(err)
 	}
@@ -161,16 +164,19 @@ func (db *DB) ClaimEndpoints(ctx context.Context, owner string, now time.Time, l
 	return out, err
 }
 
+const readEventsSQL = `SELECT e.seq, e.id, e.tenant_id, e.user_id, e.type, e.created_at
+	FROM webhook_endpoints w JOIN events e ON e.tenant_id = w.tenant_id
+	WHERE w.id = ? AND w.leased_by = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`
+
 // ReadEvents implements identity.WebhookStore. One writer assigns seq
 // under its lock, so seq order is commit order: nothing can appear behind
 // a position once it has been read.
-func (db *DB) ReadEvents(ctx context.Context, tenantID, after string, limit int) ([]*identity.LogEvent, error) {
+func (db *DB) ReadEvents(ctx context.Context, owner, endpointID, after string, limit int) ([]*identity.LogEvent, error) {
 	pos, err := position(after)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, "SELECT seq, id, tenant_id, user_id, type, created_at FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-		tenantID, pos, limit)
+	rows, err := db.readEvents.QueryContext(ctx, endpointID, owner, pos, limit)
 	if err != nil {
 		return nil, formatError(err)
 	}

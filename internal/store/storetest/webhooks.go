@@ -35,18 +35,18 @@ func appendEvent(tb testing.TB, s identity.Store, tenantID, typ string, at time.
 // PostgreSQL an event is readable once every transaction older than its
 // own has ended, and other tests' transactions on the server may hold
 // that back a moment.
-func readAll(tb testing.TB, s identity.Store, tenantID, pos string, want int) ([]string, string) {
+func readAll(tb testing.TB, s identity.Store, w *identity.WebhookEndpoint, owner, pos string, want int) ([]string, string) {
 	tb.Helper()
 	var ids []string
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		evs, err := s.ReadEvents(context.Background(), tenantID, pos, 3)
+		evs, err := s.ReadEvents(context.Background(), owner, w.ID, pos, 3)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		for _, e := range evs {
-			if e.TenantID != tenantID || e.Position == "" {
-				tb.Fatalf("read %+v for tenant %s", e, tenantID)
+			if e.TenantID != w.TenantID || e.Position == "" {
+				tb.Fatalf("read %+v for tenant %s", e, w.TenantID)
 			}
 			ids = append(ids, e.ID)
 			pos = e.Position
@@ -127,22 +127,22 @@ func testWebhookEventLog(t *testing.T, s identity.Store) {
 	if err := s.AppendEvents(ctx, two...); err != nil {
 		t.Fatal(err)
 	}
-	got, end := readAll(t, s, tn.ID, w.Cursor, 9)
+	got, end := readAll(t, s, w, "", w.Cursor, 9)
 	if len(got) != 9 || !slices.Equal(got[:7], want) || !slices.Contains(got, two[0].ID) || !slices.Contains(got, two[1].ID) || slices.Contains(got, past.ID) {
 		t.Fatalf("read %v, want %v and the two of one transaction, never the past %s", got, want, past.ID)
 	}
-	evs, err := s.ReadEvents(ctx, tn.ID, w.Cursor, 1)
+	evs, err := s.ReadEvents(ctx, "", w.ID, w.Cursor, 1)
 	if err != nil || len(evs) != 1 || evs[0].ID != want[0] || evs[0].Type != identity.EventLoggedIn || evs[0].UserID != "u" || !evs[0].CreatedAt.Equal(base) {
 		t.Fatalf("first event: %+v, %v", evs, err)
 	}
-	if more, _ := readAll(t, s, tn.ID, end, 0); len(more) != 0 {
+	if more, _ := readAll(t, s, w, "", end, 0); len(more) != 0 {
 		t.Fatalf("read past the end: %v", more)
 	}
 	late := appendEvent(t, s, tn.ID, identity.EventLoggedOut, base)
-	if more, _ := readAll(t, s, tn.ID, end, 1); !slices.Equal(more, []string{late.ID}) {
+	if more, _ := readAll(t, s, w, "", end, 1); !slices.Equal(more, []string{late.ID}) {
 		t.Fatalf("after the end: %v, want %s", more, late.ID)
 	}
-	_, err = s.ReadEvents(ctx, tn.ID, "no/such:position", 1)
+	_, err = s.ReadEvents(ctx, "", w.ID, "no/such:position", 1)
 	wantCode(t, err, identity.EINVALID)
 }
 
@@ -178,7 +178,7 @@ func testWebhookEventLogConcurrent(t *testing.T, s identity.Store) {
 			finished = true
 		default:
 		}
-		evs, err := s.ReadEvents(ctx, tn.ID, pos, 7)
+		evs, err := s.ReadEvents(ctx, "", w.ID, pos, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func testWebhookClaimAndCursor(t *testing.T, s identity.Store) {
 	}
 	appendEvent(t, s, tn.ID, identity.EventLoggedIn, base)
 	appendEvent(t, s, tn.ID, identity.EventLoggedIn, base)
-	readAll(t, s, tn.ID, w.Cursor, 2)
+	readAll(t, s, w, "", w.Cursor, 2)
 	if n := concurrently(t, 6, func() (bool, error) {
 		eps, err := s.ClaimEndpoints(ctx, identity.NewID(), now, time.Minute, 1000)
 		return slices.ContainsFunc(eps, func(e *identity.WebhookEndpoint) bool { return e.ID == w.ID }), err
@@ -235,9 +235,12 @@ func testWebhookClaimAndCursor(t *testing.T, s identity.Store) {
 	if len(claimed(t, s, "b", now.Add(2*time.Minute), w.ID)) != 0 {
 		t.Fatal("a leased endpoint was claimed again")
 	}
-	evs, _ := s.ReadEvents(ctx, tn.ID, w.Cursor, 10)
+	evs, _ := s.ReadEvents(ctx, "a", w.ID, w.Cursor, 10)
 	if len(evs) != 2 {
 		t.Fatalf("read %d events", len(evs))
+	}
+	if other, err := s.ReadEvents(ctx, "b", w.ID, w.Cursor, 10); err != nil || len(other) != 0 {
+		t.Fatalf("read %d events without the lease (%v)", len(other), err)
 	}
 	_, err := s.SaveCursor(ctx, "b", w.ID, evs[0].Position, now, time.Minute)
 	wantCode(t, err, identity.ECONFLICT)
@@ -255,7 +258,7 @@ func testWebhookClaimAndCursor(t *testing.T, s identity.Store) {
 		t.Fatal("claimed with nothing after its cursor")
 	}
 	appendEvent(t, s, tn.ID, identity.EventLoggedIn, base)
-	readAll(t, s, tn.ID, evs[1].Position, 1)
+	readAll(t, s, w, "", evs[1].Position, 1)
 	got = claimed(t, s, "b", now.Add(2*time.Minute), w.ID)
 	if len(got) != 1 || got[0].Cursor != evs[1].Position {
 		t.Fatalf("after release and a new event: %+v", got)
@@ -289,6 +292,9 @@ func testWebhookClaimAndCursor(t *testing.T, s identity.Store) {
 	}
 	wantCode(t, s.ReleaseEndpoint(ctx, "d", w.ID, "not a position"), identity.EINVALID)
 	s.DeleteWebhook(ctx, tn.ID, w.ID)
+	if gone, err := s.ReadEvents(ctx, "", w.ID, "", 10); err != nil || len(gone) != 0 {
+		t.Fatalf("read %d events of a deleted endpoint (%v)", len(gone), err)
+	}
 	_, err = s.SaveCursor(ctx, "c", w.ID, "", now, time.Minute)
 	wantCode(t, err, identity.ENOTFOUND)
 }
@@ -401,8 +407,8 @@ func testWebhookAttemptsAndHealth(t *testing.T, s identity.Store) {
 		t.Fatal("not claimable once re-enabled")
 	}
 	var pos string
-	ids, _ := readAll(t, s, tn.ID, got[0].Cursor, 7)
-	all, _ := s.ReadEvents(ctx, tn.ID, got[0].Cursor, 100)
+	ids, _ := readAll(t, s, w, "b", got[0].Cursor, 7)
+	all, _ := s.ReadEvents(ctx, "b", w.ID, got[0].Cursor, 100)
 	for _, e := range all {
 		if e.ID == passed.ID {
 			pos = e.Position
@@ -505,13 +511,13 @@ func testEventRetention(t *testing.T, s identity.Store) {
 	if len(left) != 1 || left[0].ID != recent.ID {
 		t.Fatalf("left %+v, want only the recent event", left)
 	}
-	if ids, _ := readAll(t, s, kept.ID, w.Cursor, 1); len(ids) != 1 || ids[0] != waiting.ID {
+	if ids, _ := readAll(t, s, w, "", w.Cursor, 1); len(ids) != 1 || ids[0] != waiting.ID {
 		t.Fatalf("the undelivered event was pruned: %v", ids)
 	}
 	// Once the cursor passed it, it goes.
-	readAll(t, s, kept.ID, w.Cursor, 1)
+	readAll(t, s, w, "", w.Cursor, 1)
 	eps := claimed(t, s, "a", base, w.ID)
-	evs, _ := s.ReadEvents(ctx, kept.ID, w.Cursor, 10)
+	evs, _ := s.ReadEvents(ctx, "a", w.ID, w.Cursor, 10)
 	if len(eps) != 1 || len(evs) != 1 {
 		t.Fatalf("claim %d, read %d", len(eps), len(evs))
 	}
@@ -527,7 +533,7 @@ func testEventRetention(t *testing.T, s identity.Store) {
 		t.Fatalf("pruned %d, want the recent event", n)
 	}
 	later := appendEvent(t, s, kept.ID, identity.EventLoginFailed, base)
-	if ids, _ := readAll(t, s, kept.ID, evs[0].Position, 1); len(ids) != 1 || ids[0] != later.ID {
+	if ids, _ := readAll(t, s, w, "", evs[0].Position, 1); len(ids) != 1 || ids[0] != later.ID {
 		t.Fatalf("after pruning, the next event is not after the cursor: %v", ids)
 	}
 }

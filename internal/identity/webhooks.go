@@ -172,10 +172,13 @@ type WebhookStore interface {
 	// (when the endpoint's RetryAt has passed) events after its cursor. Of
 	// concurrent callers on any instances, each endpoint goes to one.
 	ClaimEndpoints(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*WebhookEndpoint, error)
-	// ReadEvents returns up to limit events of the tenant after position
-	// after, in log order; on PostgreSQL only events below the oldest
-	// running transaction, so that none can commit behind a cursor later.
-	ReadEvents(ctx context.Context, tenantID, after string, limit int) ([]*LogEvent, error)
+	// ReadEvents returns up to limit events of the endpoint's tenant after
+	// position after, in log order, while the endpoint exists and owner
+	// holds its lease ("": nobody does); none otherwise, so that a deleted
+	// endpoint or a lost lease sends nothing more. On PostgreSQL only
+	// events below the oldest running transaction, so that none can commit
+	// behind a cursor later.
+	ReadEvents(ctx context.Context, owner, endpointID, after string, limit int) ([]*LogEvent, error)
 	// DueDeliveries returns up to limit pending deliveries of the endpoint
 	// due at now, and when the next one that is not yet due is (zero: none).
 	DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]*Delivery, time.Time, error)

@@ -312,14 +312,11 @@ type result struct {
 // records it when it failed or remember is set (a retry, a sample, or an
 // endpoint whose health a success changes). It runs on its own context: a
 // shutdown lets it finish rather than leave a sent but unrecorded attempt.
-func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, secret string, secretErr error, dl *identity.Delivery, remember bool) (res result) {
+func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, sg *signer, dl *identity.Delivery, remember bool) (res result) {
 	ctx := context.Background()
 	d.slots <- struct{}{}
 	start := time.Now()
-	status, excerpt, err := 0, "", secretErr
-	if err == nil {
-		status, excerpt, err = d.post(ctx, ep, secret, dl.EventID, dl.Payload, start, remember)
-	}
+	status, excerpt, err := d.post(ctx, ep, sg, dl.EventID, dl.Payload, start, remember)
 	<-d.slots
 	errText := ""
 	if err != nil {
@@ -358,8 +355,8 @@ func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, secret string, secret
 // post sends payload and returns the status and, when keep is set or the
 // status is not 2xx, the start of the answer (the rest is drained, so that
 // the connection is reused).
-func (d *Dispatcher) post(ctx context.Context, ep *identity.WebhookEndpoint, secret, eventID string, payload []byte, at time.Time, keep bool) (int, string, error) {
-	h, err := Sign(ep.Signing, secret, eventID, at, payload)
+func (d *Dispatcher) post(ctx context.Context, ep *identity.WebhookEndpoint, sg *signer, eventID string, payload []byte, at time.Time, keep bool) (int, string, error) {
+	h, err := sg.sign(eventID, at, payload)
 	if err != nil {
 		return 0, "", err
 	}
@@ -401,10 +398,8 @@ func (d *Dispatcher) Ping(ctx context.Context, w *identity.WebhookEndpoint) iden
 	body := fmt.Appendf(nil, `{"event":"ping","data":{"webhookId":%q},"triggeredAt":%q}`, w.ID, start.UTC().Format(time.RFC3339Nano))
 	id := "ping-" + start.UTC().Format("20060102T150405.000000000")
 	a := identity.DeliveryAttempt{At: start}
-	secret, err := d.Secret(w)
-	if err == nil {
-		a.StatusCode, a.Response, err = d.post(ctx, w, secret, id, body, start, true)
-	}
+	var err error
+	a.StatusCode, a.Response, err = d.post(ctx, w, d.signer(w), id, body, start, true)
 	a.Duration = time.Since(start)
 	if err != nil {
 		a.Error = err.Error()
@@ -412,6 +407,16 @@ func (d *Dispatcher) Ping(ctx context.Context, w *identity.WebhookEndpoint) iden
 		a.Error = fmt.Sprintf("HTTP %d", a.StatusCode)
 	}
 	return a
+}
+
+// signer opens the endpoint's secret; a secret that cannot be opened (a
+// changed LATCH_SECRET) fails every send, and so shows in the delivery log.
+func (d *Dispatcher) signer(ep *identity.WebhookEndpoint) *signer {
+	secret, err := d.Secret(ep)
+	if err != nil {
+		return &signer{err: err}
+	}
+	return newSigner(ep.Signing, secret)
 }
 
 // payloadCache keeps recently rendered bodies by event id, so that the

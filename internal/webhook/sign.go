@@ -57,30 +57,47 @@ func standardKey(secret string) ([]byte, error) {
 // content type, webhook-id (the event's id, the same on every retry, for
 // receivers to de-duplicate), and the signature.
 func Sign(scheme, secret, id string, at time.Time, body []byte) (http.Header, error) {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("webhook-id", id)
+	return newSigner(scheme, secret).sign(id, at, body)
+}
+
+// signer signs the deliveries of one endpoint, its key decoded once.
+type signer struct {
+	scheme string
+	key    []byte
+	err    error
+}
+
+func newSigner(scheme, secret string) *signer {
+	s := &signer{scheme: scheme}
 	switch scheme {
 	case SigningStandard:
-		key, err := standardKey(secret)
-		if err != nil {
-			return nil, err
-		}
-		ts := strconv.FormatInt(at.Unix(), 10)
-		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte(id + "." + ts + "."))
-		mac.Write(body)
-		h.Set("webhook-timestamp", ts)
-		h.Set("webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		s.key, s.err = standardKey(secret)
 	case SigningAccountsV3:
 		if !strings.HasPrefix(secret, secretPrefix) {
-			return nil, ErrSecret
+			s.err = ErrSecret
 		}
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		h.Set("Webhook-Signature", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		s.key = []byte(secret)
 	default:
-		return nil, errors.New("webhook: unknown signing scheme " + strconv.Quote(scheme))
+		s.err = errors.New("webhook: unknown signing scheme " + strconv.Quote(scheme))
 	}
+	return s
+}
+
+func (s *signer) sign(id string, at time.Time, body []byte) (http.Header, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	mac := hmac.New(sha256.New, s.key)
+	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}, "Webhook-Id": {id}}
+	if s.scheme == SigningAccountsV3 {
+		mac.Write(body)
+		h["Webhook-Signature"] = []string{base64.StdEncoding.EncodeToString(mac.Sum(nil))}
+		return h, nil
+	}
+	ts := strconv.FormatInt(at.Unix(), 10)
+	mac.Write([]byte(id + "." + ts + "."))
+	mac.Write(body)
+	h["Webhook-Timestamp"] = []string{ts}
+	h["Webhook-Signature"] = []string{"v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))}
 	return h, nil
 }

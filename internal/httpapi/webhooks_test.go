@@ -81,14 +81,17 @@ type hookEnv struct {
 
 // setupHooks starts a server and a dispatcher delivering to private
 // addresses unless guarded, with fast retries; an endpoint failing for
-// 500 ms is suspended.
-func setupHooks(t *testing.T, guarded bool, timeout time.Duration) *hookEnv {
+// 500 ms is suspended. The options change the dispatcher before it runs.
+func setupHooks(t *testing.T, guarded bool, timeout time.Duration, options ...func(*webhook.Dispatcher)) *hookEnv {
 	env := httpapitest.New(t, httpapitest.CheapArgon)
 	h := &hookEnv{Env: env, tenant: env.MustTenant(t, "hooks")}
 	env.MustUser(t, h.tenant, map[string]any{"email": "ada@example.com", "password": "correct horse battery", "first_name": "Ada"})
 	h.disp = &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
 		Client: webhook.Guard{AllowPrivate: !guarded}.Client(timeout), RetryBase: 50 * time.Millisecond, SuspendAfter: 500 * time.Millisecond, Poll: 20 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range options {
+		o(h.disp)
+	}
 	env.Service.EventsWritten = h.disp.Wake
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -384,11 +387,12 @@ func (c *countingTransport) seen(host string) []int {
 	return slices.Clone(c.starts[host])
 }
 
-// count wraps the dispatcher's client.
-func (h *hookEnv) count() *countingTransport {
-	c := &countingTransport{next: h.disp.Client.Transport, now: map[string]int{}, starts: map[string][]int{}}
-	h.disp.Client.Transport = c
-	return c
+// counting is a setupHooks option that wraps the dispatcher's client.
+func counting(c *countingTransport) func(*webhook.Dispatcher) {
+	return func(d *webhook.Dispatcher) {
+		c.next, c.now, c.starts = d.Client.Transport, map[string]int{}, map[string][]int{}
+		d.Client.Transport = c
+	}
 }
 
 // Ensure one slow receiver holds up only itself: with a receiver taking
@@ -397,8 +401,8 @@ func (h *hookEnv) count() *countingTransport {
 // not on speed: normally milliseconds), and the slow one never has more
 // than 4 requests in flight.
 func TestWebhookSlowReceiverHoldsUpOnlyItself(t *testing.T) {
-	h := setupHooks(t, false, 15*time.Second)
-	sends := h.count()
+	sends := &countingTransport{}
+	h := setupHooks(t, false, 15*time.Second, counting(sends))
 	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -459,9 +463,8 @@ func TestWebhookSlowReceiverHoldsUpOnlyItself(t *testing.T) {
 // Ensure an endpoint whose sends keep timing out is slowed down to one
 // send at a time once it is unhealthy.
 func TestWebhookTimingOutEndpointSlowedDown(t *testing.T) {
-	h := setupHooks(t, false, 200*time.Millisecond)
-	h.disp.SuspendAfter = time.Hour
-	sends := h.count()
+	sends := &countingTransport{}
+	h := setupHooks(t, false, 200*time.Millisecond, counting(sends), func(d *webhook.Dispatcher) { d.SuspendAfter = time.Hour })
 	release := make(chan struct{})
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {

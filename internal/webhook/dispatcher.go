@@ -86,6 +86,7 @@ type Dispatcher struct {
 	payloads *payloadCache
 	mu       sync.Mutex
 	workers  map[string]*worker
+	sampled  map[string]time.Time // endpoint → its last success written down
 }
 
 func (d *Dispatcher) init() {
@@ -93,6 +94,7 @@ func (d *Dispatcher) init() {
 		d.owner = identity.NewID()
 		d.wake = make(chan struct{}, 1)
 		d.workers = map[string]*worker{}
+		d.sampled = map[string]time.Time{}
 		d.payloads = newPayloadCache(4096)
 		if d.RetryBase <= 0 {
 			d.RetryBase = 5 * time.Second
@@ -208,6 +210,21 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// sample says whether a success of the endpoint at now is one to write
+// down: one a SampleEvery, whichever worker (they come and go) sends it.
+func (d *Dispatcher) sample(endpointID string, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if now.Sub(d.sampled[endpointID]) < d.SampleEvery {
+		return false
+	}
+	if len(d.sampled) > 10_000 { // endpoints come and go
+		clear(d.sampled)
+	}
+	d.sampled[endpointID] = now
+	return true
 }
 
 // running is how many endpoint workers run.

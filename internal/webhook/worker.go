@@ -55,7 +55,6 @@ type worker struct {
 	nextRetry  time.Time            // when the next retry not yet fetched is due (zero: none known)
 	sending    map[string]bool      // retries in flight
 	inflight   int
-	lastSample time.Time
 	busyAt     time.Time // the last time there was something to do
 	pauseTill  time.Time // after a store error
 	stopped    bool      // suspended, gone or lease lost: send nothing more
@@ -265,9 +264,7 @@ func (w *worker) start(now time.Time) {
 				return
 			}
 			it.state, dl = sending, it.d
-			if now.Sub(w.lastSample) >= w.d.SampleEvery {
-				w.lastSample, remember = now, true
-			}
+			remember = remember || w.d.sample(w.ep.ID, now)
 		} else {
 			return
 		}

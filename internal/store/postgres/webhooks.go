@@ -278,18 +278,21 @@ func (db *DB) RecordAttempt(ctx context.Context, r *identity.AttemptRecord) (*id
 	var h identity.EndpointHealth
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		d, a := &r.Delivery, &r.Attempt
-		next := r.Attempt.At
+		next, created := r.Attempt.At, d.CreatedAt
 		if d.Status == identity.DeliveryPending {
 			next = d.NextAttemptAt
 		}
+		if created.IsZero() {
+			created = r.Attempt.At
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, user_id, event_at, status,
 				attempts, next_attempt_at, last_status_code, last_error, payload, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11, $12, $13, $13)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11, $12, $14, $13)
 			ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = webhook_deliveries.attempts + 1,
 				next_attempt_at = excluded.next_attempt_at, last_status_code = excluded.last_status_code, last_error = excluded.last_error,
 				payload = coalesce(webhook_deliveries.payload, excluded.payload), updated_at = excluded.updated_at`,
 			d.ID, d.TenantID, d.EndpointID, d.EventID, d.EventType, d.UserID, d.EventAt.UTC(), d.Status,
-			next.UTC(), a.StatusCode, a.Error, d.Payload, a.At.UTC()); err != nil {
+			next.UTC(), a.StatusCode, a.Error, d.Payload, a.At.UTC(), created.UTC()); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_us, error, response) VALUES ($1, $2, $3, $4, $5, $6)",

@@ -291,12 +291,12 @@ func (db *DB) RecordAttempt(ctx context.Context, r *identity.AttemptRecord) (*id
 		d, a := &r.Delivery, &r.Attempt
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, user_id, event_at, status,
 				attempts, next_attempt_at, last_status_code, last_error, payload, created_at, updated_at)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12, ?13, ?13)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12, ?14, ?13)
 			ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at,
 				last_status_code = excluded.last_status_code, last_error = excluded.last_error,
 				payload = COALESCE(payload, excluded.payload), updated_at = excluded.updated_at`,
 			d.ID, d.TenantID, d.EndpointID, d.EventID, d.EventType, d.UserID, tm(d.EventAt), d.Status,
-			tm(settleTime(r)), a.StatusCode, a.Error, d.Payload, tm(a.At)); err != nil {
+			tm(settleTime(r)), a.StatusCode, a.Error, d.Payload, tm(a.At), tm(createdAt(r))); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_us, error, response) VALUES (?, ?, ?, ?, ?, ?)",
@@ -334,6 +334,15 @@ func (db *DB) RecordAttempt(ctx context.Context, r *identity.AttemptRecord) (*id
 		return nil, err
 	}
 	return &h, nil
+}
+
+// createdAt is a new delivery row's created_at: the event's time, as
+// the deliveries listed from the log show it.
+func createdAt(r *identity.AttemptRecord) time.Time {
+	if r.Delivery.CreatedAt.IsZero() {
+		return r.Attempt.At
+	}
+	return r.Delivery.CreatedAt
 }
 
 // settleTime is a delivery row's next_attempt_at: when it is due again if

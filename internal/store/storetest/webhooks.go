@@ -438,7 +438,7 @@ func testWebhookAttemptsAndHealth(t *testing.T, s identity.Store) {
 	if d := byEvent[passed.ID]; d == nil || d.Status != identity.DeliveryDelivered || d.Attempts != 1 || d.EventType != identity.EventLoggedIn {
 		t.Fatalf("the event the cursor passed: %+v", d)
 	}
-	if d := byEvent[evs[0].ID]; d == nil || d.Status != identity.DeliveryPending || d.Attempts != 4 || d.LastError != "HTTP 500" ||
+	if d := byEvent[evs[0].ID]; d == nil || d.Status != identity.DeliveryPending || d.Attempts != 4 || d.LastError != "HTTP 500" || !d.CreatedAt.Equal(evs[0].CreatedAt) ||
 		!d.NextAttemptAt.Equal(back.Add(time.Second+time.Hour).Add(10*time.Minute)) {
 		t.Fatalf("the retried event: %+v", d)
 	}

@@ -201,11 +201,17 @@ func (s *Service) LiftThrottle(ctx context.Context, tenantID, userID string) err
 	return nil
 }
 
-// busy turns a hashing pool's overload error into EUNAVAILABLE.
+// busy turns a hashing pool's overload error into EUNAVAILABLE, and so a
+// request whose client went away while it waited for a hashing worker
+// (Err keeps context.Canceled or DeadlineExceeded for the logs): neither
+// is a failed login attempt.
 func busy(err error) (*Error, bool) {
 	var ov interface{ RetryAfter() time.Duration }
 	if errors.As(err, &ov) {
 		return &Error{Code: EUNAVAILABLE, RetryAfter: ov.RetryAfter(), Message: "the server is busy; retry after the time in Retry-After", Err: err}, true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: EUNAVAILABLE, RetryAfter: time.Second, Message: "the request ended while it waited for the server", Err: err}, true
 	}
 	return nil, false
 }

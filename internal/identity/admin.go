@@ -166,7 +166,7 @@ func aliasConflict(err error) error {
 	return err
 }
 
-func (s *Service) applyUser(u *User, in UserInput, create bool) error {
+func (s *Service) applyUser(ctx context.Context, u *User, in UserInput, create bool) error {
 	if in.Email != nil {
 		e := strings.TrimSpace(*in.Email)
 		if !ValidEmail(e) {
@@ -183,7 +183,7 @@ func (s *Service) applyUser(u *User, in UserInput, create bool) error {
 		if utf8.RuneCountInString(*in.Password) < 8 {
 			return Invalid("password", "must be at least 8 characters")
 		}
-		h, err := s.Passwords.Hash(*in.Password)
+		h, err := s.Passwords.Hash(ctx, *in.Password)
 		if e, ok := busy(err); ok {
 			return e
 		} else if err != nil {
@@ -275,7 +275,7 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, in UserInput)
 	}
 	now := s.now()
 	u := &User{ID: NewID(), TenantID: tenantID, Status: StatusActive, CreatedAt: now, UpdatedAt: now}
-	if err := s.applyUser(u, in, true); err != nil {
+	if err := s.applyUser(ctx, u, in, true); err != nil {
 		return nil, err
 	}
 	if err := s.Users.CreateUser(ctx, u); err != nil {
@@ -292,7 +292,7 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, in UserIn
 	if err != nil {
 		return nil, err
 	}
-	if err := s.applyUser(u, in, false); err != nil {
+	if err := s.applyUser(ctx, u, in, false); err != nil {
 		return nil, err
 	}
 	u.UpdatedAt = s.now()

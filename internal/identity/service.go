@@ -14,11 +14,12 @@ import (
 
 // PasswordHasher hashes and verifies passwords (package password). When it
 // sheds load, its error has a RetryAfter() time.Duration method; the
-// caller answers EUNAVAILABLE.
+// caller answers EUNAVAILABLE. A caller whose ctx ends while it waits for
+// a hashing worker gets ctx's error (wrapped) and no hash is computed.
 type PasswordHasher interface {
-	Hash(pw string) (string, error)
-	Verify(pw, encoded string) (ok, rehash bool, err error)
-	VerifyDummy(pw string) error
+	Hash(ctx context.Context, pw string) (string, error)
+	Verify(ctx context.Context, pw, encoded string) (ok, rehash bool, err error)
+	VerifyDummy(ctx context.Context, pw string) error
 	Check(encoded string) error
 }
 
@@ -209,14 +210,14 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if user == nil || user.PasswordHash == "" {
 		// The same work as a real verification, so timing tells nothing;
 		// shed under load exactly like a real one.
-		if e, ok := busy(s.Passwords.VerifyDummy(req.Password)); ok {
+		if e, ok := busy(s.Passwords.VerifyDummy(ctx, req.Password)); ok {
 			return nil, e
 		}
 		s.countFailure(ctx, tenant, "", acct, req.Client)
 		s.log().InfoContext(ctx, "login failed", "reason", "unknown tenant or user", "dialect", req.Client.Dialect, "ip", req.Client.IP)
 		return nil, errBadCredentials()
 	}
-	ok, rehash, err := s.Passwords.Verify(req.Password, user.PasswordHash)
+	ok, rehash, err := s.Passwords.Verify(ctx, req.Password, user.PasswordHash)
 	if e, isBusy := busy(err); isBusy {
 		return nil, e
 	} else if err != nil {
@@ -254,7 +255,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	}
 	w := SessionWrite{Events: []Event{s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, req.Client.eventData("method", "password", "amr", amr))}}
 	if rehash {
-		if h, err := s.Passwords.Hash(req.Password); err == nil {
+		if h, err := s.Passwords.Hash(ctx, req.Password); err == nil {
 			w.NewPasswordHash = h
 		}
 	}

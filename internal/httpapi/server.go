@@ -30,6 +30,7 @@ type Deps struct {
 	Clients    *wire.ClientResolver
 	AdminToken string        // "" disables the admin API
 	Webhooks   WebhookPinger // nil when webhook delivery is not running
+	Hashing    Saturation    // the password-hashing pool; nil: no shedding at the edge
 	Version    string
 	Logger     *slog.Logger
 }
@@ -49,5 +50,5 @@ func NewServer(d Deps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
-	return recoverer(d.Logger, tokenlogin.CanonicalPaths(observe(d.Metrics, d.Logger, mux)))
+	return recoverer(d.Logger, tokenlogin.CanonicalPaths(observe(d.Metrics, d.Logger, shed(d.Hashing, d.Metrics, mux))))
 }

@@ -101,7 +101,7 @@ func (h *Hasher) Workers() int { return cap(h.pool.slots) }
 
 // Saturated reports whether a hash asked for now would be refused with
 // ErrOverloaded: every worker is busy and the queue is full or would not
-// reach a newcomer within half of the pool's MaxWait. It costs a few
+// reach a newcomer within the pool's MaxWait. It costs a few
 // atomic loads, so that a server can refuse a login before reading its
 // body.
 func (h *Hasher) Saturated() bool { return h.pool.saturated() }

@@ -32,13 +32,15 @@ var ErrOverloaded error = &OverloadError{wait: time.Second}
 // cores, multiply the memory in use (m KiB each) and evict each other's
 // blocks from the CPU caches.
 //
-// Callers beyond the workers queue, but only while the queue is expected
-// to reach them within half of maxWait (from the measured cost of one
-// computation) and holds fewer than maxQueue; anyone else is refused at
-// once. So under overload a refusal is immediate and a queued caller is
-// served: a caller that still waits maxWait is refused then, which only
-// happens when computations suddenly slow down. A waiting caller holds no
-// hash memory, so peak memory is workers × m plus the queue's requests.
+// Callers beyond the workers queue, but only while the queue holds fewer
+// than maxQueue and is expected to reach them within maxWait (from the
+// measured wall time of one computation); anyone else is refused at once.
+// So under overload a refusal is immediate and a queued caller is served,
+// however long the overload lasts. A queued caller leaves when its ctx
+// ends; as a safety net (computations suddenly much slower than measured)
+// one that has waited ten times maxWait is refused then. A waiting caller
+// holds no hash memory, so peak memory is workers × m plus the queue's
+// requests.
 type pool struct {
 	slots    chan struct{}
 	maxQueue int64
@@ -65,8 +67,8 @@ func newPool(p Pool) *pool {
 }
 
 // admits reports whether a caller that would be the n-th in the queue
-// may wait: the queue has room and is expected to reach it within half
-// of maxWait.
+// may wait: the queue has room and is expected to reach it within
+// maxWait.
 func (p *pool) admits(n int64) bool {
 	if n > p.maxQueue {
 		return false
@@ -77,7 +79,7 @@ func (p *pool) admits(n int64) bool {
 	}
 	workers := int64(cap(p.slots))
 	rounds := (n + workers - 1) / workers
-	return time.Duration(rounds*c) <= p.maxWait/2
+	return time.Duration(rounds*c) <= p.maxWait
 }
 
 // saturated reports whether a caller arriving now would be refused.
@@ -104,7 +106,7 @@ func (p *pool) acquire(ctx context.Context) (waited time.Duration, err error) {
 	}
 	defer p.waiting.Add(-1)
 	start := time.Now()
-	t := time.NewTimer(p.maxWait)
+	t := time.NewTimer(10 * p.maxWait)
 	defer t.Stop()
 	select {
 	case p.slots <- struct{}{}:

@@ -73,14 +73,14 @@ func TestQueuedCallerLeavesWithItsContext(t *testing.T) {
 }
 
 // Ensure a caller is queued only while the queue is expected to reach it
-// within half of MaxWait: beyond that it is refused at once (a fast 503),
+// within MaxWait: beyond that it is refused at once (a fast 503),
 // Saturated says so beforehand, and the queued caller is served.
 func TestQueueAdmitsByExpectedWait(t *testing.T) {
 	h, err := NewPool(cheap, Pool{Workers: 1, MaxQueue: 100, MaxWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.pool.cost.Store(int64(400 * time.Millisecond)) // one queued caller: 0.4 s ≤ 0.5 s; two: 0.8 s
+	h.pool.cost.Store(int64(600 * time.Millisecond)) // one queued caller: 0.6 s ≤ 1 s; two: 1.2 s
 	release := hold(h)
 	if h.Saturated() {
 		t.Fatal("saturated with an empty queue")
@@ -89,7 +89,7 @@ func TestQueueAdmitsByExpectedWait(t *testing.T) {
 	go func() { _, err := h.Hash(context.Background(), "password"); done <- err }()
 	waitFor(t, "the first caller to queue", func() bool { return h.Waiting() == 1 })
 	if !h.Saturated() {
-		t.Fatal("not saturated although a second caller would wait 0.8 s")
+		t.Fatal("not saturated although a second caller would wait 1.2 s")
 	}
 	if _, err := h.Hash(context.Background(), "password"); !errors.Is(err, ErrOverloaded) {
 		t.Fatalf("second caller: %v, want ErrOverloaded", err)

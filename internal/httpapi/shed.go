@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchauth/latch/internal/httpapi/accountsv3"
+	"github.com/latchauth/latch/internal/httpapi/appauth"
+	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
+	"github.com/latchauth/latch/internal/metrics"
+)
+
+// Saturation says whether the password-hashing pool would refuse a hash
+// asked for now (password.Hasher).
+type Saturation interface {
+	Saturated() bool
+}
+
+// shedMessage is identity's message for a refusal by the hashing pool.
+const shedMessage = "the server is busy; retry after the time in Retry-After"
+
+// shedPause is how long a refusal waits before it is written. A client
+// that ignores Retry-After and resends at once (a flood, a naive retry
+// loop) then resends at most 25 times a second instead of as fast as the
+// machine lets it, so that refusals cannot take the CPU the hashing
+// workers need; the answer still comes well within 100 ms. A variable for
+// tests.
+var shedPause = 40 * time.Millisecond
+
+// shedAnswer is one dialect's 503 for a full hashing pool, rendered once.
+type shedAnswer struct {
+	pattern, dialect string
+	body             []byte
+}
+
+func renderShed(pattern, dialect string, v any) *shedAnswer {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return &shedAnswer{pattern: pattern, dialect: dialect, body: append(b, '\n')}
+}
+
+var (
+	shedAccountsV3 = renderShed(accountsv3.Routes[0], accountsv3.Dialect,
+		accountsv3.ErrorResponse{Code: "SERVICE_UNAVAILABLE", Message: shedMessage})
+	shedAppAuth = renderShed(appauth.Routes[0], appauth.Dialect,
+		appauth.ErrorResponse{Error: appauth.ErrorBody{Code: "service_unavailable", Message: shedMessage}})
+	shedTokenLogin = renderShed(tokenlogin.Routes[0], tokenlogin.Dialect,
+		tokenlogin.ErrorResponse{Message: shedMessage, StatusCode: http.StatusServiceUnavailable})
+
+	// Shared header values: every shed answer is the same, and nothing
+	// downstream changes a header slice in place.
+	shedContentType  = []string{"application/json; charset=utf-8"}
+	shedRetryAfter   = []string{"1"}
+	shedCacheControl = []string{"no-store"}
+)
+
+// shedAnswerFor returns the refusal for r when r is a password login, the
+// only requests that need a hashing worker, or nil. It reads nothing but
+// the method and path: the point is to refuse before the body is read,
+// decoded and looked up. A token-login request that asks for
+// suppressResponseCodes wants its refusal in a 200, which its handler
+// writes; it goes through.
+func shedAnswerFor(r *http.Request) *shedAnswer {
+	if r.Method != http.MethodPost {
+		return nil
+	}
+	p := r.URL.Path
+	switch {
+	case p == "/v3/accounts/login":
+		return shedAccountsV3
+	case p == "/api/v1/Authentication/Login":
+		if r.URL.RawQuery != "" && containsFold(r.URL.RawQuery, "suppressresponsecodes") {
+			return nil
+		}
+		return shedTokenLogin
+	case strings.HasPrefix(p, "/api/v1/") && strings.HasSuffix(p, "/auth/login"):
+		if id := p[len("/api/v1/") : len(p)-len("/auth/login")]; id != "" && !strings.Contains(id, "/") {
+			return shedAppAuth
+		}
+	}
+	return nil
+}
+
+// shed answers password logins with their dialect's 503 and Retry-After
+// while the hashing pool is saturated, before the handler runs. Under a
+// flood of clients that ignore Retry-After, refusals are most of the
+// traffic: each one that went the whole way (body decoded, tenant and
+// user looked up, then the pool's refusal) took the CPU the hashing
+// workers needed, and each came back at once to ask again. This path
+// takes a few atomic loads, no allocation, and one write after
+// shedPause. A request that passes can still be refused by the pool (the
+// check races with other requests), by the same rules and in the same
+// shape.
+func shed(pool Saturation, m *metrics.Metrics, next http.Handler) http.Handler {
+	if pool == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := shedAnswerFor(r)
+		if a == nil || !pool.Saturated() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if shedPause > 0 {
+			time.Sleep(shedPause)
+		}
+		r.Pattern = a.pattern // for the route label of the request metrics
+		if m != nil {
+			m.Login(a.dialect, "unavailable")
+		}
+		h := w.Header()
+		h["Content-Type"] = shedContentType
+		h["Retry-After"] = shedRetryAfter
+		h["Cache-Control"] = shedCacheControl
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write(a.body)
+	})
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub,
+// ignoring case, without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && s[i+j]|0x20 == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}

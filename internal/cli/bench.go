@@ -19,7 +19,12 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	pw := s.add("password", "LATCH_BENCH_PASSWORD", "correct-horse-battery", "the user's password")
 	mode := s.add("mode", "LATCH_BENCH_MODE", "refresh", "login (password logins) or refresh (each client chains rotations)")
 	clients := s.add("clients", "LATCH_BENCH_CLIENTS", "16", "concurrent clients")
-	dur := s.add("duration", "LATCH_BENCH_DURATION", "10s", "how long to run")
+	dur := s.add("duration", "LATCH_BENCH_DURATION", "10s", "how long to run (with --no-backoff: each slice)")
+	noBackoff := s.fs.Bool("no-backoff", false, "overload scenario: password logins from --clients clients that resend at once on 503/429, "+
+		"in slices alternating with --baseline-clients clients; prints the goodput ratio, 503 latencies and the server's peak RSS")
+	baseline := s.add("baseline-clients", "LATCH_BENCH_BASELINE_CLIENTS", "16", "with --no-backoff: clients of the baseline slices")
+	slices := s.add("slices", "LATCH_BENCH_SLICES", "3", "with --no-backoff: pairs of slices")
+	pid := s.add("server-pid", "LATCH_BENCH_SERVER_PID", "0", "with --no-backoff: the server's pid, to read its peak RSS from /proc (default: sample /metrics)")
 	if err := s.parse(args); err != nil {
 		return err
 	}
@@ -32,11 +37,40 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	cfg := bench.Config{URL: *url.val, Account: *account.val, Email: *email.val, Password: *pw.val, Mode: *mode.val, Clients: int(n), Duration: d}
+	if *noBackoff {
+		return runOverload(ctx, cfg, baseline, slices, pid, stdout)
+	}
 	fmt.Fprintf(stdout, "latch bench: %s against %s, %d clients, %s\n", cfg.Mode, cfg.URL, cfg.Clients, cfg.Duration)
 	r, err := bench.Run(ctx, cfg, stdout)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, r)
+	return nil
+}
+
+// runOverload is `latch bench --no-backoff`: the overload scenario.
+func runOverload(ctx context.Context, cfg bench.Config, baseline, slices, pid *setting, stdout io.Writer) error {
+	b, err := baseline.uint(1, 10000)
+	if err != nil {
+		return err
+	}
+	k, err := slices.uint(1, 100)
+	if err != nil {
+		return err
+	}
+	p, err := pid.uint(0, 1<<31)
+	if err != nil {
+		return err
+	}
+	cfg.Mode = "login"
+	oc := bench.OverloadConfig{Config: cfg, Baseline: int(b), Slices: int(k), ServerPID: int(p)}
+	fmt.Fprintf(stdout, "latch bench: overload against %s: password logins, %d clients without backoff against %d, %d pairs of %s slices\n",
+		cfg.URL, cfg.Clients, oc.Baseline, oc.Slices, cfg.Duration)
+	r, err := bench.RunOverload(ctx, oc, stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, r)
 	return nil
 }

@@ -213,7 +213,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	acctLim := s.add("rate-limit-account", "LATCH_RATE_LIMIT_ACCOUNT", identity.DefaultAccountLimit.String(), "login attempts per (tenant, email), like 10/m (off disables)")
 	redisURL := s.add("redis", "LATCH_REDIS_URL", "", "redis:// URL: rate limits shared by every instance (default: in memory)")
 	hashQueue := s.add("hash-queue", "LATCH_HASH_QUEUE", "0", "password hashes that may wait for a worker (0: 32 per CPU); beyond it 503")
-	hashWait := s.add("hash-wait", "LATCH_HASH_WAIT", "1s", "longest wait for a hashing worker before answering 503")
+	hashWait := s.add("hash-wait", "LATCH_HASH_WAIT", "1s", "longest expected wait for a hashing worker: a login that would wait longer is answered 503 at once")
 	private := s.add("webhook-allow-private", "LATCH_WEBHOOK_ALLOW_PRIVATE", "false", "deliver webhooks to loopback, private and link-local addresses (tests, closed networks)")
 	retry := s.add("webhook-retry-base", "LATCH_WEBHOOK_RETRY_BASE", "5s", "first webhook retry delay; later ones double, with jitter, for up to 3 days")
 	retention := s.add("webhook-retention", "LATCH_WEBHOOK_RETENTION", "720h", "how long delivered and failed webhook deliveries stay listable")
@@ -256,15 +256,15 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	if c.alg != token.AlgEdDSA && c.alg != token.AlgES256 && c.alg != token.AlgRS256 {
 		return nil, alg.badValue("must be EdDSA, ES256 or RS256")
 	}
-	m, err := mem.uint(64, 4<<20)
+	m, err := mem.uint(64, password.MaxArgon2Memory)
 	if err != nil {
 		return nil, err
 	}
-	t, err := tm.uint(1, 64)
+	t, err := tm.uint(1, password.MaxArgon2Time)
 	if err != nil {
 		return nil, err
 	}
-	p, err := th.uint(1, 255)
+	p, err := th.uint(1, password.MaxArgon2Threads)
 	if err != nil {
 		return nil, err
 	}

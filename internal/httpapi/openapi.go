@@ -215,7 +215,7 @@ func openAPIDocument(version string) m {
 		"MetadataItem": object([]string{"key", "value"}, m{"id": str(), "key": str(), "value": str(), "view_permissions": strList,
 			"visible": m{"type": "boolean"}, "created_at": tsSchema, "updated_at": tsSchema}),
 		"UserInput": object(nil, m{"email": str("format", "email", "maxLength", 256), "email_verified": m{"type": "boolean"},
-			"password": str("minLength", 8, "maxLength", 256), "password_hash": str(), "first_name": str("maxLength", 256),
+			"password": str("minLength", 8, "maxLength", 256), "password_hash": str("maxLength", 1024, "description", "an existing hash to import instead of password: argon2id/argon2i PHC, bcrypt $2a$/$2b$/$2y$, $scrypt$, $firescrypt$, PBKDF2 (pbkdf2_sha256$…, $pbkdf2-sha256$…), {SSHA}/{SSHA256}/{SSHA512}; within the cost caps (bcrypt ≤ 14; argon2 m ≤ 262144 KiB, t ≤ 10, p ≤ 16; scrypt N·r·128 ≤ 128 MiB; PBKDF2 ≤ 5,000,000 iterations)"), "first_name": str("maxLength", 256),
 			"last_name": str("maxLength", 256), "role": str("maxLength", 256), "roles": strList,
 			"status": str("enum", []string{"active", "disabled"}), "tags": strList, "metadata": arr(ref("MetadataItem")),
 			"profile": freeObject, "organisation_ids": strList}),

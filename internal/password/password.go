@@ -160,6 +160,13 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, rehash boo
 	}
 	start := time.Now()
 	ok = d.verify([]byte(n))
+	if perr == nil && !d.current(h.params) && time.Since(start) < time.Duration(h.pool.cost.Load()) {
+		// An imported hash far cheaper than argon2id ({SSHA}, PBKDF2 at a
+		// few thousand iterations, bcrypt at cost 4) must not answer
+		// sooner than an unknown user, or timing would tell which emails
+		// have an account: spend the dummy's time too.
+		h.dummy.verify([]byte(n))
+	}
 	h.pool.release(time.Since(start))
 	if perr != nil {
 		return false, false, perr

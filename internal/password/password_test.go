@@ -275,3 +275,23 @@ func TestDummyCostsLikeReal(t *testing.T) {
 		t.Fatalf("dummy/real fastest-time ratio %.2f, want within [0.7, 1.4]", ratio)
 	}
 }
+
+// Ensure a wrong password against an imported hash far cheaper than
+// argon2id ({SSHA} takes microseconds) takes at least about as long as an
+// unknown user's dummy verification, so timing does not reveal that the
+// email has an account. Before, it answered ~1000× sooner.
+func TestCheapImportedHashCostsLikeDummy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	h := MustHasher(t, password.Params{Memory: 4096, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32})
+	for _, k := range kats {
+		if !strings.HasPrefix(k.hash, "{SSHA}") {
+			continue
+		}
+		ratio := minRatio(21, func() { h.VerifyDummy(ctx, "a wrong password") }, func() { h.Verify(ctx, "a wrong password", k.hash) })
+		if ratio < 0.7 {
+			t.Fatalf("%s: fastest-time ratio to the dummy %.3f, want ≥ 0.7", k.name, ratio)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/latchauth/latch/internal/metrics"
 )
 
 type m = map[string]any
@@ -45,6 +47,25 @@ func resp(desc, media string, schema m) m {
 		r["content"] = m{media: m{"schema": schema}}
 	}
 	return r
+}
+
+// jsonOrText is a JSON body that may also come as text/plain, as fetch()
+// sends a string body.
+func jsonOrText(schema m) m {
+	return m{"required": true, "content": m{"application/json": m{"schema": schema}, "text/plain": m{"schema": schema}}}
+}
+
+// preflight documents a dialect route's CORS preflight.
+func preflight(tag string) m {
+	h := func(desc string) m { return m{"description": desc, "schema": str()} }
+	return m{"tags": []string{tag}, "summary": "CORS preflight",
+		"description": "Answers 204. For an origin in LATCH_CORS_ORIGINS or in some tenant's cors_origins, with the CORS headers; otherwise without them.",
+		"parameters":  []m{{"name": "Origin", "in": "header", "schema": str()}, {"name": "Access-Control-Request-Method", "in": "header", "schema": str()}},
+		"responses": m{"204": m{"description": "Preflight answered.", "headers": m{
+			"Access-Control-Allow-Origin":  h("The request's origin, when allowed (never *)."),
+			"Access-Control-Allow-Methods": h("POST."), "Access-Control-Allow-Headers": h("Content-Type, Authorization, APIKey, APIToken."),
+			"Access-Control-Max-Age": h("Seconds a browser may reuse the answer."), "Vary": h("Origin."),
+		}}}}
 }
 
 func problem(desc string) m { return resp(desc, "application/problem+json", ref("Problem")) }
@@ -90,17 +111,21 @@ func openAPIDocument(version string) m {
 		"/v3/accounts/login": m{"post": m{
 			"tags": []string{"accounts-v3"}, "summary": "Log into the account",
 			"parameters":  []m{{"name": "origin", "in": "header", "schema": str()}, {"name": "user-Agent", "in": "header", "schema": str()}},
-			"requestBody": jsonBody(ref("AccountsV3Login")),
+			"requestBody": jsonOrText(ref("AccountsV3Login")),
 			"responses": m{"200": tokens, "400": v3err("Validation failed; `errors` names each field."),
-				"401": v3err("Wrong credentials or second factor."), "429": v3err("Rate limited; see Retry-After."),
-				"500": v3err("Internal error.")},
+				"401": v3err("Wrong credentials or second factor."), "405": v3err("Method not allowed; see Allow."),
+				"415": v3err("Unsupported Content-Type."), "429": v3err("Rate limited; see Retry-After."),
+				"500": v3err("Internal error."), "503": v3err("Database unavailable or overloaded; see Retry-After.")},
 		}},
 		"/v3/accounts/login-refresh-token": m{"post": m{
 			"tags": []string{"accounts-v3"}, "summary": "Log into the account using refresh token",
 			"parameters":  []m{{"name": "user-Agent", "in": "header", "schema": str()}},
-			"requestBody": jsonBody(ref("AccountsV3Refresh")),
-			"responses": m{"200": tokens, "400": v3err("Validation failed."), "401": v3err("Invalid, expired or revoked refresh token."),
-				"409": v3err("Refresh token reused; the session was revoked."), "429": v3err("Rate limited."), "500": v3err("Internal error.")},
+			"requestBody": jsonOrText(ref("AccountsV3Refresh")),
+			"responses": m{"200": tokens,
+				"400": v3err("Validation failed, or INVALID_REFRESH_TOKEN: the refresh token is malformed, forged, expired, revoked or unknown."),
+				"405": v3err("Method not allowed; see Allow."), "409": v3err("Refresh token reused; the session was revoked."),
+				"415": v3err("Unsupported Content-Type."), "429": v3err("Rate limited."), "500": v3err("Internal error."),
+				"503": v3err("Database unavailable or overloaded; see Retry-After.")},
 		}},
 		"/healthz": m{"get": m{"tags": []string{"operations"}, "summary": "Process is up", "responses": m{"200": ok("Up.", freeObject)}}},
 		"/readyz": m{"get": m{"tags": []string{"operations"}, "summary": "Store is reachable",
@@ -206,7 +231,9 @@ func openAPIDocument(version string) m {
 			"kid": str(), "crv": str(), "x": str(), "y": str(), "n": str(), "e": str()}))}),
 		"TenantSettings": object(nil, m{"session_lifetime_seconds": m{"type": "integer", "minimum": 0},
 			"session_idle_timeout_seconds": m{"type": "integer", "minimum": 0}, "refresh_grace_seconds": m{"type": "integer", "minimum": 0, "maximum": 300},
-			"allow_single_factor_dialects": m{"type": "boolean"}, "rate_limit_ip": str(), "rate_limit_account": str()}),
+			"allow_single_factor_dialects": m{"type": "boolean"}, "rate_limit_ip": str(), "rate_limit_account": str(),
+			"cors_origins": m{"type": "array", "maxItems": 100, "items": str("description", "A browser origin, like https://app.example.com."),
+				"description": "Browser origins allowed to call this tenant's dialect routes, besides LATCH_CORS_ORIGINS."}}),
 		"TenantInput": object(nil, m{"name": str("maxLength", 256), "alias": str("maxLength", 256), "settings": ref("TenantSettings")}),
 		"Tenant": object([]string{"id", "name", "alias", "created_at", "settings"}, m{"id": str("format", "uuid"), "name": str(),
 			"alias": str(), "created_at": tsSchema, "updated_at": tsSchema, "settings": ref("TenantSettings")}),
@@ -243,13 +270,19 @@ func openAPIDocument(version string) m {
 	for k, v := range dp {
 		paths[k] = v
 	}
+	for _, rt := range dialectRoutes(Deps{Metrics: metrics.New()}) {
+		paths[rt.Path()].(m)["options"] = preflight(rt.Edge.Dialect)
+	}
 	for k, v := range ds {
 		schemas[k] = v
 	}
 	return m{
 		"openapi": "3.1.0",
 		"info": m{"title": "latch", "version": version,
-			"description": "Self-hostable authentication server: identity core behind wire-compatible login dialects."},
+			"description": "Self-hostable authentication server: identity core behind wire-compatible login dialects. " +
+				"A path no route serves answers 404 (405 with Allow when another method is served) in the error shape of the dialect " +
+				"whose prefix it is under (/v3/: accounts-v3; /api/v1/Authentication/: token-login; other /api/: app-auth), " +
+				"elsewhere as application/problem+json. Paths with dot segments or empty segments are 404, never redirected."},
 		"paths": paths,
 		"components": m{"schemas": schemas, "securitySchemes": m{"adminToken": m{"type": "http", "scheme": "bearer",
 			"description": "LATCH_ADMIN_TOKEN"}}},

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -101,6 +103,26 @@ func list(field string, v *[]string) error {
 	return nil
 }
 
+// ParseOrigin checks that s is a browser origin, scheme://host[:port] with
+// an http or https scheme and nothing after it, and returns it in lower
+// case, as browsers send it in the Origin header. "*" and "null" are not
+// origins: latch allows exact origins only.
+func ParseOrigin(s string) (string, error) {
+	o := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "/"))
+	u, err := url.Parse(o)
+	switch {
+	case o == "*" || o == "null":
+		return "", fmt.Errorf("%q is not allowed: name each origin, like https://app.example.com", s)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		return "", fmt.Errorf("%q is not an origin like https://app.example.com", s)
+	case u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(o, "?#"):
+		return "", fmt.Errorf("%q is not an origin: scheme, host and port only, like https://app.example.com", s)
+	case u.Port() != "" && strings.Trim(u.Port(), "0123456789") != "":
+		return "", fmt.Errorf("%q has an invalid port", s)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
 func (in *TenantInput) apply(t *Tenant, create bool) error {
 	if err := text("name", in.Name, create); err != nil {
 		return err
@@ -125,6 +147,20 @@ func (in *TenantInput) apply(t *Tenant, create bool) error {
 				return Invalid("settings."+field, "%v", err)
 			}
 		}
+		if len(st.CORSOrigins) > 100 {
+			return Invalid("settings.cors_origins", "must have at most 100 entries")
+		}
+		origins := make([]string, 0, len(st.CORSOrigins))
+		for _, o := range st.CORSOrigins {
+			n, err := ParseOrigin(o)
+			if err != nil {
+				return Invalid("settings.cors_origins", "%v", err)
+			}
+			if !slices.Contains(origins, n) {
+				origins = append(origins, n)
+			}
+		}
+		st.CORSOrigins = origins
 		t.Settings = st
 	}
 	return nil

@@ -52,6 +52,10 @@ type TenantSettings struct {
 	// RotateReauthTokens makes every TokenLogin (token-login dialect)
 	// return a new re-authentication token and retire the one presented.
 	RotateReauthTokens bool `json:"rotate_reauthentication_tokens"`
+	// CORSOrigins are browser origins ("https://app.example.com") allowed
+	// to call this tenant's dialect routes, besides the deployment's
+	// LATCH_CORS_ORIGINS. Stored normalised (see ParseOrigin).
+	CORSOrigins []string `json:"cors_origins,omitempty"`
 }
 
 // MetadataItem is one key/value pair on a user, shaped after the

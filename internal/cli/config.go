@@ -193,6 +193,7 @@ type serveConfig struct {
 	allowPrivate   bool
 	retryBase      time.Duration
 	retention      time.Duration
+	corsOrigins    []string
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -217,6 +218,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	private := s.add("webhook-allow-private", "LATCH_WEBHOOK_ALLOW_PRIVATE", "false", "deliver webhooks to loopback, private and link-local addresses (tests, closed networks)")
 	retry := s.add("webhook-retry-base", "LATCH_WEBHOOK_RETRY_BASE", "5s", "first webhook retry delay; later ones double, with jitter, for up to 3 days")
 	retention := s.add("webhook-retention", "LATCH_WEBHOOK_RETENTION", "720h", "how long delivered and failed webhook deliveries stay listable")
+	cors := s.add("cors-origins", "LATCH_CORS_ORIGINS", "", "comma-separated browser origins (https://app.example.com) allowed to call every tenant's dialect routes")
 	level := s.add("log-level", "LATCH_LOG_LEVEL", "info", "debug, info, warn or error")
 	format := s.add("log-format", "LATCH_LOG_FORMAT", "", "json or text (default: text with --dev, else json)")
 	if err := s.parse(args); err != nil {
@@ -318,6 +320,16 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	}
 	if c.retention, err = retention.duration(time.Hour, 10*365*24*time.Hour); err != nil {
 		return nil, err
+	}
+	for _, o := range strings.Split(*cors.val, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		n, err := identity.ParseOrigin(o)
+		if err != nil {
+			return nil, cors.badValue("%v", err)
+		}
+		c.corsOrigins = append(c.corsOrigins, n)
 	}
 	switch c.logLevel {
 	case "debug", "info", "warn", "error":

@@ -80,7 +80,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	svc.EventsWritten = dispatcher.Wake
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service: svc, Store: db, Keys: keys, Metrics: mets, Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},
-		AdminToken: cfg.adminToken, Version: version(), Logger: log, Webhooks: dispatcher,
+		AdminToken: cfg.adminToken, Version: version(), Logger: log, Webhooks: dispatcher, CORSOrigins: cfg.corsOrigins,
 	})
 
 	ln, err := net.Listen("tcp", cfg.listen)

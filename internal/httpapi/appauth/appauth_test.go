@@ -226,3 +226,31 @@ func TestTwoFactorUserRefused(t *testing.T) {
 	f.Admin(t, "PATCH", "/admin/v1/tenants/"+f.tenant, map[string]any{"settings": map[string]any{"allow_single_factor_dialects": true}})
 	f.mustLogin(t)
 }
+
+// Ensure what browsers and odd clients send works or is refused in the
+// dialect's shape: JSON as text/plain is read, an app_id in capitals is
+// the same app, and NUL in a field is a 400 naming it.
+func TestEdgeInputs(t *testing.T) {
+	f := setup(t)
+	body := `{"email":"ada@example.com","password":"` + pw + `"}`
+	if r := f.Do(t, "POST", f.path("login"), body, "Content-Type", "text/plain;charset=UTF-8"); r.Status != http.StatusOK {
+		t.Fatalf("text/plain: %d %s", r.Status, r.Body)
+	}
+	if r := f.Do(t, "POST", "/api/v1/"+strings.ToUpper(f.tenant)+"/auth/login", body); r.Status != http.StatusOK {
+		t.Fatalf("upper-case app_id: %d %s", r.Status, r.Body)
+	}
+	for _, c := range []struct {
+		route, field string
+		body         map[string]any
+	}{
+		{"login", "email", map[string]any{"email": "ada@example.com\u0000", "password": pw}},
+		{"login", "password", map[string]any{"email": "ada@example.com", "password": pw + "\u0000"}},
+		{"refresh", "refresh_token", map[string]any{"refresh_token": "lrt1.\u0000"}},
+		{"logout", "refresh_token", map[string]any{"refresh_token": "\u0000"}},
+	} {
+		e := wantError(t, f.Do(t, "POST", f.path(c.route), c.body), http.StatusBadRequest, "validation_failed")
+		if e["field"] != c.field {
+			t.Errorf("%s: field %v, want %s", c.route, e["field"], c.field)
+		}
+	}
+}

@@ -292,3 +292,21 @@ func TestBadInput(t *testing.T) {
 	f.Admin(t, "DELETE", "/admin/v1/tenants/"+f.tenant+"/api-keys/"+keys[0].(map[string]any)["id"].(string), nil)
 	wantError(t, f.call(t, "Login", "", ok), http.StatusUnauthorized, "")
 }
+
+// Ensure NUL in any body field is a 400 naming the field, and a userName
+// that is not an email is not refused as malformed: it is looked up (and
+// here, where no user has it, is a wrong credential).
+func TestEdgeInputs(t *testing.T) {
+	f := setup(t)
+	for field, body := range map[string]map[string]any{
+		"userName":   {"userName": "ada@example.com\u0000", "password": pw},
+		"password":   {"userName": "ada@example.com", "password": pw + "\u0000"},
+		"deviceName": {"userName": "ada@example.com", "password": pw, "generateReAuthenticationToken": true, "deviceName": "ph\u0000ne"},
+	} {
+		wantError(t, f.call(t, "Login", "", body), http.StatusBadRequest, field)
+	}
+	wantError(t, f.call(t, "TokenLogin", "", map[string]any{"reAuthenticationToken": "lra1.\u0000"}), http.StatusBadRequest, "reAuthenticationToken")
+	wantError(t, f.call(t, "Login", "", "userName=ada&deviceName=%00&password=x", "Content-Type", "application/x-www-form-urlencoded"),
+		http.StatusBadRequest, "deviceName")
+	wantError(t, f.call(t, "Login", "", map[string]any{"userName": "ada", "password": pw}), http.StatusUnauthorized, "")
+}

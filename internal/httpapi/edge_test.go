@@ -227,6 +227,9 @@ func TestClientGoneIs499(t *testing.T) {
 	if !bytes.Contains(r.Body, []byte(`code="499",route="POST /v3/accounts/login"`)) || bytes.Contains(r.Body, []byte(`code="5xx"`)) {
 		t.Errorf("metrics:\n%s", grep(r.Body, "latch_http_request_duration_seconds_count"))
 	}
+	if !bytes.Contains(r.Body, []byte(`latch_logins_total{dialect="accounts-v3",outcome="cancelled"} 1`)) {
+		t.Errorf("metrics:\n%s", grep(r.Body, "latch_logins_total"))
+	}
 }
 
 func grep(b []byte, s string) string {

@@ -60,7 +60,7 @@ const (
 )
 
 // fieldNames maps identity's field names to this dialect's.
-var fieldNames = map[string]string{"email": "userName", "password": "password", "device_name": "deviceName"}
+var fieldNames = map[string]string{"email": "userName", "login": "userName", "password": "password", "device_name": "deviceName"}
 
 // render writes a failure in the ASP.NET shape (wire.Edge.Render).
 func render(w http.ResponseWriter, r *http.Request, f wire.Failure) {

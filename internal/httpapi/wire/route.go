@@ -23,7 +23,7 @@ type Route struct {
 	Handler http.Handler
 }
 
-// Method and Path split the route's pattern.
+// Method is the route's method.
 func (rt Route) Method() string { m, _, _ := strings.Cut(rt.Pattern, " "); return m }
 
 // Path is the route's path, without the method.

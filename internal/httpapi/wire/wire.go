@@ -5,6 +5,7 @@ package wire
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -242,6 +243,9 @@ func RetryAfterSeconds(err *identity.Error) string {
 // Outcome is the metrics label of a failed login, refresh or logout; every
 // dialect counts with the same labels.
 func Outcome(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return "cancelled" // the client went away
+	}
 	switch identity.ErrorCode(err) {
 	case identity.EUNAUTHENTICATED:
 		return "invalid_credentials"

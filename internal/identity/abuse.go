@@ -9,14 +9,6 @@ import (
 	"github.com/latchauth/latch/internal/ratelimit"
 )
 
-// RateLimiter counts requests and failures (package ratelimit).
-type RateLimiter interface {
-	Allow(ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error)
-	Fail(ctx context.Context, key string, ttl time.Duration) (int, error)
-	Failures(ctx context.Context, key string) (int, time.Time, error)
-	Reset(ctx context.Context, key string) error
-}
-
 // Default limits (DESIGN §6, §9): generous enough for an office behind one
 // address, tight enough that one address cannot try many passwords.
 var (

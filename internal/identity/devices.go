@@ -93,25 +93,25 @@ func (s *Service) DeviceLogin(ctx context.Context, req LoginRequest, wantReauth 
 		if err := s.Sessions.CreateSession(ctx, grant, SessionWrite{}); err != nil {
 			return nil, err
 		}
-		out.ReauthToken = s.Codec.Encode(prefixReauth, uuid.MustParse(grant.ID), 0)
+		out.ReauthToken = s.Codec.Encode(PrefixReauth, uuid.MustParse(grant.ID), 0)
 	}
 	return out, nil
 }
 
 func (s *Service) sessionToken(sess *Session) string {
-	return s.Codec.Encode(prefixSession, uuid.MustParse(sess.ID), 0)
+	return s.Codec.Encode(PrefixSession, uuid.MustParse(sess.ID), 0)
 }
 
 // TokenLogin opens a new session for the device a re-authentication token
 // belongs to. The token comes back unchanged, or, when the tenant rotates
 // them, replaced by its successor (the presented one then stops working).
 func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, client Client) (*DeviceLoginResult, error) {
-	id, gen, err := s.Codec.Decode(prefixReauth, reauthToken)
+	id, gen, err := s.Codec.Decode(PrefixReauth, reauthToken)
 	invalid := &Error{Code: ETOKENINVALID, Message: "the re-authentication token is invalid, expired or revoked"}
 	if err != nil {
 		return nil, invalid
 	}
-	grant, tenant, user, err := s.loadSession(ctx, uuid.UUID(id).String())
+	grant, tenant, user, err := s.Sessions.GetSessionWithOwners(ctx, uuid.UUID(id).String())
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, invalid
 	} else if err != nil {
@@ -136,7 +136,7 @@ func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, 
 			}
 			return nil, err
 		}
-		token = s.Codec.Encode(prefixReauth, uuid.MustParse(grant.ID), uint64(grant.Generation+1))
+		token = s.Codec.Encode(PrefixReauth, uuid.MustParse(grant.ID), uint64(grant.Generation+1))
 	}
 	sess := &Session{
 		ID: NewID(), TenantID: tenant.ID, UserID: user.ID, DeviceName: grant.DeviceName,
@@ -159,5 +159,5 @@ func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, 
 // DeviceLogout ends the session an APIToken (session token) names and
 // revokes its device's re-authentication token.
 func (s *Service) DeviceLogout(ctx context.Context, tenantID, sessionToken string, client Client) error {
-	return s.logout(ctx, tenantID, prefixSession, sessionToken, client)
+	return s.logout(ctx, tenantID, PrefixSession, sessionToken, client)
 }

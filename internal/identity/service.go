@@ -44,12 +44,12 @@ type OpaqueCodec interface {
 	Decode(prefix, tok string) (id [16]byte, gen uint64, err error)
 }
 
-// Token prefixes, as in package token; repeated here so identity does not
-// import it.
+// Prefixes of opaque tokens. A readable prefix lets secret scanners find
+// leaked tokens and lets a server refuse a token of the wrong kind at once.
 const (
-	prefixRefresh = "lrt1"
-	prefixSession = "lst1"
-	prefixReauth  = "lra1"
+	PrefixRefresh = "lrt1" // refresh tokens
+	PrefixSession = "lst1" // session tokens (token-login's APIToken)
+	PrefixReauth  = "lra1" // re-authentication tokens (token-login)
 )
 
 // Config holds the deployment-wide session policy; a tenant's settings
@@ -83,9 +83,9 @@ type Service struct {
 	APIKeys       APIKeyStore
 	SecondFactors SecondFactorStore
 	Webhooks      WebhookStore
-	TOTPSealer    Sealer      // seals TOTP secrets at rest
-	WebhookSealer Sealer      // seals webhook endpoint secrets at rest
-	Limiter       RateLimiter // nil: no rate limits or failure throttling
+	TOTPSealer    Sealer            // seals TOTP secrets at rest
+	WebhookSealer Sealer            // seals webhook endpoint secrets at rest
+	Limiter       ratelimit.Limiter // nil: no rate limits or failure throttling
 	Passwords     PasswordHasher
 	Signer        AccessSigner
 	Codec         OpaqueCodec
@@ -277,13 +277,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 // RefreshIn is Refresh for dialects whose routes name the tenant (app-auth's
 // app_id): a token of another tenant is invalid there, before anything moves.
 func (s *Service) RefreshIn(ctx context.Context, tenantID, refreshToken string, client Client) (*LoginResult, error) {
-	id, gen, err := s.Codec.Decode(prefixRefresh, refreshToken)
+	id, gen, err := s.Codec.Decode(PrefixRefresh, refreshToken)
 	if err != nil {
 		return nil, errTokenInvalid()
 	}
 	sid := uuid.UUID(id).String()
 	for attempt := 0; ; attempt++ {
-		sess, tenant, user, err := s.loadSession(ctx, sid)
+		sess, tenant, user, err := s.Sessions.GetSessionWithOwners(ctx, sid)
 		if ErrorCode(err) == ENOTFOUND {
 			return nil, errTokenInvalid()
 		} else if err != nil {
@@ -353,14 +353,14 @@ func (s *Service) Logout(ctx context.Context, refreshToken string, client Client
 
 // LogoutIn is Logout for dialects whose routes name the tenant.
 func (s *Service) LogoutIn(ctx context.Context, tenantID, refreshToken string, client Client) error {
-	return s.logout(ctx, tenantID, prefixRefresh, refreshToken, client)
+	return s.logout(ctx, tenantID, PrefixRefresh, refreshToken, client)
 }
 
 // logout revokes the session an opaque token of prefix names; for a
 // device's session it also revokes the device's re-authentication grant.
 func (s *Service) logout(ctx context.Context, tenantID, prefix, tok string, client Client) error {
 	invalid := errTokenInvalid()
-	if prefix == prefixSession {
+	if prefix == PrefixSession {
 		invalid = &Error{Code: ETOKENINVALID, Message: "the APIToken is not a session token this server issued"}
 	}
 	id, _, err := s.Codec.Decode(prefix, tok)
@@ -393,35 +393,6 @@ func (s *Service) logout(ctx context.Context, tenantID, prefix, tok string, clie
 	return nil
 }
 
-// SessionOwnersLoader is implemented by stores that read a session with
-// its tenant and user in one round trip (PostgreSQL); Refresh uses it when
-// it is there, because those three reads are most of a refresh's cost.
-type SessionOwnersLoader interface {
-	// GetSessionWithOwners returns the session, its tenant and its user,
-	// or ENOTFOUND when any is missing.
-	GetSessionWithOwners(ctx context.Context, id string) (*Session, *Tenant, *User, error)
-}
-
-// loadSession reads a session and its tenant and user.
-func (s *Service) loadSession(ctx context.Context, id string) (*Session, *Tenant, *User, error) {
-	if l, ok := s.Sessions.(SessionOwnersLoader); ok {
-		return l.GetSessionWithOwners(ctx, id)
-	}
-	sess, err := s.Sessions.GetSession(ctx, id)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	tenant, err := s.Tenants.GetTenant(ctx, sess.TenantID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	user, err := s.Users.GetUser(ctx, sess.TenantID, sess.UserID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return sess, tenant, user, nil
-}
-
 // checkLive reports whether the session may still be used at now, and
 // returns the tenant's session policy.
 func (s *Service) checkLive(sess *Session, tenant *Tenant, user *User, now time.Time) (Config, error) {
@@ -446,7 +417,7 @@ func (s *Service) issue(t *Tenant, u *User, sess *Session) (*LoginResult, error)
 	}
 	return &LoginResult{
 		Tenant: t, User: u, Session: sess, AccessToken: at, AccessExpiresAt: exp, IssuedAt: issued,
-		RefreshToken: s.Codec.Encode(prefixRefresh, uuid.MustParse(sess.ID), uint64(sess.Generation)),
+		RefreshToken: s.Codec.Encode(PrefixRefresh, uuid.MustParse(sess.ID), uint64(sess.Generation)),
 	}, nil
 }
 

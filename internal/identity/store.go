@@ -89,6 +89,10 @@ type SessionStore interface {
 	CreateSession(ctx context.Context, s *Session, w SessionWrite) error
 	// GetSession returns the session, or ENOTFOUND.
 	GetSession(ctx context.Context, id string) (*Session, error)
+	// GetSessionWithOwners returns the session, its tenant and its user
+	// in one read (a refresh needs all three, and those reads are most of
+	// its cost), or ENOTFOUND when any is missing.
+	GetSessionWithOwners(ctx context.Context, id string) (*Session, *Tenant, *User, error)
 	// AdvanceSession moves the session from generation from to from+1,
 	// sets RotatedAt and LastSeenAt to now (and the user's last seen, when
 	// that is more than a minute older: a user's sessions must not queue on

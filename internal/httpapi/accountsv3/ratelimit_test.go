@@ -16,6 +16,7 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/ratelimit"
+	"github.com/latchauth/latch/internal/ratelimit/redisrate"
 )
 
 // limited sets the fixture's limits, counted in memory on its clock.
@@ -222,7 +223,7 @@ func TestTwoServersShareRedisLimit(t *testing.T) {
 	a := setup(t)
 	b := &fixture{Env: a.Twin(t), tenant: a.tenant}
 	for _, e := range []*httpapitest.Env{a.Env, b.Env} {
-		e.Service.Limiter = ratelimit.NewRedis(testRedis(t), prefix) // a connection pool of its own each, as two processes
+		e.Service.Limiter = redisrate.New(testRedis(t), prefix) // a connection pool of its own each, as two processes
 		e.Service.Config.AccountLimit = ratelimit.Limit{Count: 4, Period: time.Minute}
 	}
 	var statuses []int
@@ -243,7 +244,7 @@ func TestTwoServersShareRedisLimit(t *testing.T) {
 // working, and limits still apply.
 func TestRedisDownFallsBack(t *testing.T) {
 	f := setup(t)
-	dead := ratelimit.NewRedis(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), "x:")
+	dead := redisrate.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), "x:")
 	f.Service.Limiter = &ratelimit.Fallback{Primary: dead, Secondary: ratelimit.NewMemory(nil)}
 	f.Service.Config.AccountLimit = ratelimit.Limit{Count: 2, Period: time.Minute}
 	var got []int

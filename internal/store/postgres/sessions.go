@@ -192,14 +192,14 @@ func (db *DB) ListUserSessions(ctx context.Context, tenantID, userID string) ([]
 }
 
 // ownersSQL reads a session, its tenant and its user in one statement
-// (identity.SessionOwnersLoader): a refresh needs all three, and one round
+// (identity.SessionStore): a refresh needs all three, and one round
 // trip instead of three is most of the difference in its throughput.
 const ownersSQL = "SELECT " + sessionCols + ", " + tenantCols + ", " + userCols + ` FROM sessions
 	JOIN tenants ON tenants.id = sessions.tenant_id
 	JOIN users ON users.id = sessions.user_id AND users.tenant_id = sessions.tenant_id
 	WHERE sessions.id = $1`
 
-// GetSessionWithOwners implements identity.SessionOwnersLoader.
+// GetSessionWithOwners implements identity.SessionStore.
 func (db *DB) GetSessionWithOwners(ctx context.Context, id string) (*identity.Session, *identity.Tenant, *identity.User, error) {
 	sess, sd, sf := sessionScanner()
 	t, td, tf := tenantScanner()

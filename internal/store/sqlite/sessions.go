@@ -44,13 +44,13 @@ func scanWith[T any](s scanner, scanner func() (T, []any, func() error)) (T, err
 }
 
 // ownersSQL reads a session with its tenant and user in one query
-// (identity.SessionOwnersLoader): a refresh needs all three.
+// (identity.SessionStore): a refresh needs all three.
 const ownersSQL = "SELECT " + sessionCols + ", " + tenantCols + ", " + userCols + ` FROM sessions
 	JOIN tenants ON tenants.id = sessions.tenant_id
 	JOIN users ON users.id = sessions.user_id AND users.tenant_id = sessions.tenant_id
 	WHERE sessions.id = ?`
 
-// GetSessionWithOwners implements identity.SessionOwnersLoader.
+// GetSessionWithOwners implements identity.SessionStore.
 func (db *DB) GetSessionWithOwners(ctx context.Context, id string) (*identity.Session, *identity.Tenant, *identity.User, error) {
 	sess, sd, sf := sessionScanner()
 	t, td, tf := tenantScanner()

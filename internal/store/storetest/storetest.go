@@ -672,10 +672,7 @@ func testSigningKeys(t *testing.T, s identity.Store) {
 // Ensure a store that reads a session with its owners in one go returns
 // what the three separate reads return.
 func testSessionOwners(t *testing.T, s identity.Store) {
-	l, ok := s.(identity.SessionOwnersLoader)
-	if !ok {
-		t.Skip("the store reads sessions and owners separately")
-	}
+	l := s
 	ctx := context.Background()
 	tn := MustCreateTenant(t, s, unique("own"))
 	u := MustCreateUser(t, s, tn.ID, "owner@example.com")

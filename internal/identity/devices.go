@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,7 +27,7 @@ func (s *Service) Tenant(ctx context.Context, id string) (*Tenant, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, Invalid("tenant_id", "must be a UUID")
 	}
-	return s.Tenants.GetTenant(ctx, id)
+	return s.Tenants.GetTenant(ctx, strings.ToLower(id))
 }
 
 // TenantForAPIKey returns the tenant an API key belongs to;
@@ -69,30 +70,19 @@ func (s *Service) UserOrganisations(ctx context.Context, u *User) ([]*Organisati
 }
 
 // DeviceLogin is a password login for a named device (token-login). With
-// wantReauth it also issues the device's re-authentication token,
-// replacing any earlier one of the same device.
+// wantReauth it also issues the device's re-authentication token, in the
+// session's own write, which replaces any earlier one of the same device:
+// a device has one live token, however many logins race.
 func (s *Service) DeviceLogin(ctx context.Context, req LoginRequest, wantReauth bool) (*DeviceLoginResult, error) {
 	if wantReauth && req.Device == "" {
 		return nil, Invalid("device_name", "is required when a re-authentication token is asked for")
 	}
-	res, err := s.Login(ctx, req)
+	res, grant, err := s.login(ctx, req, wantReauth)
 	if err != nil {
 		return nil, err
 	}
 	out := &DeviceLoginResult{LoginResult: res, SessionToken: s.sessionToken(res.Session)}
-	if wantReauth {
-		now := s.now()
-		if _, err := s.Sessions.RevokeDeviceSessions(ctx, res.Tenant.ID, res.User.ID, req.Device, SessionReauth, now, "replaced by a new re-authentication token"); err != nil {
-			return nil, err
-		}
-		grant := &Session{
-			ID: NewID(), TenantID: res.Tenant.ID, UserID: res.User.ID, Kind: SessionReauth, DeviceName: req.Device,
-			CreatedAt: now, ExpiresAt: now.Add(ReauthLifetime), LastSeenAt: now, RotatedAt: now,
-			UserAgent: req.Client.UserAgent, IP: req.Client.IP, Dialect: req.Client.Dialect, AMR: res.Session.AMR,
-		}
-		if err := s.Sessions.CreateSession(ctx, grant, SessionWrite{}); err != nil {
-			return nil, err
-		}
+	if grant != nil {
 		out.ReauthToken = s.Codec.Encode(PrefixReauth, uuid.MustParse(grant.ID), 0)
 	}
 	return out, nil
@@ -106,6 +96,7 @@ func (s *Service) sessionToken(sess *Session) string {
 // belongs to. The token comes back unchanged, or, when the tenant rotates
 // them, replaced by its successor (the presented one then stops working).
 func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, client Client) (*DeviceLoginResult, error) {
+	client = client.clean()
 	id, gen, err := s.Codec.Decode(PrefixReauth, reauthToken)
 	invalid := &Error{Code: ETOKENINVALID, Message: "the re-authentication token is invalid, expired or revoked"}
 	if err != nil {
@@ -125,7 +116,7 @@ func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, 
 	if err != nil {
 		return nil, invalid
 	}
-	if _, err := s.allow(ctx, client, "session", "sess:"+grant.ID, pol.IPLimit); err != nil {
+	if _, err := s.allow(ctx, client, "session", "sess:"+grant.ID, pol.IPLimit, false); err != nil {
 		return nil, err
 	}
 	token := reauthToken
@@ -143,8 +134,12 @@ func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, 
 		CreatedAt: now, ExpiresAt: now.Add(pol.SessionLifetime), LastSeenAt: now, RotatedAt: now,
 		UserAgent: client.UserAgent, Origin: client.Origin, IP: client.IP, Dialect: client.Dialect, AMR: grant.AMR,
 	}
+	// Conditional on the user as loaded: a disable or password change
+	// revokes the grant, and must not be outrun by a session minted from it.
 	ev := s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, client.eventData("method", "reauthentication_token"))
-	if err := s.Sessions.CreateSession(ctx, sess, SessionWrite{Events: []Event{ev}}); err != nil {
+	if err := s.Sessions.CreateSession(ctx, sess, SessionWrite{Checked: user, Events: []Event{ev}}); ErrorCode(err) == ECONFLICT {
+		return nil, invalid
+	} else if err != nil {
 		return nil, err
 	}
 	s.eventsWritten()

@@ -135,6 +135,14 @@ type Client struct {
 	Quota *Quota
 }
 
+// clean makes the header-derived values safe to keep (see cleanText):
+// they are recorded, never refused.
+func (c Client) clean() Client {
+	c.Dialect, c.IP = cleanText(c.Dialect, 64), cleanText(c.IP, 64)
+	c.UserAgent, c.Origin = cleanText(c.UserAgent, 512), cleanText(c.Origin, 512)
+	return c
+}
+
 func (c Client) eventData(extra ...any) map[string]any {
 	m := map[string]any{"dialect": c.Dialect, "ip": c.IP, "user_agent": c.UserAgent}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -144,11 +152,17 @@ func (c Client) eventData(extra ...any) map[string]any {
 }
 
 // LoginRequest is a password login. Either TenantID or TenantAlias names
-// the tenant; TenantID wins when both are set.
+// the tenant; TenantID wins when both are set. Email or Login names the
+// user.
 type LoginRequest struct {
-	TenantID              string
-	TenantAlias           string
-	Email                 string
+	TenantID    string
+	TenantAlias string
+	Email       string
+	// Login, for dialects whose field takes an email or a user name
+	// (token-login's userName), is used instead of Email: with an '@' it
+	// is looked up as an email, without as a user name (user names cannot
+	// hold '@'). Errors about it name the field "login".
+	Login                 string
 	Password              string
 	TwoFactorCode         string
 	TwoFactorRecoveryCode string
@@ -185,40 +199,76 @@ func errTokenInvalid() *Error {
 	return &Error{Code: ETOKENINVALID, Message: "the refresh token is invalid, expired or revoked"}
 }
 
+// check refuses what no store keeps (see ValidText), naming the field.
+func (req *LoginRequest) check() error {
+	for _, f := range []struct{ name, v string }{{"tenant_id", req.TenantID}, {"tenant_alias", req.TenantAlias},
+		{"email", req.Email}, {"login", req.Login}, {"password", req.Password}, {"two_factor_code", req.TwoFactorCode},
+		{"two_factor_recovery_code", req.TwoFactorRecoveryCode}, {"device_name", req.Device}} {
+		if err := CheckText(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loginName is the name the user gave, and whether it is a user name.
+func (req *LoginRequest) loginName() (string, bool) {
+	if req.Login != "" {
+		return req.Login, !strings.Contains(req.Login, "@")
+	}
+	return req.Email, false
+}
+
 // Login checks a password and opens a session.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	res, _, err := s.login(ctx, req, false)
+	return res, err
+}
+
+// login is Login, and with grant also the device's re-authentication
+// grant, written in the session's transaction.
+func (s *Service) login(ctx context.Context, req LoginRequest, grant bool) (*LoginResult, *Session, error) {
+	if err := req.check(); err != nil {
+		return nil, nil, err
+	}
+	req.Client = req.Client.clean()
 	tenant, err := s.findTenant(ctx, req.TenantID, req.TenantAlias)
 	if err != nil && ErrorCode(err) != ENOTFOUND {
-		return nil, err
+		return nil, nil, err
 	}
 	pol := s.policy(tenant)
-	acct := accountRef(tenant, req)
-	// A refusal here records no event: under attack that would be a
-	// database write per refused request. account.locked marks the start.
-	streak, err := s.admitLogin(ctx, tenant, acct, req, pol)
-	if err != nil {
-		return nil, err
-	}
+	name, byUsername := req.loginName()
+	acct := accountRef(tenant, req, name)
 	var user *User
 	if tenant != nil {
-		user, err = s.Users.GetUserByEmail(ctx, tenant.ID, req.Email)
-		if err != nil && ErrorCode(err) != ENOTFOUND {
-			return nil, err
+		if byUsername {
+			user, err = s.Users.GetUserByUsername(ctx, tenant.ID, name)
+		} else {
+			user, err = s.Users.GetUserByEmail(ctx, tenant.ID, name)
 		}
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return nil, nil, err
+		}
+	}
+	// A refusal here records no event: under attack that would be a
+	// database write per refused request. account.locked marks the start.
+	streak, err := s.admitLogin(ctx, tenant, user, acct, req, pol)
+	if err != nil {
+		return nil, nil, err
 	}
 	if user == nil || user.PasswordHash == "" {
 		// The same work as a real verification, so timing tells nothing;
 		// shed under load exactly like a real one.
 		if e, ok := busy(s.Passwords.VerifyDummy(req.Password)); ok {
-			return nil, e
+			return nil, nil, e
 		}
-		s.countFailure(ctx, tenant, "", acct, req.Client)
+		s.countFailure(ctx, tenant, nil, acct, req.Client, pol)
 		s.log().InfoContext(ctx, "login failed", "reason", "unknown tenant or user", "dialect", req.Client.Dialect, "ip", req.Client.IP)
-		return nil, errBadCredentials()
+		return nil, nil, errBadCredentials()
 	}
 	ok, rehash, err := s.Passwords.Verify(req.Password, user.PasswordHash)
 	if e, isBusy := busy(err); isBusy {
-		return nil, e
+		return nil, nil, e
 	} else if err != nil {
 		s.log().ErrorContext(ctx, "stored password hash unusable", "user_id", user.ID, "err", err)
 		ok = false
@@ -229,17 +279,17 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			reason = "disabled"
 		}
 		s.recordFailure(ctx, tenant.ID, user.ID, req.Client, reason)
-		s.countFailure(ctx, tenant, user.ID, acct, req.Client)
-		return nil, errBadCredentials()
+		s.countFailure(ctx, tenant, user, acct, req.Client, pol)
+		return nil, nil, errBadCredentials()
 	}
 	if streak > 0 {
-		s.Limiter.Reset(ctx, failureKey(acct, req.Client.IP))
+		s.Limiter.Reset(ctx, failureKey(acct, AddressKey(req.Client.IP)))
 	}
 	amr := []string{AMRPassword}
 	if user.TwoFactorEnabled {
 		method, err := s.secondFactor(ctx, tenant, user, req, pol)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if method != "" {
 			amr = append(amr, method)
@@ -252,18 +302,33 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		UserAgent: req.Client.UserAgent, Origin: req.Client.Origin, IP: req.Client.IP,
 		Dialect: req.Client.Dialect, AMR: amr, DeviceName: req.Device,
 	}
-	w := SessionWrite{Events: []Event{s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, req.Client.eventData("method", "password", "amr", amr))}}
+	// The write is conditional on the user being as checked: a password
+	// change or a disable that committed meanwhile wins, and this login
+	// answers as if the password were wrong (it is, now).
+	w := SessionWrite{Checked: user, KnownAddress: AddressKey(req.Client.IP),
+		Events: []Event{s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, req.Client.eventData("method", "password", "amr", amr))}}
 	if rehash {
 		if h, err := s.Passwords.Hash(req.Password); err == nil {
 			w.NewPasswordHash = h
 		}
 	}
-	if err := s.Sessions.CreateSession(ctx, sess, w); err != nil {
-		return nil, err
+	if grant {
+		w.Grant = &Session{
+			ID: NewID(), TenantID: tenant.ID, UserID: user.ID, Kind: SessionReauth, DeviceName: req.Device,
+			CreatedAt: now, ExpiresAt: now.Add(ReauthLifetime), LastSeenAt: now, RotatedAt: now,
+			UserAgent: req.Client.UserAgent, IP: req.Client.IP, Dialect: req.Client.Dialect, AMR: amr,
+		}
+	}
+	if err := s.Sessions.CreateSession(ctx, sess, w); ErrorCode(err) == ECONFLICT {
+		s.log().InfoContext(ctx, "login failed", "reason", "the user changed while the login was checked", "user_id", user.ID, "ip", req.Client.IP)
+		return nil, nil, errBadCredentials()
+	} else if err != nil {
+		return nil, nil, err
 	}
 	s.eventsWritten()
 	user.LastLoginAt, user.LastSeenAt = now, now
-	return s.issue(tenant, user, sess)
+	res, err := s.issue(tenant, user, sess)
+	return res, w.Grant, err
 }
 
 // Refresh exchanges a refresh token for a new access token and the next
@@ -277,6 +342,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 // RefreshIn is Refresh for dialects whose routes name the tenant (app-auth's
 // app_id): a token of another tenant is invalid there, before anything moves.
 func (s *Service) RefreshIn(ctx context.Context, tenantID, refreshToken string, client Client) (*LoginResult, error) {
+	client = client.clean()
 	id, gen, err := s.Codec.Decode(PrefixRefresh, refreshToken)
 	if err != nil {
 		return nil, errTokenInvalid()
@@ -299,7 +365,7 @@ func (s *Service) RefreshIn(ctx context.Context, tenantID, refreshToken string, 
 		}
 		if attempt == 0 {
 			// One session is one client, so it gets the address limit.
-			if _, err := s.allow(ctx, client, "session", "sess:"+sess.ID, pol.IPLimit); err != nil {
+			if _, err := s.allow(ctx, client, "session", "sess:"+sess.ID, pol.IPLimit, false); err != nil {
 				return nil, err
 			}
 		}
@@ -359,6 +425,7 @@ func (s *Service) LogoutIn(ctx context.Context, tenantID, refreshToken string, c
 // logout revokes the session an opaque token of prefix names; for a
 // device's session it also revokes the device's re-authentication grant.
 func (s *Service) logout(ctx context.Context, tenantID, prefix, tok string, client Client) error {
+	client = client.clean()
 	invalid := errTokenInvalid()
 	if prefix == PrefixSession {
 		invalid = &Error{Code: ETOKENINVALID, Message: "the APIToken is not a session token this server issued"}
@@ -427,7 +494,7 @@ func (s *Service) findTenant(ctx context.Context, id, alias string) (*Tenant, er
 		if _, err := uuid.Parse(id); err != nil {
 			return nil, Invalid("tenant_id", "must be a UUID")
 		}
-		return s.Tenants.GetTenant(ctx, id)
+		return s.Tenants.GetTenant(ctx, strings.ToLower(id))
 	case alias != "":
 		return s.Tenants.GetTenantByAlias(ctx, strings.ToLower(strings.TrimSpace(alias)))
 	}

@@ -101,14 +101,11 @@ func (m *Memory) Peek(_ context.Context, key string, l Limit) (Result, error) {
 	if e := sh.entries[key]; e != nil && e.expires > now {
 		tat = e.tat
 	}
-	ok, _, rem, retry, reset := gcra(now, tat, l.Interval().Microseconds(), int64(l.Count))
-	if !ok {
-		// What is left after this request would be counted: for a peek,
-		// the allowance standing now.
-		reset = max(tat-now, 0)
-	} else {
-		rem, reset = rem+1, max(tat-now, 0)
+	ok, _, rem, retry, _ := gcra(now, tat, l.Interval().Microseconds(), int64(l.Count))
+	if ok {
+		rem++ // gcra counts what is left after the request; a peek counts none
 	}
+	reset := max(tat-now, 0)
 	return Result{Allowed: ok, Limit: l, Remaining: rem, RetryAfter: time.Duration(retry) * time.Microsecond,
 		ResetAfter: time.Duration(reset) * time.Microsecond}, nil
 }

@@ -75,8 +75,8 @@ func v3err(desc string) m { return resp(desc, "application/json", ref("AccountsV
 // adminOp describes an admin operation; every admin route shares auth and errors.
 func adminOp(summary string, body m, okStatus string, ok m) m {
 	op := m{"tags": []string{"admin"}, "summary": summary, "security": []m{{"adminToken": []string{}}},
-		"responses": m{okStatus: ok, "400": problem("Invalid input; `errors` names the fields."),
-			"401": problem("Missing or wrong admin token."), "404": problem("Not found."), "409": problem("Conflict.")}}
+		"responses": m{okStatus: ok, "400": problem("Invalid input (including a NUL character or invalid UTF-8 in any string); `errors` names the fields."),
+			"401": problem("Missing or wrong admin token."), "404": problem("Not found, or a path id that is not a UUID."), "409": problem("Conflict.")}}
 	if body != nil {
 		op["requestBody"] = jsonBody(body)
 	}
@@ -161,7 +161,8 @@ func openAPIDocument(version string) m {
 			"parameters": []m{pathParam("tid")},
 			"post":       adminOp("Create a user", ref("UserInput"), "201", ok("Created.", ref("User"))),
 			"get": withParams(adminOp("List users", nil, "200", ok("Users.", listOf("users", ref("User")))),
-				append([]m{{"name": "email", "in": "query", "schema": str()}}, pageParams...)...),
+				append([]m{{"name": "email", "in": "query", "schema": str()},
+					{"name": "username", "in": "query", "schema": str(), "description": "exact match, case-insensitive"}}, pageParams...)...),
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
@@ -176,7 +177,7 @@ func openAPIDocument(version string) m {
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/throttle": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
-			"delete": adminOp("Lift the user's login throttling: failure delays from every address, the account limit, second-factor attempts",
+			"delete": adminOp("Lift the user's login throttling: failure delays from every address, the account's failure ceiling, second-factor attempts",
 				nil, "204", noContent),
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/totp": m{
@@ -209,8 +210,9 @@ func openAPIDocument(version string) m {
 		"/admin/v1/tenants/{tid}/events": m{
 			"parameters": []m{pathParam("tid")},
 			"get": withParams(adminOp("Audit log, newest first", nil, "200", ok("Events.", listOf("events", ref("Event")))),
-				append([]m{{"name": "type", "in": "query", "schema": str("enum", []string{"account.logged-in", "account.login-failed",
-					"account.refresh-token-reused", "account.locked", "account.logged-out"})},
+				append([]m{{"name": "type", "in": "query", "schema": str(), "description": "an account event (account.logged-in, " +
+					"account.login-failed, account.refresh-token-reused, account.locked, account.logged-out) or an admin write " +
+					"(admin.<resource>.<action>, e.g. admin.user.updated, admin.sessions.revoked)"},
 					{"name": "user_id", "in": "query", "schema": str()}}, pageParams...)...),
 		},
 	}
@@ -242,11 +244,12 @@ func openAPIDocument(version string) m {
 		"MetadataItem": object([]string{"key", "value"}, m{"id": str(), "key": str(), "value": str(), "view_permissions": strList,
 			"visible": m{"type": "boolean"}, "created_at": tsSchema, "updated_at": tsSchema}),
 		"UserInput": object(nil, m{"email": str("format", "email", "maxLength", 256), "email_verified": m{"type": "boolean"},
+			"username": str("maxLength", 256, "pattern", `^[^@\s]*$`, "description", "optional login name, unique per tenant (case-insensitive); \"\" clears it"),
 			"password": str("minLength", 8, "maxLength", 256), "password_hash": str(), "first_name": str("maxLength", 256),
 			"last_name": str("maxLength", 256), "role": str("maxLength", 256), "roles": strList,
 			"status": str("enum", []string{"active", "disabled"}), "tags": strList, "metadata": arr(ref("MetadataItem")),
 			"profile": freeObject, "organisation_ids": strList}),
-		"User": object([]string{"id", "tenant_id", "email", "status"}, m{"id": str(), "tenant_id": str(), "email": str(),
+		"User": object([]string{"id", "tenant_id", "email", "status"}, m{"id": str(), "tenant_id": str(), "email": str(), "username": str(),
 			"email_verified": m{"type": "boolean"}, "has_password": m{"type": "boolean"}, "first_name": str(), "last_name": str(),
 			"role": str(), "roles": strList, "status": str(), "two_factor_enabled": m{"type": "boolean"}, "tags": strList,
 			"metadata": arr(ref("MetadataItem")), "profile": freeObject, "organisation_ids": strList, "created_at": tsSchema,

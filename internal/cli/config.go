@@ -211,7 +211,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	th := s.add("argon2-threads", "LATCH_ARGON2_THREADS", strconv.Itoa(int(password.DefaultParams.Threads)), "argon2id lanes")
 	proxies := s.add("trusted-proxies", "LATCH_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	ipLim := s.add("rate-limit-ip", "LATCH_RATE_LIMIT_IP", identity.DefaultIPLimit.String(), "requests to login routes per client address, like 300/m (off disables)")
-	acctLim := s.add("rate-limit-account", "LATCH_RATE_LIMIT_ACCOUNT", identity.DefaultAccountLimit.String(), "login attempts per (tenant, email), like 10/m (off disables)")
+	acctLim := s.add("rate-limit-account", "LATCH_RATE_LIMIT_ACCOUNT", identity.DefaultAccountLimit.String(), "failed logins per account from addresses not known for it (the failure ceiling), like 10/m (off disables)")
 	redisURL := s.add("redis", "LATCH_REDIS_URL", "", "redis:// URL: rate limits shared by every instance (default: in memory)")
 	hashQueue := s.add("hash-queue", "LATCH_HASH_QUEUE", "0", "password hashes that may wait for a worker (0: 32 per CPU); beyond it 503")
 	hashWait := s.add("hash-wait", "LATCH_HASH_WAIT", "1s", "longest wait for a hashing worker before answering 503")

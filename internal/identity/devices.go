@@ -9,7 +9,7 @@ import (
 )
 
 // ReauthLifetime is how long a device's re-authentication token lives
-// (DESIGN §3.3).
+// (the token-login contract).
 const ReauthLifetime = 30 * 24 * time.Hour
 
 // DeviceLoginResult is a token-login login: a session for the device, and

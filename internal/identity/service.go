@@ -62,14 +62,15 @@ type Config struct {
 	// a password alone through dialects that cannot carry a code.
 	AllowSingleFactorDialects bool
 	// IPLimit bounds requests to login routes per client address, and
-	// refreshes per session; AccountLimit bounds login attempts per
-	// (tenant, email). The zero Limit is no limit; they apply only when the
-	// Service has a Limiter.
+	// refreshes per session; AccountLimit is each account's failure
+	// ceiling: failed logins from all addresses together, binding the
+	// addresses not known for the account (see admitLogin). The zero Limit
+	// is no limit; they apply only when the Service has a Limiter.
 	IPLimit      ratelimit.Limit
 	AccountLimit ratelimit.Limit
 }
 
-// DefaultConfig is the policy of DESIGN §4.
+// DefaultConfig is the default session policy.
 var DefaultConfig = Config{SessionLifetime: 30 * 24 * time.Hour, SessionIdleTimeout: 7 * 24 * time.Hour, RefreshGrace: 10 * time.Second}
 
 // Service runs the use cases. Its fields are its dependencies; all must be

@@ -11,6 +11,18 @@ CREATE TABLE known_addresses (
     PRIMARY KEY (user_id, address)
 );
 
+-- Seeded from the last 30 days of sessions (IPv4 only; an IPv6 address
+-- becomes known, as its /64, at its next login), so that owners are not
+-- all strangers right after the upgrade.
+INSERT INTO known_addresses (user_id, address, last_login_at)
+SELECT user_id, ip, at FROM (
+    SELECT user_id, ip, max(created_at) AS at,
+        row_number() OVER (PARTITION BY user_id ORDER BY max(created_at) DESC) AS n
+    FROM sessions
+    WHERE kind = '' AND ip ~ '^[0-9]{1,3}(\.[0-9]{1,3}){3}$' AND created_at >= now() - interval '30 days'
+    GROUP BY user_id, ip) AS recent
+WHERE n <= 20;
+
 -- Second-factor attempts are throttled per (user, address).
 ALTER TABLE second_factor_attempts ADD COLUMN address text NOT NULL DEFAULT '';
 

@@ -11,6 +11,19 @@ CREATE TABLE known_addresses (
     PRIMARY KEY (user_id, address)
 );
 
+-- Seeded from the last 30 days of sessions (IPv4 only; an IPv6 address
+-- becomes known, as its /64, at its next login), so that owners are not
+-- all strangers right after the upgrade.
+INSERT INTO known_addresses (user_id, address, last_login_at)
+SELECT user_id, ip, at FROM (
+    SELECT user_id, ip, MAX(created_at) AS at,
+        ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY MAX(created_at) DESC) AS n
+    FROM sessions
+    WHERE kind = '' AND ip GLOB '[0-9]*.[0-9]*.[0-9]*.[0-9]*' AND ip NOT GLOB '*[^0-9.]*'
+      AND created_at >= (CAST(strftime('%s', 'now') AS INTEGER) - 30 * 86400) * 1000000
+    GROUP BY user_id, ip)
+WHERE n <= 20;
+
 -- Second-factor attempts are throttled per (user, address).
 ALTER TABLE second_factor_attempts ADD COLUMN address TEXT NOT NULL DEFAULT '';
 

@@ -135,9 +135,19 @@ func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, 
 		UserAgent: client.UserAgent, Origin: client.Origin, IP: client.IP, Dialect: client.Dialect, AMR: grant.AMR,
 	}
 	// Conditional on the user as loaded: a disable or password change
-	// revokes the grant, and must not be outrun by a session minted from it.
+	// revokes the grant, and must not be outrun by a session minted from
+	// it. Any other change of the user (a login's rehash) is no reason to
+	// refuse: when the grant is still live, write again with the user as
+	// it is now.
 	ev := s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, client.eventData("method", "reauthentication_token"))
-	if err := s.Sessions.CreateSession(ctx, sess, SessionWrite{Checked: user, Events: []Event{ev}}); ErrorCode(err) == ECONFLICT {
+	err = s.Sessions.CreateSession(ctx, sess, SessionWrite{Checked: user, Events: []Event{ev}})
+	if ErrorCode(err) == ECONFLICT {
+		if g, _, fresh, ferr := s.Sessions.GetSessionWithOwners(ctx, grant.ID); ferr == nil && !g.Revoked() && fresh.Status == StatusActive {
+			user = fresh
+			err = s.Sessions.CreateSession(ctx, sess, SessionWrite{Checked: user, Events: []Event{ev}})
+		}
+	}
+	if ErrorCode(err) == ECONFLICT {
 		return nil, invalid
 	} else if err != nil {
 		return nil, err

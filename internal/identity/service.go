@@ -320,7 +320,24 @@ func (s *Service) login(ctx context.Context, req LoginRequest, grant bool) (*Log
 			UserAgent: req.Client.UserAgent, IP: req.Client.IP, Dialect: req.Client.Dialect, AMR: amr,
 		}
 	}
-	if err := s.Sessions.CreateSession(ctx, sess, w); ErrorCode(err) == ECONFLICT {
+	err = s.Sessions.CreateSession(ctx, sess, w)
+	if ErrorCode(err) == ECONFLICT {
+		// The user changed between the check and the write. A password
+		// change or a disable must win; another login's rehash of this
+		// same password must not fail this one. So check the password
+		// once more, against the user as it is now.
+		if fresh, ferr := s.Users.GetUser(ctx, tenant.ID, user.ID); ferr == nil && fresh.Status == StatusActive && fresh.PasswordHash != "" {
+			ok, _, verr := s.Passwords.Verify(req.Password, fresh.PasswordHash)
+			if e, isBusy := busy(verr); isBusy {
+				return nil, nil, e
+			}
+			if ok && verr == nil {
+				w.Checked, w.NewPasswordHash, user = fresh, "", fresh
+				err = s.Sessions.CreateSession(ctx, sess, w)
+			}
+		}
+	}
+	if ErrorCode(err) == ECONFLICT {
 		s.log().InfoContext(ctx, "login failed", "reason", "the user changed while the login was checked", "user_id", user.ID, "ip", req.Client.IP)
 		return nil, nil, errBadCredentials()
 	} else if err != nil {

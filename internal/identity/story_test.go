@@ -612,3 +612,28 @@ func TestOneReauthTokenPerDevice(t *testing.T) {
 		t.Fatalf("the live token: %v", err)
 	}
 }
+
+// Ensure two logins of one user that both rehash its password (an
+// imported hash, or new argon2 settings) both succeed: the second's write
+// finds the first's rehash, checks the password again and goes through.
+func TestLoginRacingRehash(t *testing.T) {
+	s := MustStory(t, ratelimit.Limit{})
+	ctx := context.Background()
+	inner := &hookHasher{PasswordHasher: s.Passwords, rehash: true}
+	outer := &hookHasher{PasswordHasher: s.Passwords, rehash: true}
+	outer.afterVerify = func() {
+		outer.afterVerify = nil
+		s.Passwords = inner // the other login, start to end, between this one's check and write
+		if _, err := s.Login(ctx, s.req("192.0.2.2", pw)); err != nil {
+			t.Errorf("the other login: %v", err)
+		}
+		s.Passwords = outer
+	}
+	s.Passwords = outer
+	if _, err := s.Login(ctx, s.req("192.0.2.1", pw)); err != nil {
+		t.Fatalf("the login that lost the race to a rehash: %v", err)
+	}
+	if sessions, _ := s.db.ListUserSessions(ctx, s.tenant.ID, s.user.ID); len(sessions) != 2 {
+		t.Fatalf("%d sessions, want 2", len(sessions))
+	}
+}

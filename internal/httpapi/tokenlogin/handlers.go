@@ -263,7 +263,7 @@ func loginRequest(b body) (identity.LoginRequest, bool, error) {
 		return req, false, &Problem{"password", "The password field must be at most 256 bytes."}
 	}
 	// userName is the user's email or user name; identity tells which.
-	return identity.LoginRequest{Email: user, Password: pw, Device: strings.TrimSpace(device)}, want, nil
+	return identity.LoginRequest{Login: user, Password: pw, Device: strings.TrimSpace(device)}, want, nil
 }
 
 func handleTokenLogin(e *wire.Edge, d Deps) http.Handler {

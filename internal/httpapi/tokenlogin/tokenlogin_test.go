@@ -310,3 +310,24 @@ func TestEdgeInputs(t *testing.T) {
 		http.StatusBadRequest, "deviceName")
 	wantError(t, f.call(t, "Login", "", map[string]any{"userName": "ada", "password": pw}), http.StatusUnauthorized, "")
 }
+
+// Ensure userName matches the user's user name as well as the email (4DX
+// users log in with user names), case-insensitively, and that an unknown
+// user name is the same 401 as a wrong password.
+func TestLoginByUserName(t *testing.T) {
+	f := setup(t)
+	if r := f.Admin(t, "PATCH", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user, map[string]any{"username": "ada.l"}); r.Status != http.StatusOK {
+		t.Fatalf("set username: %d %s", r.Status, r.Body)
+	}
+	for _, name := range []string{"ada.l", "ADA.L", "ada@example.com"} {
+		m := f.login(t, map[string]any{"userName": name, "password": pw})
+		if m["Authenticated"] != true || m["Me"].(map[string]any)["ID"] != f.user {
+			t.Fatalf("login as %q: %v", name, m)
+		}
+	}
+	wrong := f.call(t, "Login", "", map[string]any{"userName": "ada.l", "password": "wrong password here"})
+	unknown := f.call(t, "Login", "", map[string]any{"userName": "nobody", "password": pw})
+	if wrong.Status != http.StatusUnauthorized || unknown.Status != http.StatusUnauthorized || string(wrong.Body) != string(unknown.Body) {
+		t.Fatalf("wrong password %d %s; unknown user name %d %s", wrong.Status, wrong.Body, unknown.Status, unknown.Body)
+	}
+}

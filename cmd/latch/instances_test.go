@@ -112,7 +112,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		t.Fatalf("reuse on A: %d %v", st, reuse)
 	}
 	// The session is revoked for both instances.
-	if st, _ := call(t, "POST", B+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": second}); st != http.StatusUnauthorized {
+	if st, _ := call(t, "POST", B+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": second}); st != http.StatusBadRequest {
 		t.Fatalf("successor on B after reuse: %d", st)
 	}
 	st, evs := call(t, "GET", B+"/admin/v1/tenants/"+tid+"/events?type=account.refresh-token-reused", nil, auth...)

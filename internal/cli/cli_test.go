@@ -49,6 +49,7 @@ func TestBadSettingsNamed(t *testing.T) {
 		"LATCH_TRUSTED_PROXIES": {"LATCH_TRUSTED_PROXIES": "10.0.0.0/8,not-a-cidr"},
 		"LATCH_SIGNING_ALG":     {"LATCH_SIGNING_ALG": "HS256"},
 		"LATCH_LOG_LEVEL":       {"LATCH_LOG_LEVEL": "loud"},
+		"LATCH_CORS_ORIGINS":    {"LATCH_CORS_ORIGINS": "https://app.example.com,*"},
 	}
 	for name, env := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -193,6 +193,7 @@ type serveConfig struct {
 	allowPrivate   bool
 	retryBase      time.Duration
 	retention      time.Duration
+	corsOrigins    []string
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -210,13 +211,14 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	th := s.add("argon2-threads", "LATCH_ARGON2_THREADS", strconv.Itoa(int(password.DefaultParams.Threads)), "argon2id lanes")
 	proxies := s.add("trusted-proxies", "LATCH_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	ipLim := s.add("rate-limit-ip", "LATCH_RATE_LIMIT_IP", identity.DefaultIPLimit.String(), "requests to login routes per client address, like 300/m (off disables)")
-	acctLim := s.add("rate-limit-account", "LATCH_RATE_LIMIT_ACCOUNT", identity.DefaultAccountLimit.String(), "login attempts per (tenant, email), like 10/m (off disables)")
+	acctLim := s.add("rate-limit-account", "LATCH_RATE_LIMIT_ACCOUNT", identity.DefaultAccountLimit.String(), "failed logins per account from addresses not known for it (the failure ceiling), like 10/m (off disables)")
 	redisURL := s.add("redis", "LATCH_REDIS_URL", "", "redis:// URL: rate limits shared by every instance (default: in memory)")
 	hashQueue := s.add("hash-queue", "LATCH_HASH_QUEUE", "0", "password hashes that may wait for a worker (0: 32 per CPU); beyond it 503")
 	hashWait := s.add("hash-wait", "LATCH_HASH_WAIT", "1s", "longest expected wait for a hashing worker: a login that would wait longer is answered 503 at once")
 	private := s.add("webhook-allow-private", "LATCH_WEBHOOK_ALLOW_PRIVATE", "false", "deliver webhooks to loopback, private and link-local addresses (tests, closed networks)")
 	retry := s.add("webhook-retry-base", "LATCH_WEBHOOK_RETRY_BASE", "5s", "first webhook retry delay; later ones double, with jitter, for up to 3 days")
 	retention := s.add("webhook-retention", "LATCH_WEBHOOK_RETENTION", "720h", "how long delivered and failed webhook deliveries stay listable")
+	cors := s.add("cors-origins", "LATCH_CORS_ORIGINS", "", "comma-separated browser origins (https://app.example.com) allowed to call every tenant's dialect routes")
 	level := s.add("log-level", "LATCH_LOG_LEVEL", "info", "debug, info, warn or error")
 	format := s.add("log-format", "LATCH_LOG_FORMAT", "", "json or text (default: text with --dev, else json)")
 	if err := s.parse(args); err != nil {
@@ -318,6 +320,16 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	}
 	if c.retention, err = retention.duration(time.Hour, 10*365*24*time.Hour); err != nil {
 		return nil, err
+	}
+	for _, o := range strings.Split(*cors.val, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		n, err := identity.ParseOrigin(o)
+		if err != nil {
+			return nil, cors.badValue("%v", err)
+		}
+		c.corsOrigins = append(c.corsOrigins, n)
 	}
 	switch c.logLevel {
 	case "debug", "info", "warn", "error":

@@ -17,10 +17,10 @@ import (
 	"github.com/latchauth/latch/internal/metrics"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/ratelimit"
+	"github.com/latchauth/latch/internal/ratelimit/redisrate"
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
 	"github.com/latchauth/latch/internal/webhook"
-	"github.com/redis/go-redis/v9"
 )
 
 func newLogger(level, format string, dev bool, w io.Writer) *slog.Logger {
@@ -80,7 +80,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	svc.EventsWritten = dispatcher.Wake
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service: svc, Store: db, Keys: keys, Metrics: mets, Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},
-		AdminToken: cfg.adminToken, Version: version(), Logger: log, Webhooks: dispatcher, Hashing: hasher,
+		AdminToken: cfg.adminToken, Version: version(), Logger: log, Webhooks: dispatcher, CORSOrigins: cfg.corsOrigins, Hashing: hasher,
 	})
 
 	ln, err := net.Listen("tcp", cfg.listen)
@@ -169,25 +169,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // that shares limits through Redis and answers from memory while Redis
 // does not (logged and counted; logins never fail because of it). An
 // unreachable Redis at start is logged, not fatal, for the same reason.
-func openLimiter(ctx context.Context, cfg *serveConfig, log *slog.Logger, m *metrics.Metrics) (identity.RateLimiter, func(), error) {
+func openLimiter(ctx context.Context, cfg *serveConfig, log *slog.Logger, m *metrics.Metrics) (ratelimit.Limiter, func(), error) {
 	mem := ratelimit.NewMemory(nil)
 	if cfg.redisURL == "" {
 		return mem, func() {}, nil
 	}
-	opt, err := redis.ParseURL(cfg.redisURL)
+	r, err := redisrate.Open(cfg.redisURL, "latch:rl:")
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid LATCH_REDIS_URL (--redis): %w", err)
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
-	client := redis.NewClient(opt)
-	r := ratelimit.NewRedis(client, "latch:rl:")
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := r.Ping(pctx); err != nil {
-		log.Error("Redis does not answer; rate limits are per instance until it does", "addr", opt.Addr, "err", err)
+		log.Error("Redis does not answer; rate limits are per instance until it does", "addr", r.Addr(), "err", err)
 	}
 	f := &ratelimit.Fallback{Primary: r, Secondary: mem, Logger: log, OnFallback: m.RateLimitFallback}
-	return f, func() { client.Close() }, nil
+	return f, func() { r.Close() }, nil
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -44,11 +44,11 @@ func renderShed(pattern, dialect string, v any) *shedAnswer {
 }
 
 var (
-	shedAccountsV3 = renderShed(accountsv3.Routes[0], accountsv3.Dialect,
+	shedAccountsV3 = renderShed("POST /v3/accounts/login", accountsv3.Dialect,
 		accountsv3.ErrorResponse{Code: "SERVICE_UNAVAILABLE", Message: shedMessage})
-	shedAppAuth = renderShed(appauth.Routes[0], appauth.Dialect,
+	shedAppAuth = renderShed("POST /api/v1/{app_id}/auth/login", appauth.Dialect,
 		appauth.ErrorResponse{Error: appauth.ErrorBody{Code: "service_unavailable", Message: shedMessage}})
-	shedTokenLogin = renderShed(tokenlogin.Routes[0], tokenlogin.Dialect,
+	shedTokenLogin = renderShed("POST /api/v1/Authentication/Login", tokenlogin.Dialect,
 		tokenlogin.ErrorResponse{Message: shedMessage, StatusCode: http.StatusServiceUnavailable})
 
 	// Shared header values: every shed answer is the same, and nothing

@@ -128,6 +128,9 @@ func (m *Metrics) ObserveWebhookQueue(pending func(context.Context) (int, error)
 // Observe records one request's latency.
 func (m *Metrics) Observe(route string, status int, d time.Duration) {
 	code := [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}[min(max(status/100, 1), 5)-1]
+	if status == 499 {
+		code = "499" // the client went away: neither its error nor the server's
+	}
 	m.duration.WithLabelValues(route, code).Observe(d.Seconds())
 }
 

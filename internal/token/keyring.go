@@ -36,13 +36,6 @@ const (
 // decrypted with the configured secret.
 var ErrSecretMismatch = errors.New("signing key cannot be decrypted: LATCH_SECRET differs from the one that encrypted it")
 
-// KeyStore is what the keyring needs from a store.
-type KeyStore interface {
-	InsertSigningKey(ctx context.Context, k *identity.SigningKey) error
-	InsertFirstSigningKey(ctx context.Context, k *identity.SigningKey) (bool, error)
-	ListSigningKeys(ctx context.Context) ([]*identity.SigningKey, error)
-}
-
 // Claims are the claims of a latch access token.
 type Claims struct {
 	jwt.RegisteredClaims
@@ -66,7 +59,7 @@ type KeyringConfig struct {
 // public keys that tokens in circulation may have been signed with. The key
 // set lives in the store, so every instance signs and publishes the same.
 type Keyring struct {
-	store KeyStore
+	store identity.KeyStore
 	seal  *Sealer
 	cfg   KeyringConfig
 
@@ -85,7 +78,7 @@ type loadedKey struct {
 
 // NewKeyring loads the stored keys and, if none of the configured algorithm
 // is active yet, creates one that signs at once.
-func NewKeyring(ctx context.Context, store KeyStore, cfg KeyringConfig) (*Keyring, error) {
+func NewKeyring(ctx context.Context, store identity.KeyStore, cfg KeyringConfig) (*Keyring, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

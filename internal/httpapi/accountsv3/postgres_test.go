@@ -45,7 +45,7 @@ func TestPostgresLoginRefreshReuse(t *testing.T) {
 	}
 	f.Advance(11 * time.Second)
 	wantError(t, f.refresh(t, first), http.StatusConflict, "REFRESH_TOKEN_REUSED")
-	wantError(t, f.refresh(t, second), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+	wantError(t, f.refresh(t, second), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
 }
 
 // tcpProxy forwards connections to target until stopped; started again,

@@ -118,9 +118,14 @@ func RunOverload(ctx context.Context, cfg OverloadConfig, progress io.Writer) (O
 	}
 	payload, _ := json.Marshal(body)
 	n := max(cfg.Clients, cfg.Baseline)
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}}
+	// No client timeout (a timer per request): each slice's context ends
+	// whatever is still waiting.
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}}
 	url := strings.TrimSuffix(cfg.URL, "/") + "/v3/accounts/login"
-	if st, _, err := postLogin(ctx, client, url, payload); err != nil || st != http.StatusOK {
+	first, cancel := context.WithTimeout(ctx, 30*time.Second)
+	st, _, err := postLogin(first, client, url, payload)
+	cancel()
+	if err != nil || st != http.StatusOK {
 		return OverloadResult{}, fmt.Errorf("a first login at %s answered %d (%v); check --url, --account, --email and --password", cfg.URL, st, err)
 	}
 	rss := newRSSProbe(cfg.URL, cfg.ServerPID)
@@ -174,9 +179,13 @@ func runSlice(ctx context.Context, client *http.Client, url string, payload []by
 			codes := map[int]int{}
 			var shed []time.Duration
 			noRetry := 0
+			l, err := newLoginRequest(sliceCtx, url, payload)
+			if err != nil {
+				return
+			}
 			for sliceCtx.Err() == nil {
 				s := time.Now()
-				st, retry, err := postLogin(sliceCtx, client, url, payload)
+				st, retry, err := l.do(client)
 				if sliceCtx.Err() != nil {
 					break
 				}
@@ -209,12 +218,38 @@ func runSlice(ctx context.Context, client *http.Client, url string, payload []by
 // load generator shares the machine's cores with the server, so it does
 // as little per request as it can.
 func postLogin(ctx context.Context, client *http.Client, url string, payload []byte) (status int, retryAfter string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+	l, err := newLoginRequest(ctx, url, payload)
 	if err != nil {
 		return 0, "", err
 	}
+	return l.do(client)
+}
+
+// loginRequest is one client's login, built once and sent again and again
+// (net/http allows a request to be reused once its answer's body is
+// closed): no URL parsing or header map per request.
+type loginRequest struct {
+	req     *http.Request
+	body    *bytes.Reader
+	payload []byte
+}
+
+func newLoginRequest(ctx context.Context, url string, payload []byte) (*loginRequest, error) {
+	l := &loginRequest{body: bytes.NewReader(payload), payload: payload}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, l.body)
+	if err != nil {
+		return nil, err
+	}
 	req.Header["Content-Type"] = []string{"application/json"}
-	res, err := client.Do(req)
+	req.GetBody = nil
+	l.req = req
+	return l, nil
+}
+
+func (l *loginRequest) do(client *http.Client) (status int, retryAfter string, err error) {
+	l.body.Reset(l.payload)
+	l.req.Body = io.NopCloser(l.body)
+	res, err := client.Do(l.req)
 	if err != nil {
 		return 0, "", err
 	}

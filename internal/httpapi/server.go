@@ -33,6 +33,9 @@ type Deps struct {
 	CORSOrigins []string
 	Version     string
 	Logger      *slog.Logger
+	// MetricsElsewhere leaves /metrics out of this handler: it is served
+	// on a listener of its own (LATCH_METRICS_LISTEN).
+	MetricsElsewhere bool
 }
 
 // WebhookPinger sends a test event to a webhook endpoint (package webhook).

@@ -56,7 +56,7 @@ func TestAdminCommands(t *testing.T) {
 	}
 	uid := user["id"].(string)
 	out, _ = latch("user", "get", "ada@example.com")
-	if !regexp.MustCompile(`(?m)^id\s+` + uid + `$`).MatchString(out) || !regexp.MustCompile(`(?m)^roles\s+admin,ops$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^id\s+`+uid+`$`).MatchString(out) || !regexp.MustCompile(`(?m)^roles\s+admin,ops$`).MatchString(out) {
 		t.Fatalf("user get by email:\n%s", out)
 	}
 	if got := jsonOf("user", "update", uid, "--status", "disabled", "--email-verified"); got["status"] != "disabled" || got["email_verified"] != true {

@@ -79,7 +79,7 @@ func start(t testing.TB, bin, dir string, env []string, args ...string) *proc {
 	select {
 	case a := <-addr:
 		return &proc{cmd: cmd, addr: a, stdout: out}
-	case <-time.After(20 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("server did not start")
 	}
 	return nil
@@ -96,7 +96,7 @@ func (p *proc) stop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("exit after SIGTERM: %v", err)
 		}
-	case <-time.After(25 * time.Second):
+	case <-time.After(40 * time.Second): // the drain takes up to 20 s
 		t.Fatal("no exit after SIGTERM")
 	}
 }
@@ -202,7 +202,7 @@ func TestDevCurlLines(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "latch-dev.db")); err != nil {
 		t.Fatalf("dev database not in the working directory: %v", err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(p.stdout.String(), "Not for production") && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.stdout.String(), "Not for production") && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond) // stdout is copied by another goroutine
 	}
 	lines := strings.Split(p.stdout.String(), "\n")

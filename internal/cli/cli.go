@@ -29,8 +29,10 @@ const (
 	sectionOther  = "Other"
 )
 
-// commands is the command tree. `latch user` is a group so that more
-// subcommands (import, export) join its list.
+// commands is the command tree. A group's subcommands are its list:
+// `latch user import` joins users' by appending a &command{name: "import",
+// …} there. A leaf parses its flags with newSettings and s.parse first, so
+// that -h works and Variables can list what it reads.
 func commands() []*command {
 	return []*command{
 		{name: "serve", section: sectionServer, summary: "run the server (--dev: a local demo set-up)", run: serve},
@@ -84,7 +86,10 @@ func ExitCode(err error) int {
 // printed to stderr ("latch: …") and returned; ExitCode maps them to the
 // exit status. -h and --help print to stdout and return nil.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	err := dispatch(ctx, args[1:], getenv, stdout, stderr)
+	if len(args) > 0 {
+		args = args[1:]
+	}
+	err := dispatch(ctx, args, getenv, stdout, stderr)
 	var h *helpRequest
 	if errors.As(err, &h) {
 		fmt.Fprint(stdout, h.text)

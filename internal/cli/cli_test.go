@@ -96,7 +96,7 @@ func startServe(t *testing.T, args []string, env map[string]string) (base string
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- cli.Run(ctx, append([]string{"latch", "serve"}, args...), envOf(env), stdout, stderr) }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
 			return "http://" + m[1], func() error { cancel(); return <-done }, stdout

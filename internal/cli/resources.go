@@ -526,6 +526,9 @@ func (inv *invocation) list(ctx context.Context, c *adminClient, base string, q 
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(items) == 0 {
+		fmt.Fprintf(inv.stderr, "No %ss.\n", inv.r.title)
+	}
 	if next != "" {
 		fmt.Fprintf(inv.stderr, "More: add --cursor %s (or --all).\n", next)
 	}

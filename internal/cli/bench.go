@@ -20,7 +20,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	mode := s.add("mode", "LATCH_BENCH_MODE", "refresh", "login (password logins) or refresh (each client chains rotations)")
 	clients := s.add("clients", "LATCH_BENCH_CLIENTS", "16", "concurrent clients")
 	dur := s.add("duration", "LATCH_BENCH_DURATION", "10s", "how long to run (with --no-backoff: each slice)")
-	noBackoff := s.fs.Bool("no-backoff", false, "overload scenario: password logins from --clients clients that resend at once on 503/429, "+
+	noBackoff := s.addBool("no-backoff", "LATCH_BENCH_NO_BACKOFF", "false", "overload scenario: password logins from --clients clients that resend at once on 503/429, "+
 		"in slices alternating with --baseline-clients clients; prints the goodput ratio, 503 latencies and the server's peak RSS")
 	baseline := s.add("baseline-clients", "LATCH_BENCH_BASELINE_CLIENTS", "16", "with --no-backoff: clients of the baseline slices")
 	slices := s.add("slices", "LATCH_BENCH_SLICES", "3", "with --no-backoff: pairs of slices")
@@ -37,7 +37,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	cfg := bench.Config{URL: *url.val, Account: *account.val, Email: *email.val, Password: *pw.val, Mode: *mode.val, Clients: int(n), Duration: d}
-	if *noBackoff {
+	if noBackoff.on() {
 		return runOverload(ctx, cfg, baseline, slices, pid, stdout)
 	}
 	fmt.Fprintf(stdout, "latch bench: %s against %s, %d clients, %s\n", cfg.Mode, cfg.URL, cfg.Clients, cfg.Duration)

@@ -62,13 +62,17 @@ func adminRoutes(d Deps) map[string]http.Handler {
 
 // publicRoutes are the unauthenticated operational routes.
 func publicRoutes(d Deps) map[string]http.Handler {
-	return map[string]http.Handler{
+	routes := map[string]http.Handler{
 		"GET /healthz":               handleHealthz(),
 		"GET /readyz":                handleReadyz(d),
 		"GET /metrics":               d.Metrics.Handler(),
 		"GET /.well-known/jwks.json": handleJWKS(d),
 		"GET /openapi.json":          handleOpenAPI(d),
 	}
+	if d.MetricsElsewhere {
+		delete(routes, "GET /metrics")
+	}
+	return routes
 }
 
 // dialectRoutes are the login dialects' routes.

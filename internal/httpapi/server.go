@@ -34,6 +34,9 @@ type Deps struct {
 	Hashing     Saturation // the password-hashing pool; nil: no shedding at the edge
 	Version     string
 	Logger      *slog.Logger
+	// MetricsElsewhere leaves /metrics out of this handler: it is served
+	// on a listener of its own (LATCH_METRICS_LISTEN).
+	MetricsElsewhere bool
 }
 
 // WebhookPinger sends a test event to a webhook endpoint (package webhook).

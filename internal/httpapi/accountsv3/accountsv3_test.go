@@ -420,8 +420,12 @@ func TestMetrics(t *testing.T) {
 }
 
 // Ensure an unknown email takes as long as a wrong password, through the
-// whole HTTP path: the ratio of medians measured alternately in one run
-// stays within 25%.
+// whole HTTP path: the ratio of low quantiles (the 5th fastest of 24)
+// measured alternately in one run stays within 25%. A low quantile, not
+// the median: load on the machine only ever adds time, and on one busy
+// core it added 70 ms to half of one case's requests (a median ratio of
+// 0.58 in one run, 1.00 in the next), while a real difference in work, like
+// a missing hash, shows in every request.
 func TestBadCredentialsTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing")
@@ -460,13 +464,13 @@ func TestBadCredentialsTiming(t *testing.T) {
 			}
 		}
 	}
-	q := func(i int) time.Duration { return times[i][rounds/2] }
+	q := func(i int) time.Duration { return times[i][rounds/5] }
 	for i := range times {
 		slices.Sort(times[i])
 	}
 	for i, c := range cases[1:] {
 		ratio := float64(q(i+1)) / float64(q(0))
-		t.Logf("median %s %v, wrong password %v, ratio %.2f", c.name, q(i+1), q(0), ratio)
+		t.Logf("20th percentile %s %v, wrong password %v, ratio %.2f", c.name, q(i+1), q(0), ratio)
 		if ratio < 0.75 || ratio > 1.25 {
 			t.Errorf("%s / wrong password ratio %.2f, want within 25%%", c.name, ratio)
 		}

@@ -40,11 +40,13 @@ func TestConformance(t *testing.T) { ratelimittest.Run(t, redisrate.New(client(t
 func TestRefillAndExpiry(t *testing.T) {
 	r := redisrate.New(client(t), prefix())
 	ctx := context.Background()
-	l := ratelimit.Limit{Count: 2, Period: 400 * time.Millisecond}
+	// One request refills every 3 s, so the third is refused however slow
+	// the three calls are (up to 3 s).
+	l := ratelimit.Limit{Count: 2, Period: 6 * time.Second}
 	r.Allow(ctx, "k", l)
 	r.Allow(ctx, "k", l)
-	if res, _ := r.Allow(ctx, "k", l); res.Allowed {
-		t.Fatal("third allowed")
+	if res, _ := r.Allow(ctx, "k", l); res.Allowed || res.RetryAfter <= 0 || res.RetryAfter > 3*time.Second {
+		t.Fatalf("third request: %+v, want refused with Retry-After up to 3 s", res)
 	}
 	// Redis's clock cannot be moved; poll for the refill instead of
 	// sleeping a fixed time.

@@ -58,7 +58,7 @@ func NewServer(d Deps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d, wire.NewCORS(d.CORSOrigins, tenants, d.Logger))
-	return recoverer(d.Logger, observe(d.Metrics, d.Logger, wellFormed(tokenlogin.CanonicalPaths(shed(d.Hashing, d.Metrics, mux)))))
+	return recoverer(d.Logger, shed(d.Hashing, d.Metrics, d.Logger, observe(d.Metrics, d.Logger, wellFormed(tokenlogin.CanonicalPaths(mux)))))
 }
 
 // wellFormed answers 404 for paths that no route can take and that Go's

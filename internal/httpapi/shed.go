@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchauth/latch/internal/httpapi/accountsv3"
@@ -72,53 +74,78 @@ func shedAnswerFor(r *http.Request) *shedAnswer {
 	switch {
 	case p == "/v3/accounts/login":
 		return shedAccountsV3
-	case p == "/api/v1/Authentication/Login":
+	case strings.EqualFold(strings.TrimSuffix(p, "/"), "/api/v1/Authentication/Login"): // case-insensitive, as the dialect's routes
 		if r.URL.RawQuery != "" && containsFold(r.URL.RawQuery, "suppressresponsecodes") {
 			return nil
 		}
 		return shedTokenLogin
 	case strings.HasPrefix(p, "/api/v1/") && strings.HasSuffix(p, "/auth/login"):
-		if id := p[len("/api/v1/") : len(p)-len("/auth/login")]; id != "" && !strings.Contains(id, "/") {
+		id := p[len("/api/v1/") : len(p)-len("/auth/login")]
+		if id != "" && id != "." && id != ".." && !strings.ContainsAny(id, "/%") {
 			return shedAppAuth
 		}
 	}
 	return nil
 }
 
-// shed answers password logins with their dialect's 503 and Retry-After
-// while the hashing pool is saturated, before the handler runs. Under a
-// flood of clients that ignore Retry-After, refusals are most of the
-// traffic: each one that went the whole way (body decoded, tenant and
-// user looked up, then the pool's refusal) took the CPU the hashing
-// workers needed, and each came back at once to ask again. This path
-// takes a few atomic loads, no allocation, and one write after
+// shedder answers password logins with their dialect's 503 and
+// Retry-After while the hashing pool is saturated, before the handler
+// runs. Under a flood of clients that ignore Retry-After, refusals are
+// most of the traffic: each one that went the whole way (body decoded,
+// tenant and user looked up, then the pool's refusal) took the CPU the
+// hashing workers needed, and each came back at once to ask again. This
+// path takes a few atomic loads, no allocation, and one write after
 // shedPause. A request that passes can still be refused by the pool (the
 // check races with other requests), by the same rules and in the same
 // shape.
-func shed(pool Saturation, m *metrics.Metrics, next http.Handler) http.Handler {
+//
+// It sits outside the request log: a refusal is counted in the metrics
+// (latch_logins_total{outcome="unavailable"} and the route's latency),
+// and the log gets one warning a second while refusals go on, not one
+// line per refused request.
+type shedder struct {
+	pool    Saturation
+	metrics *metrics.Metrics
+	log     *slog.Logger
+	next    http.Handler
+	refused atomic.Int64 // since the last warning
+	warned  atomic.Int64 // unix ns of the last warning
+}
+
+func shed(pool Saturation, m *metrics.Metrics, log *slog.Logger, next http.Handler) http.Handler {
 	if pool == nil {
 		return next
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := shedAnswerFor(r)
-		if a == nil || !pool.Saturated() {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if shedPause > 0 {
-			time.Sleep(shedPause)
-		}
-		r.Pattern = a.pattern // for the route label of the request metrics
-		if m != nil {
-			m.Login(a.dialect, "unavailable")
-		}
-		h := w.Header()
-		h["Content-Type"] = shedContentType
-		h["Retry-After"] = shedRetryAfter
-		h["Cache-Control"] = shedCacheControl
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write(a.body)
-	})
+	return &shedder{pool: pool, metrics: m, log: log, next: next}
+}
+
+func (s *shedder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a := shedAnswerFor(r)
+	if a == nil || !s.pool.Saturated() {
+		s.next.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	if shedPause > 0 {
+		time.Sleep(shedPause)
+	}
+	h := w.Header()
+	h["Content-Type"] = shedContentType
+	h["Retry-After"] = shedRetryAfter
+	h["Cache-Control"] = shedCacheControl
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(a.body)
+	if s.metrics != nil {
+		s.metrics.Login(a.dialect, "unavailable")
+		s.metrics.Observe(a.pattern, http.StatusServiceUnavailable, time.Since(start))
+	}
+	n := s.refused.Add(1)
+	now := start.UnixNano()
+	if last := s.warned.Load(); now-last >= int64(time.Second) && s.warned.CompareAndSwap(last, now) && s.log != nil {
+		n = s.refused.Swap(0)
+		s.log.WarnContext(r.Context(), "password-hashing pool saturated: refusing password logins with 503 before reading them",
+			"refused", n, "retry_after_s", 1)
+	}
 }
 
 // containsFold reports whether s contains the lower-case ASCII word sub,

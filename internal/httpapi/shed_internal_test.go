@@ -25,7 +25,7 @@ func (discardWriter) WriteHeader(int)             {}
 func TestShedPathAllocatesNothing(t *testing.T) {
 	defer func(p time.Duration) { shedPause = p }(shedPause)
 	shedPause = 0
-	h := shed(full{}, nil, http.NotFoundHandler())
+	h := shed(full{}, nil, nil, http.NotFoundHandler())
 	reqs := []*http.Request{
 		httptest.NewRequest("POST", "/v3/accounts/login", strings.NewReader("{}")),
 		httptest.NewRequest("POST", "/api/v1/0199aaaa-0000-7000-8000-000000000000/auth/login", strings.NewReader("{}")),

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -118,6 +119,10 @@ func TestShedBeforeDecoding(t *testing.T) {
 			t.Errorf("%s: %d %s, want 503", dialect, got.status, got.body)
 		}
 	}
+	// token-login's routes match case-insensitively, and so does the check.
+	if got := post(t, f.shed, "/API/v1/authentication/login/?APIKey="+url.QueryEscape(f.apiKey), "not json"); got.status != http.StatusServiceUnavailable {
+		t.Errorf("token-login in lower case: %d %s, want 503", got.status, got.body)
+	}
 }
 
 // Ensure only password logins are shed: refreshes, logouts, the admin API,
@@ -147,6 +152,38 @@ func TestShedOnlyPasswordLogins(t *testing.T) {
 	for dialect, l := range open.logins() {
 		if got := post(t, open.shed, l[0], l[1]); got.status != http.StatusOK {
 			t.Errorf("%s with room in the pool: %d %s", dialect, got.status, got.body)
+		}
+	}
+}
+
+// Ensure refusals are counted in the metrics but do not each write a log
+// line: a flood of them gets one warning a second (before, every refusal
+// was a WARN line of the request log, ~2,700 a second under the flood).
+func TestShedLogsOnceNotPerRefusal(t *testing.T) {
+	f := newShedFixture(t, true)
+	var logs syncBuffer
+	m := metrics.New()
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Service: f.env.Service, Store: f.env.Store, Keys: f.env.Keys, Metrics: m,
+		Hashing: saturation(true), Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
+	t.Cleanup(srv.Close)
+	l := f.logins()["accounts-v3"]
+	for range 20 {
+		if got := post(t, srv, l[0], l[1]); got.status != http.StatusServiceUnavailable {
+			t.Fatalf("%d %s", got.status, got.body)
+		}
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 1 || !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "refused=1") {
+		t.Fatalf("%d log lines, want the one warning:\n%s", n, logs.String())
+	}
+	res, err := srv.Client().Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, want := range []string{`latch_logins_total{dialect="accounts-v3",outcome="unavailable"} 20`, `latch_http_request_duration_seconds_count{code="5xx",route="POST /v3/accounts/login"} 20`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
 		}
 	}
 }

@@ -139,12 +139,11 @@ func (s *shedder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.Login(a.dialect, "unavailable")
 		s.metrics.Observe(a.pattern, http.StatusServiceUnavailable, time.Since(start))
 	}
-	n := s.refused.Add(1)
+	s.refused.Add(1)
 	now := start.UnixNano()
 	if last := s.warned.Load(); now-last >= int64(time.Second) && s.warned.CompareAndSwap(last, now) && s.log != nil {
-		n = s.refused.Swap(0)
 		s.log.WarnContext(r.Context(), "password-hashing pool saturated: refusing password logins with 503 before reading them",
-			"refused", n, "retry_after_s", 1)
+			"refused", s.refused.Swap(0), "retry_after_s", 1)
 	}
 }
 

@@ -30,7 +30,9 @@ func call(t *testing.T, method, url string, body any, hdr ...string) (int, map[s
 
 // Ensure two `latch serve` processes on one PostgreSQL database are one
 // service: they start together (one migrates, the other waits), share the
-// signing keys, and refresh rotation and reuse detection hold across them.
+// signing keys and, without LATCH_ISSUER, the issuer (it once was each
+// instance's listen address), and refresh rotation and reuse detection
+// hold across them.
 func TestTwoInstancesOnePostgres(t *testing.T) {
 	db := postgrestest.URL(t)
 	bin := buildLatch(t)
@@ -49,11 +51,11 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	defer rcv.Close()
 	const admin = "instances-admin-token-0123456789"
 	env := []string{"LATCH_DB=" + db, "LATCH_SECRET=two instances share this secret, 32+ bytes",
-		"LATCH_ADMIN_TOKEN=" + admin, "LATCH_LISTEN=127.0.0.1:0", "LATCH_WEBHOOK_ALLOW_PRIVATE=true"}
+		"LATCH_ADMIN_TOKEN=" + admin, "LATCH_WEBHOOK_ALLOW_PRIVATE=true"}
 	var a, b *proc
 	var wg sync.WaitGroup
-	wg.Go(func() { a = start(t, bin, t.TempDir(), env, "serve") })
-	wg.Go(func() { b = start(t, bin, t.TempDir(), env, "serve") })
+	wg.Go(func() { a = start(t, bin, t.TempDir(), append(env, "LATCH_LISTEN="+freePort(t)), "serve") })
+	wg.Go(func() { b = start(t, bin, t.TempDir(), append(env, "LATCH_LISTEN="+freePort(t)), "serve") })
 	wg.Wait()
 	if a == nil || b == nil {
 		t.FailNow()
@@ -61,9 +63,11 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	A, B := "http://"+a.addr, "http://"+b.addr
 	auth := []string{"Authorization", "Bearer " + admin}
 
-	// A one-second grace window keeps the test short.
+	// A grace window far longer than any step of the test, however slow
+	// the machine: reuse is shown with a token two generations old, which
+	// is reuse at any time.
 	st, tenant := call(t, "POST", A+"/admin/v1/tenants", map[string]any{"name": "Two", "alias": "two",
-		"settings": map[string]any{"refresh_grace_seconds": 1}}, auth...)
+		"settings": map[string]any{"refresh_grace_seconds": 60}}, auth...)
 	if st != http.StatusCreated {
 		t.Fatalf("create tenant on A: %d %v", st, tenant)
 	}
@@ -71,8 +75,9 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	if st, _ := call(t, "POST", B+"/admin/v1/tenants/"+tid+"/users", map[string]any{"email": "ada@example.com", "password": "correct horse battery"}, auth...); st != http.StatusCreated {
 		t.Fatalf("create user on B: %d", st)
 	}
-	if st, _ := call(t, "POST", B+"/admin/v1/tenants/"+tid+"/webhooks", map[string]any{"url": rcv.URL,
-		"events": []string{"account.logged-in", "account.refresh-token-reused"}}, auth...); st != http.StatusCreated {
+	st, endpoint := call(t, "POST", B+"/admin/v1/tenants/"+tid+"/webhooks", map[string]any{"url": rcv.URL,
+		"events": []string{"account.logged-in", "account.refresh-token-reused"}}, auth...)
+	if st != http.StatusCreated {
 		t.Fatalf("endpoint on B: %d", st)
 	}
 	login := map[string]any{"accountAlias": "two", "email": "ada@example.com", "password": "correct horse battery"}
@@ -97,22 +102,36 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	}
 
 	// Rotation on B, then the same (first) token on A within the grace
-	// window yields the same successor; after it, A detects reuse.
+	// window yields the same successor; B's token carries A's issuer.
 	st, rot := call(t, "POST", B+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": first})
 	if st != http.StatusOK {
 		t.Fatalf("refresh on B: %d %v", st, rot)
+	}
+	issuer := func(tok map[string]any) string {
+		claims := jwt.MapClaims{}
+		jwt.NewParser().ParseUnverified(tok["accessToken"].(string), claims)
+		iss, _ := claims["iss"].(string)
+		return iss
+	}
+	if issA, issB := issuer(toks), issuer(rot); issA == "" || issA != issB {
+		t.Fatalf("instances sign with different issuers: A %q, B %q", issA, issB)
 	}
 	second := rot["refreshToken"].(string)
 	if st, again := call(t, "POST", A+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": first}); st != http.StatusOK || again["refreshToken"] != second {
 		t.Fatalf("grace retry on A: %d %v", st, again)
 	}
-	time.Sleep(1500 * time.Millisecond) // past the grace window
+	// A rotates once more; the first token, two generations back, is reuse.
+	st, rot = call(t, "POST", A+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": second})
+	if st != http.StatusOK {
+		t.Fatalf("second refresh on A: %d %v", st, rot)
+	}
+	third := rot["refreshToken"].(string)
 	st, reuse := call(t, "POST", A+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": first})
 	if st != http.StatusConflict || reuse["code"] != "REFRESH_TOKEN_REUSED" {
 		t.Fatalf("reuse on A: %d %v", st, reuse)
 	}
-	// The session is revoked for both instances.
-	if st, _ := call(t, "POST", B+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": second}); st != http.StatusUnauthorized {
+	// The session is revoked for both instances: an unusable token is 400.
+	if st, _ := call(t, "POST", B+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": third}); st != http.StatusBadRequest {
 		t.Fatalf("successor on B after reuse: %d", st)
 	}
 	st, evs := call(t, "GET", B+"/admin/v1/tenants/"+tid+"/events?type=account.refresh-token-reused", nil, auth...)
@@ -120,9 +139,9 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		t.Fatalf("reuse events seen from B: %d %v", st, evs)
 	}
 	// Every event, whichever instance recorded it, is delivered, and none
-	// twice: the login (A), the rotation (B) and the reuse (A).
-	want := map[string]int{"account.logged-in": 2, "account.refresh-token-reused": 1}
-	deadline := time.Now().Add(10 * time.Second)
+	// twice: the login (A), the rotations (B, A) and the reuse (A).
+	want := map[string]int{"account.logged-in": 3, "account.refresh-token-reused": 1}
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		mu.Lock()
 		got := map[string]int{}
@@ -142,7 +161,23 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond) // a second delivery would show up here
+	// Once every delivery is recorded as delivered, no instance can send
+	// it again (a resend needs a lease that ran out unrecorded): then count.
+	deliveries := B + "/admin/v1/tenants/" + tid + "/webhooks/" + endpoint["id"].(string) + "/deliveries"
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		st, list := call(t, "GET", deliveries, nil, auth...)
+		items, _ := list["deliveries"].([]any)
+		settled := st == http.StatusOK && len(items) == 4
+		for _, d := range items {
+			settled = settled && d.(map[string]any)["status"] == "delivered"
+		}
+		if settled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries not all recorded as delivered: %d %v", st, list)
+		}
+	}
 	mu.Lock()
 	for id, n := range hits {
 		if n != 1 {

@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,11 +12,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := cli.Run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !cli.IsReported(err) {
-			fmt.Fprintln(os.Stderr, "latch:", err)
-		}
-		os.Exit(1)
-	}
+	err := cli.Run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(cli.ExitCode(err))
 }

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchauth/latch/internal/bench"
 )
 
 // peakRSS reads the process's peak resident set (VmHWM) in MiB.
@@ -127,5 +130,60 @@ func BenchmarkConcurrentPasswordLogins(b *testing.B) {
 	b.Logf("concurrency %d × %d rounds: statuses %v", n, b.N, counts)
 	if counts[http.StatusInternalServerError] > 0 || counts[-1] > 0 {
 		b.Fatalf("500s or transport errors: %v", counts)
+	}
+}
+
+// BenchmarkOverloadGoodput is `latch bench --no-backoff` against the real
+// binary: 200 closed-loop clients that resend at once on 503 (rate limits
+// off), in 5 s slices alternating with 16 clients, b.N pairs. It reports
+// the ratio of their successful logins per second (target ≥ 0.8), the 503
+// latencies (target: all within 100 ms) and the server's peak RSS (target
+// < 256 MiB); a 5xx other than 503, or a 503 without Retry-After, fails it.
+//
+//	go test ./cmd/latch -run '^$' -bench OverloadGoodput -benchtime 3x
+func BenchmarkOverloadGoodput(b *testing.B) {
+	bin := buildLatch(b)
+	const admin = "bench-admin-token-0123456789"
+	p := start(b, bin, b.TempDir(), []string{
+		"LATCH_SECRET=benchmark secret of at least thirty-two bytes", "LATCH_ADMIN_TOKEN=" + admin,
+		"LATCH_LISTEN=127.0.0.1:0", "LATCH_RATE_LIMIT_IP=off", "LATCH_RATE_LIMIT_ACCOUNT=off", "LATCH_LOG_LEVEL=info",
+	}, "serve", "--db", "sqlite:bench.db")
+	base := "http://" + p.addr
+	adminPost := func(path string, body any) []byte {
+		buf, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(buf))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+admin)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != http.StatusCreated {
+			b.Fatalf("%s: %v %v", path, res, err)
+		}
+		defer res.Body.Close()
+		var out bytes.Buffer
+		out.ReadFrom(res.Body)
+		return out.Bytes()
+	}
+	var tenant struct{ ID string }
+	json.Unmarshal(adminPost("/admin/v1/tenants", map[string]any{"name": "Bench", "alias": "bench"}), &tenant)
+	adminPost("/admin/v1/tenants/"+tenant.ID+"/users", map[string]any{"email": "load@example.com", "password": "correct horse battery"})
+	b.ResetTimer()
+	r, err := bench.RunOverload(context.Background(), bench.OverloadConfig{
+		Config: bench.Config{URL: base, Account: "bench", Email: "load@example.com", Password: "correct horse battery",
+			Clients: 200, Duration: 5 * time.Second},
+		Baseline: 16, Slices: b.N, ServerPID: p.cmd.Process.Pid,
+	}, nil)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Log("\n" + r.String())
+	b.ReportMetric(r.Ratio(), "goodput_ratio")
+	b.ReportMetric(r.Load.Goodput(), "logins/s@200")
+	b.ReportMetric(r.Baseline.Goodput(), "logins/s@16")
+	b.ReportMetric(float64(r.Load.Quantile503(0.99).Microseconds())/1000, "p99_503_ms")
+	b.ReportMetric(float64(r.Load.Quantile503(1).Microseconds())/1000, "max_503_ms")
+	b.ReportMetric(float64(r.PeakRSS)/(1<<20), "peak_rss_MiB")
+	if n := r.Load.ServerErrors() + r.Baseline.ServerErrors(); n > 0 || r.Load.NoRetryAfter > 0 {
+		b.Fatalf("%d 5xx other than 503 or transport errors, %d 503s without Retry-After", n, r.Load.NoRetryAfter)
 	}
 }

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -20,78 +18,6 @@ import (
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
 )
-
-// setting is one configuration value: a flag, its LATCH_* variable and a
-// default. The flag wins over the variable, the variable over the default.
-type setting struct {
-	flag, env, def, help string
-	val                  *string
-}
-
-type settings struct {
-	fs     *flag.FlagSet
-	list   []*setting
-	getenv func(string) string
-}
-
-func newSettings(name string, getenv func(string) string, stderr io.Writer) *settings {
-	fs := flag.NewFlagSet("latch "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return &settings{fs: fs, getenv: getenv}
-}
-
-func (s *settings) add(flagName, env, def, help string) *setting {
-	st := &setting{flag: flagName, env: env, def: def, help: help}
-	st.val = s.fs.String(flagName, "", fmt.Sprintf("%s (env %s, default %q)", help, env, def))
-	s.list = append(s.list, st)
-	return st
-}
-
-func (s *settings) parse(args []string) error {
-	if err := s.fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if s.fs.NArg() > 0 {
-		fmt.Fprintf(s.fs.Output(), "latch: unexpected argument %q\n", s.fs.Arg(0))
-		return errUsage
-	}
-	set := map[string]bool{}
-	s.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, st := range s.list {
-		if !set[st.flag] {
-			if v := s.getenv(st.env); v != "" {
-				*st.val = v
-			} else {
-				*st.val = st.def
-			}
-		}
-	}
-	return nil
-}
-
-// badValue names the setting both ways, since the operator may have used either.
-func (st *setting) badValue(format string, args ...any) error {
-	return fmt.Errorf("invalid %s (--%s) %q: %s", st.env, st.flag, *st.val, fmt.Sprintf(format, args...))
-}
-
-func (st *setting) duration(lo, hi time.Duration) (time.Duration, error) {
-	d, err := time.ParseDuration(*st.val)
-	if err != nil {
-		return 0, st.badValue("not a duration (like 15m or 1h)")
-	}
-	if d < lo || d > hi {
-		return 0, st.badValue("must be between %v and %v", lo, hi)
-	}
-	return d, nil
-}
-
-func (st *setting) uint(lo, hi uint64) (uint64, error) {
-	n, err := strconv.ParseUint(*st.val, 10, 32)
-	if err != nil || n < lo || n > hi {
-		return 0, st.badValue("must be a whole number from %d to %d", lo, hi)
-	}
-	return n, nil
-}
 
 // storeConfig is the database setting shared by every command.
 type storeConfig struct {
@@ -123,7 +49,7 @@ func (c storeConfig) check() (string, error) {
 	case strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
 		u, err := url.Parse(v)
 		if err != nil || u.Host == "" {
-			return "", errors.New("invalid LATCH_DB (--db): not a PostgreSQL URL like postgres://user:password@host:5432/latch")
+			return "", usagef("invalid LATCH_DB (--db): not a PostgreSQL URL like postgres://user:password@host:5432/latch")
 		}
 		return u.Redacted(), nil
 	}
@@ -164,9 +90,9 @@ func (c secretConfig) value(required bool) ([]byte, error) {
 	v := *c.secret.val
 	switch {
 	case v == "" && required:
-		return nil, errors.New("LATCH_SECRET (--secret) is required: 32 or more random bytes, for example from `openssl rand -base64 48`")
+		return nil, usagef("LATCH_SECRET (--secret) is required: 32 or more random bytes, for example from `openssl rand -base64 48`")
 	case v != "" && len(v) < 32:
-		return nil, fmt.Errorf("invalid LATCH_SECRET (--secret): must be at least 32 bytes, got %d", len(v))
+		return nil, usagef("invalid LATCH_SECRET (--secret): must be at least 32 bytes, got %d", len(v))
 	}
 	return []byte(v), nil
 }
@@ -179,9 +105,12 @@ type serveConfig struct {
 	listen         string
 	adminToken     string
 	secret         []byte
-	issuer         string
+	issuer         string // LATCH_ISSUER; "" for the deployment's stored issuer (see deploymentIssuer)
 	accessTTL      time.Duration
 	alg            string
+	algExplicit    bool // LATCH_SIGNING_ALG was set, not defaulted
+	metricsListen  string
+	pprof          bool
 	argon          password.Params
 	trustedProxies []netip.Prefix
 	logLevel       string
@@ -196,44 +125,50 @@ type serveConfig struct {
 	suspendAfter   time.Duration
 	inFlight       int
 	eventRetention time.Duration
+	corsOrigins    []string
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
 	s := newSettings("serve", getenv, stderr)
+	s.usage = "latch serve [--dev] [flags]"
+	s.about = "Run the server: the login dialects, the admin API, JWKS, health and metrics. Migrations run on start.\n" +
+		"--dev keeps everything in ./latch-dev.db, generates the secret and admin token, creates a demo tenant and user,\n" +
+		"and prints curl lines to try each dialect."
 	dev := s.fs.Bool("dev", false, "local development: SQLite in ./latch-dev.db, generated secrets, a demo tenant and user")
-	store := addStore(s, "")
+	store := addStore(s, "sqlite:latch.db")
 	listen := s.add("listen", "LATCH_LISTEN", "127.0.0.1:8080", "address to listen on")
 	admin := s.add("admin-token", "LATCH_ADMIN_TOKEN", "", "bearer token of the admin API (16+ characters); empty disables it")
 	sec := addSecret(s)
-	issuer := s.add("issuer", "LATCH_ISSUER", "", "iss claim of access tokens (default http://LISTEN)")
+	issuer := s.add("issuer", "LATCH_ISSUER", "", "iss claim of access tokens, the service's public URL (default: the value stored in the database at first start)")
 	ttl := s.add("access-ttl", "LATCH_ACCESS_TTL", "15m", "access token lifetime")
-	alg := s.add("signing-alg", "LATCH_SIGNING_ALG", token.AlgEdDSA, "access token algorithm: EdDSA, ES256 or RS256")
+	alg := s.add("signing-alg", "LATCH_SIGNING_ALG", token.AlgEdDSA, "algorithm of the first signing key: EdDSA, ES256 or RS256 (change it later with latch keys rotate --signing-alg)")
 	mem := s.add("argon2-memory", "LATCH_ARGON2_MEMORY", strconv.Itoa(int(password.DefaultParams.Memory)), "argon2id memory in KiB")
 	tm := s.add("argon2-time", "LATCH_ARGON2_TIME", strconv.Itoa(int(password.DefaultParams.Time)), "argon2id passes")
 	th := s.add("argon2-threads", "LATCH_ARGON2_THREADS", strconv.Itoa(int(password.DefaultParams.Threads)), "argon2id lanes")
 	proxies := s.add("trusted-proxies", "LATCH_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	ipLim := s.add("rate-limit-ip", "LATCH_RATE_LIMIT_IP", identity.DefaultIPLimit.String(), "requests to login routes per client address, like 300/m (off disables)")
-	acctLim := s.add("rate-limit-account", "LATCH_RATE_LIMIT_ACCOUNT", identity.DefaultAccountLimit.String(), "login attempts per (tenant, email), like 10/m (off disables)")
+	acctLim := s.add("rate-limit-account", "LATCH_RATE_LIMIT_ACCOUNT", identity.DefaultAccountLimit.String(), "failed logins per account from addresses not known for it (the failure ceiling), like 10/m (off disables)")
 	redisURL := s.add("redis", "LATCH_REDIS_URL", "", "redis:// URL: rate limits shared by every instance (default: in memory)")
 	hashQueue := s.add("hash-queue", "LATCH_HASH_QUEUE", "0", "password hashes that may wait for a worker (0: 32 per CPU); beyond it 503")
-	hashWait := s.add("hash-wait", "LATCH_HASH_WAIT", "1s", "longest wait for a hashing worker before answering 503")
-	private := s.add("webhook-allow-private", "LATCH_WEBHOOK_ALLOW_PRIVATE", "false", "deliver webhooks to loopback, private and link-local addresses (tests, closed networks)")
+	hashWait := s.add("hash-wait", "LATCH_HASH_WAIT", "1s", "longest expected wait for a hashing worker: a login that would wait longer is answered 503 at once")
+	private := s.addBool("webhook-allow-private", "LATCH_WEBHOOK_ALLOW_PRIVATE", "false", "deliver webhooks to loopback, private and link-local addresses (tests, closed networks)")
 	retry := s.add("webhook-retry-base", "LATCH_WEBHOOK_RETRY_BASE", "5s", "first webhook retry delay; later ones double, with jitter, for up to 3 days")
 	retention := s.add("webhook-retention", "LATCH_WEBHOOK_RETENTION", "720h", "how long delivered and failed webhook deliveries stay listable")
 	suspend := s.add("webhook-suspend-after", "LATCH_WEBHOOK_SUSPEND_AFTER", "72h", "suspend a webhook endpoint whose deliveries have failed without a success for this long")
 	inFlight := s.add("webhook-in-flight", "LATCH_WEBHOOK_IN_FLIGHT", "4", "webhook sends in flight per endpoint (one while it is failing)")
 	eventRetention := s.add("event-retention", "LATCH_EVENT_RETENTION", "2160h", "how long events (the audit log) are kept; events a webhook endpoint has yet to deliver are kept longer")
+	cors := s.add("cors-origins", "LATCH_CORS_ORIGINS", "", "comma-separated browser origins (https://app.example.com) allowed to call every tenant's dialect routes")
+	metricsListen := s.add("metrics-listen", "LATCH_METRICS_LISTEN", "", "serve /metrics on this address of its own (and not on --listen)")
+	pprof := s.addBool("pprof", "LATCH_PPROF", "false", "serve /debug/pprof/ on the metrics listener (needs LATCH_METRICS_LISTEN)")
 	level := s.add("log-level", "LATCH_LOG_LEVEL", "info", "debug, info, warn or error")
 	format := s.add("log-format", "LATCH_LOG_FORMAT", "", "json or text (default: text with --dev, else json)")
 	if err := s.parse(args); err != nil {
 		return nil, err
 	}
-	c := &serveConfig{dev: *dev, listen: *listen.val, adminToken: *admin.val, alg: *alg.val, logLevel: *level.val, logFormat: *format.val}
-	if *store.db.val == "" {
-		*store.db.val = "sqlite:latch.db"
-		if c.dev {
-			*store.db.val = "sqlite:latch-dev.db"
-		}
+	c := &serveConfig{dev: *dev, listen: *listen.val, adminToken: *admin.val, alg: *alg.val, algExplicit: alg.explicit(),
+		logLevel: *level.val, logFormat: *format.val}
+	if c.dev && !store.db.explicit() {
+		*store.db.val = "sqlite:latch-dev.db"
 	}
 	var err error
 	c.store = store
@@ -241,7 +176,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		return nil, err
 	}
 	if c.dev && store.postgres() {
-		return nil, errors.New("--dev keeps its data and generated secrets in a SQLite file; drop LATCH_DB (or set it to sqlite:PATH) to use it")
+		return nil, usagef("--dev keeps its data and generated secrets in a SQLite file; drop LATCH_DB (or set it to sqlite:PATH) to use it")
 	}
 	if _, _, err := net.SplitHostPort(c.listen); err != nil {
 		return nil, listen.badValue("must be HOST:PORT, like 127.0.0.1:8080 or :8080")
@@ -253,8 +188,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		return nil, err
 	}
 	c.issuer = *issuer.val
-	if c.issuer == "" {
-		c.issuer = "http://" + c.listen
+	if c.issuer != "" {
+		if u, err := url.Parse(c.issuer); err != nil || u.Scheme == "" || strings.ContainsAny(c.issuer, " \t\r\n") {
+			return nil, issuer.badValue("must be a URL (the service's public URL, like https://auth.example.com) or another URI")
+		}
 	}
 	if c.accessTTL, err = ttl.duration(time.Minute, 24*time.Hour); err != nil {
 		return nil, err
@@ -262,15 +199,15 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	if c.alg != token.AlgEdDSA && c.alg != token.AlgES256 && c.alg != token.AlgRS256 {
 		return nil, alg.badValue("must be EdDSA, ES256 or RS256")
 	}
-	m, err := mem.uint(64, 4<<20)
+	m, err := mem.uint(64, password.MaxArgon2Memory)
 	if err != nil {
 		return nil, err
 	}
-	t, err := tm.uint(1, 64)
+	t, err := tm.uint(1, password.MaxArgon2Time)
 	if err != nil {
 		return nil, err
 	}
-	p, err := th.uint(1, 255)
+	p, err := th.uint(1, password.MaxArgon2Threads)
 	if err != nil {
 		return nil, err
 	}
@@ -312,12 +249,14 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	if c.hashPool.MaxWait, err = hashWait.duration(10*time.Millisecond, time.Minute); err != nil {
 		return nil, err
 	}
-	switch *private.val {
-	case "true", "1":
-		c.allowPrivate = true
-	case "false", "0":
-	default:
-		return nil, private.badValue("must be true or false")
+	c.allowPrivate = private.on()
+	c.metricsListen, c.pprof = *metricsListen.val, pprof.on()
+	if c.metricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.metricsListen); err != nil {
+			return nil, metricsListen.badValue("must be HOST:PORT, like 127.0.0.1:9090 or :9090")
+		}
+	} else if c.pprof {
+		return nil, pprof.badValue("needs LATCH_METRICS_LISTEN: profiles are never served on the public listener")
 	}
 	if c.retryBase, err = retry.duration(100*time.Millisecond, time.Hour); err != nil {
 		return nil, err
@@ -335,6 +274,16 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	c.inFlight = int(n)
 	if c.eventRetention, err = eventRetention.duration(time.Hour, 10*365*24*time.Hour); err != nil {
 		return nil, err
+	}
+	for _, o := range strings.Split(*cors.val, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		n, err := identity.ParseOrigin(o)
+		if err != nil {
+			return nil, cors.badValue("%v", err)
+		}
+		c.corsOrigins = append(c.corsOrigins, n)
 	}
 	switch c.logLevel {
 	case "debug", "info", "warn", "error":

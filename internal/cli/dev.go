@@ -107,6 +107,10 @@ Try it:
   # admin API: list the demo tenant's users
   curl -s %s/admin/v1/tenants/%s/users -H %s
 
+  # the same with the latch CLI (go run ./cmd/latch … in a checkout)
+  export LATCH_URL=%s LATCH_ADMIN_TOKEN=%s
+  latch user list --tenant %s
+
   # public keys for verifying access tokens
   curl -s %s/.well-known/jwks.json
 
@@ -116,6 +120,6 @@ Not for production: set LATCH_SECRET and LATCH_ADMIN_TOKEN and drop --dev.
 		base, t.ID, devEmail, devPassword, base,
 		base, t.ID, devEmail, devPassword,
 		base, apiKey, devEmail, devPassword,
-		base, t.ID, shellQuote("Authorization: Bearer "+cfg.adminToken), base)
+		base, t.ID, shellQuote("Authorization: Bearer "+cfg.adminToken), base, shellQuote(cfg.adminToken), devAlias, base)
 	return nil
 }

@@ -17,10 +17,10 @@ import (
 	"github.com/latchauth/latch/internal/metrics"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/ratelimit"
+	"github.com/latchauth/latch/internal/ratelimit/redisrate"
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
 	"github.com/latchauth/latch/internal/webhook"
-	"github.com/redis/go-redis/v9"
 )
 
 func newLogger(level, format string, dev bool, w io.Writer) *slog.Logger {
@@ -51,15 +51,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 	}
-	keys, err := token.NewKeyring(ctx, db, token.KeyringConfig{Secret: cfg.secret, Alg: cfg.alg, Issuer: cfg.issuer, AccessTTL: cfg.accessTTL})
+	issuer, err := deploymentIssuer(ctx, log, db, cfg.issuer, cfg.listen)
 	if err != nil {
 		return err
+	}
+	keys, err := token.NewKeyring(ctx, db, token.KeyringConfig{Secret: cfg.secret, Alg: cfg.alg, Issuer: issuer, AccessTTL: cfg.accessTTL})
+	if err != nil {
+		return err
+	}
+	if a := keys.Active(); cfg.algExplicit && a.Alg != cfg.alg {
+		log.Warn("LATCH_SIGNING_ALG differs from the active signing key's algorithm; signing with the active key. "+
+			"To change algorithms, publish a key first: latch keys rotate --signing-alg "+cfg.alg,
+			"LATCH_SIGNING_ALG", cfg.alg, "active_alg", a.Alg, "kid", a.ID)
 	}
 	hasher, err := password.NewPool(cfg.argon, cfg.hashPool)
 	if err != nil {
 		return err
 	}
 	mets := metrics.New()
+	b := buildInfo()
+	mets.BuildInfo(b.version, b.commit, b.goVer)
 	hasher.ObserveWait = mets.ObserveHashPool(hasher)
 	limiter, closeLimiter, err := openLimiter(ctx, cfg, log, mets)
 	if err != nil {
@@ -81,7 +92,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	svc.EventsWritten = dispatcher.Wake
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service: svc, Store: db, Keys: keys, Metrics: mets, Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},
-		AdminToken: cfg.adminToken, Version: version(), Logger: log, Webhooks: dispatcher,
+		AdminToken: cfg.adminToken, Version: version(), Logger: log, Webhooks: dispatcher, CORSOrigins: cfg.corsOrigins, Hashing: hasher,
+		MetricsElsewhere: cfg.metricsListen != "",
 	})
 
 	ln, err := net.Listen("tcp", cfg.listen)
@@ -89,6 +101,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen on %s (LATCH_LISTEN): %w", cfg.listen, err)
 	}
 	addr := ln.Addr().String()
+	var metricsLn net.Listener
+	if cfg.metricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.metricsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (LATCH_METRICS_LISTEN): %w", cfg.metricsListen, err)
+		}
+	}
 	if cfg.dev {
 		if err := devSetup(ctx, svc, db.(*sqlite.DB), cfg, addr, stdout); err != nil {
 			ln.Close()
@@ -108,7 +127,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reloadCtx, stopReload := context.WithCancel(ctx)
 	defer stopReload()
 	go func() {
-		t := time.NewTicker(30 * time.Second)
+		t := time.NewTicker(token.ReloadEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -135,11 +154,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var metricsSrv *http.Server
+	metricsAddr := ""
+	if metricsLn != nil {
+		metricsAddr = metricsLn.Addr().String()
+		metricsSrv = &http.Server{Handler: mets.ListenerHandler(cfg.pprof), ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go func() {
+			if err := metricsSrv.Serve(metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
 	limits := "memory"
 	if cfg.redisURL != "" {
 		limits = "redis"
 	}
-	log.Info("latch listening", "addr", addr, "url", "http://"+addr, "db", cfg.dbName, "version", version(), "alg", cfg.alg,
+	log.Info("latch listening", "addr", addr, "url", "http://"+addr, "metrics_addr", metricsAddr, "pprof", cfg.pprof,
+		"db", cfg.dbName, "version", b.version, "commit", b.commit, "issuer", issuer, "alg", keys.Active().Alg,
 		"rate_limit_ip", cfg.ipLimit.String(), "rate_limit_account", cfg.accountLimit.String(), "rate_limits", limits,
 		"hash_workers", hasher.Workers(), "hash_memory_peak_mib", hasher.Workers()*int(cfg.argon.Memory)/1024)
 
@@ -151,6 +183,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("shutting down: draining in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	if metricsSrv != nil {
+		defer metricsSrv.Close()
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -170,29 +205,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // that shares limits through Redis and answers from memory while Redis
 // does not (logged and counted; logins never fail because of it). An
 // unreachable Redis at start is logged, not fatal, for the same reason.
-func openLimiter(ctx context.Context, cfg *serveConfig, log *slog.Logger, m *metrics.Metrics) (identity.RateLimiter, func(), error) {
+func openLimiter(ctx context.Context, cfg *serveConfig, log *slog.Logger, m *metrics.Metrics) (ratelimit.Limiter, func(), error) {
 	mem := ratelimit.NewMemory(nil)
 	if cfg.redisURL == "" {
 		return mem, func() {}, nil
 	}
-	opt, err := redis.ParseURL(cfg.redisURL)
+	r, err := redisrate.Open(cfg.redisURL, "latch:rl:")
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid LATCH_REDIS_URL (--redis): %w", err)
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
-	client := redis.NewClient(opt)
-	r := ratelimit.NewRedis(client, "latch:rl:")
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := r.Ping(pctx); err != nil {
-		log.Error("Redis does not answer; rate limits are per instance until it does", "addr", opt.Addr, "err", err)
+		log.Error("Redis does not answer; rate limits are per instance until it does", "addr", r.Addr(), "err", err)
 	}
 	f := &ratelimit.Fallback{Primary: r, Secondary: mem, Logger: log, OnFallback: m.RateLimitFallback}
-	return f, func() { client.Close() }, nil
+	return f, func() { r.Close() }, nil
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	s := newSettings("migrate", getenv, stderr)
+	s.about = "Apply the database migrations of this version and print the schema version. Idempotent;\n`latch serve` migrates on start too."
 	store := addStore(s, "sqlite:latch.db")
 	if err := s.parse(args); err != nil {
 		return err
@@ -210,45 +243,43 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-func rotateKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	s := newSettings("keys rotate", getenv, stderr)
-	store := addStore(s, "sqlite:latch.db")
-	sec := addSecret(s)
-	alg := s.add("signing-alg", "LATCH_SIGNING_ALG", token.AlgEdDSA, "algorithm of the new key")
-	ttl := s.add("access-ttl", "LATCH_ACCESS_TTL", "15m", "access token lifetime (how long the old key stays published)")
-	in := s.add("activate-in", "LATCH_KEY_ACTIVATE_IN", "6m", "delay before the new key signs; covers JWKS caches (5 min) and instance reloads (30 s)")
-	if err := s.parse(args); err != nil {
-		return err
+// metaStore holds deployment-level values; both stores have one.
+type metaStore interface {
+	GetMeta(ctx context.Context, key string) (string, error)
+	SetMetaIfAbsent(ctx context.Context, key, value string) (string, error)
+	SetMeta(ctx context.Context, key, value string) error
+}
+
+// deploymentIssuer returns the iss every instance of the deployment signs
+// with. LATCH_ISSUER, when set, is used and stored; without it, the stored
+// value is used, and the first start of a deployment stores
+// http://LISTEN of that instance. So two instances never sign with
+// different issuers because they listen on different addresses, and a
+// deployment keeps its issuer across restarts on another port.
+func deploymentIssuer(ctx context.Context, log *slog.Logger, db any, configured, listen string) (string, error) {
+	meta, ok := db.(metaStore)
+	if !ok {
+		return "", errors.New("the store keeps no deployment settings")
 	}
-	secret, err := sec.value(true)
+	if configured != "" {
+		if stored, err := meta.GetMeta(ctx, "issuer"); err != nil {
+			return "", fmt.Errorf("read the stored issuer: %w", err)
+		} else if stored != configured {
+			if err := meta.SetMeta(ctx, "issuer", configured); err != nil {
+				return "", fmt.Errorf("store the issuer: %w", err)
+			}
+			if stored != "" {
+				log.Warn("LATCH_ISSUER changed: access tokens now carry the new iss; verifiers that check iss must accept it",
+					"previous", stored, "issuer", configured)
+			}
+		}
+		return configured, nil
+	}
+	iss, err := meta.SetMetaIfAbsent(ctx, "issuer", "http://"+listen)
 	if err != nil {
-		return err
+		return "", fmt.Errorf("store the issuer: %w", err)
 	}
-	accessTTL, err := ttl.duration(time.Minute, 24*time.Hour)
-	if err != nil {
-		return err
-	}
-	delay, err := in.duration(0, 24*time.Hour)
-	if err != nil {
-		return err
-	}
-	db, _, err := store.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	kr, err := token.NewKeyring(ctx, db, token.KeyringConfig{Secret: secret, Alg: *alg.val, AccessTTL: accessTTL})
-	if err != nil {
-		return err
-	}
-	k, err := kr.Rotate(ctx, delay)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "new %s signing key %s\n  published in /.well-known/jwks.json by every running server within 30 s (they reload keys every 30 s)\n  signs from %s (in %s)\n"+
-		"  the previous key stays published until its last token expires (%s after that)\n",
-		k.Alg, k.ID, k.ActivateAt.Format(time.RFC3339), delay, accessTTL+time.Minute)
-	return nil
+	return iss, nil
 }
 
 // shellQuote quotes s for a POSIX shell.

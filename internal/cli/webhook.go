@@ -15,17 +15,18 @@ import (
 // database (no running server needed), and prints the answer.
 func testWebhook(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	s := newSettings("webhook test", getenv, stderr)
+	s.usage = "latch webhook test --tenant ID --webhook ID [flags]"
+	s.about = "Send a signed ping to one webhook endpoint, straight from the database (no running server needed),\nand print the answer. Exit 1 when the endpoint did not answer 2xx."
 	store := addStore(s, "sqlite:latch.db")
 	sec := addSecret(s)
 	tenant := s.fs.String("tenant", "", "the endpoint's tenant id")
 	id := s.fs.String("webhook", "", "the endpoint's id")
-	private := s.add("webhook-allow-private", "LATCH_WEBHOOK_ALLOW_PRIVATE", "false", "allow loopback, private and link-local targets")
+	private := s.addBool("webhook-allow-private", "LATCH_WEBHOOK_ALLOW_PRIVATE", "false", "allow loopback, private and link-local targets")
 	if err := s.parse(args); err != nil {
 		return err
 	}
 	if *tenant == "" || *id == "" {
-		fmt.Fprintln(stderr, "latch webhook test: --tenant and --webhook are required")
-		return errUsage
+		return usagef("--tenant and --webhook are required (usage: %s)", s.usage)
 	}
 	secret, err := sec.value(true)
 	if err != nil {
@@ -41,7 +42,7 @@ func testWebhook(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("webhook %s of tenant %s: %w", *id, *tenant, err)
 	}
 	svc := &identity.Service{WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}
-	d := &webhook.Dispatcher{Secret: svc.WebhookSecret, Client: webhook.Guard{AllowPrivate: *private.val == "true"}.Client(webhook.Timeout)}
+	d := &webhook.Dispatcher{Secret: svc.WebhookSecret, Client: webhook.Guard{AllowPrivate: private.on()}.Client(webhook.Timeout)}
 	a := d.Ping(ctx, w)
 	fmt.Fprintf(stdout, "POST %s (%s signing)\n", w.URL, w.Signing)
 	if a.Error != "" && a.StatusCode == 0 {

@@ -7,10 +7,21 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
+// pathIDs are the admin routes' path parameters that name records.
+var pathIDs = []string{"tid", "uid", "oid", "kid", "wid"}
+
 // adminHandler adapts a function returning (status, body, error) so each
 // admin handler holds only its own logic; errors are written in one place.
+// A path id that cannot be an id (not a UUID: "..", "%00", "%ff") names
+// nothing, so it is a 404 before the handler runs.
 func adminHandler(d Deps, fn func(r *http.Request) (int, any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, name := range pathIDs {
+			if v := r.PathValue(name); v != "" && !identity.WellFormedID(v) {
+				writeAdminError(w, r, d.Logger, &identity.Error{Code: identity.ENOTFOUND, Message: "no such " + pathIDNames[name]})
+				return
+			}
+		}
 		status, body, err := fn(r)
 		switch {
 		case err != nil:
@@ -38,10 +49,13 @@ func tenantOut(t *identity.Tenant) tenantJSON {
 	return tenantJSON{t.ID, t.Name, t.Alias, t.CreatedAt, t.UpdatedAt, t.Settings}
 }
 
+var pathIDNames = map[string]string{"tid": "tenant", "uid": "user", "oid": "organisation", "kid": "API key", "wid": "webhook"}
+
 type userJSON struct {
 	ID               string                  `json:"id"`
 	TenantID         string                  `json:"tenant_id"`
 	Email            string                  `json:"email"`
+	Username         string                  `json:"username"`
 	EmailVerified    bool                    `json:"email_verified"`
 	HasPassword      bool                    `json:"has_password"`
 	FirstName        string                  `json:"first_name"`
@@ -87,7 +101,7 @@ func userOut(u *identity.User) userJSON {
 		md = []identity.MetadataItem{}
 	}
 	return userJSON{
-		ID: u.ID, TenantID: u.TenantID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.PasswordHash != "",
+		ID: u.ID, TenantID: u.TenantID, Email: u.Email, Username: u.Username, EmailVerified: u.EmailVerified, HasPassword: u.PasswordHash != "",
 		FirstName: u.FirstName, LastName: u.LastName, Role: u.Role, Roles: strs(u.Roles), Status: u.Status,
 		TwoFactorEnabled: u.TwoFactorEnabled, Tags: strs(u.Tags), Metadata: md, Profile: obj(u.Profile),
 		OrganisationIDs: strs(u.OrganisationIDs), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
@@ -167,7 +181,7 @@ func mapSlice[T, U any](in []T, f func(T) U) []U {
 
 // tenant loads the {tid} of the path, so nested routes 404 on an unknown tenant.
 func tenant(d Deps, r *http.Request) (*identity.Tenant, error) {
-	return d.Store.GetTenant(r.Context(), r.PathValue("tid"))
+	return d.Service.GetTenant(r.Context(), r.PathValue("tid"))
 }
 
 // The admin handlers come in four shapes; these makers hold each shape
@@ -239,7 +253,7 @@ func handleCreateTenant(d Deps) http.Handler {
 
 func handleListTenants(d Deps) http.Handler {
 	return paged(d, "tenants", false, func(r *http.Request, p identity.Page) ([]*identity.Tenant, string, error) {
-		return d.Store.ListTenants(r.Context(), p)
+		return d.Service.ListTenants(r.Context(), p)
 	}, tenantOut)
 }
 
@@ -254,7 +268,7 @@ func handleUpdateTenant(d Deps) http.Handler {
 }
 
 func handleDeleteTenant(d Deps) http.Handler {
-	return removed(d, func(r *http.Request) error { return d.Store.DeleteTenant(r.Context(), tid(r)) })
+	return removed(d, func(r *http.Request) error { return d.Service.DeleteTenant(r.Context(), tid(r)) })
 }
 
 // API keys.
@@ -277,16 +291,13 @@ func handleCreateAPIKey(d Deps) http.Handler {
 
 func handleListAPIKeys(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) ([]*identity.APIKey, error) {
-		if _, err := tenant(d, r); err != nil {
-			return nil, err
-		}
-		return d.Store.ListAPIKeys(r.Context(), tid(r))
+		return d.Service.ListAPIKeys(r.Context(), tid(r))
 	}, func(ks []*identity.APIKey) map[string]any { return map[string]any{"api_keys": mapSlice(ks, apiKeyOut)} })
 }
 
 func handleRevokeAPIKey(d Deps) http.Handler {
 	return removed(d, func(r *http.Request) error {
-		return d.Store.RevokeAPIKey(r.Context(), tid(r), r.PathValue("kid"), time.Now())
+		return d.Service.RevokeAPIKey(r.Context(), tid(r), r.PathValue("kid"))
 	})
 }
 
@@ -299,13 +310,14 @@ func handleCreateUser(d Deps) http.Handler {
 }
 
 func handleListUsers(d Deps) http.Handler {
-	return paged(d, "users", true, func(r *http.Request, p identity.Page) ([]*identity.User, string, error) {
-		return d.Store.ListUsers(r.Context(), tid(r), identity.UserFilter{Email: r.URL.Query().Get("email")}, p)
+	return paged(d, "users", false, func(r *http.Request, p identity.Page) ([]*identity.User, string, error) {
+		q := r.URL.Query()
+		return d.Service.ListUsers(r.Context(), tid(r), identity.UserFilter{Email: q.Get("email"), Username: q.Get("username")}, p)
 	}, userOut)
 }
 
 func getUser(d Deps, r *http.Request) (*identity.User, error) {
-	return d.Store.GetUser(r.Context(), tid(r), r.PathValue("uid"))
+	return d.Service.GetUser(r.Context(), tid(r), r.PathValue("uid"))
 }
 
 func handleGetUser(d Deps) http.Handler {
@@ -319,15 +331,12 @@ func handleUpdateUser(d Deps) http.Handler {
 }
 
 func handleDeleteUser(d Deps) http.Handler {
-	return removed(d, func(r *http.Request) error { return d.Store.DeleteUser(r.Context(), tid(r), r.PathValue("uid")) })
+	return removed(d, func(r *http.Request) error { return d.Service.DeleteUser(r.Context(), tid(r), r.PathValue("uid")) })
 }
 
 func handleListSessions(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) ([]*identity.Session, error) {
-		if _, err := getUser(d, r); err != nil {
-			return nil, err
-		}
-		return d.Store.ListUserSessions(r.Context(), tid(r), r.PathValue("uid"))
+		return d.Service.ListUserSessions(r.Context(), tid(r), r.PathValue("uid"))
 	}, func(ss []*identity.Session) map[string]any {
 		return map[string]any{"sessions": mapSlice(ss, sessionOut)}
 	})
@@ -335,10 +344,7 @@ func handleListSessions(d Deps) http.Handler {
 
 func handleRevokeSessions(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) (int, error) {
-		if _, err := getUser(d, r); err != nil {
-			return 0, err
-		}
-		return d.Store.RevokeUserSessions(r.Context(), tid(r), r.PathValue("uid"), time.Now(), "revoked by admin")
+		return d.Service.RevokeUserSessions(r.Context(), tid(r), r.PathValue("uid"))
 	}, func(n int) map[string]int { return map[string]int{"revoked": n} })
 }
 
@@ -357,14 +363,14 @@ func handleCreateOrganisation(d Deps) http.Handler {
 }
 
 func handleListOrganisations(d Deps) http.Handler {
-	return paged(d, "organisations", true, func(r *http.Request, p identity.Page) ([]*identity.Organisation, string, error) {
-		return d.Store.ListOrganisations(r.Context(), tid(r), p)
+	return paged(d, "organisations", false, func(r *http.Request, p identity.Page) ([]*identity.Organisation, string, error) {
+		return d.Service.ListOrganisations(r.Context(), tid(r), p)
 	}, orgOut)
 }
 
 func handleGetOrganisation(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) (*identity.Organisation, error) {
-		return d.Store.GetOrganisation(r.Context(), tid(r), r.PathValue("oid"))
+		return d.Service.GetOrganisation(r.Context(), tid(r), r.PathValue("oid"))
 	}, orgOut)
 }
 
@@ -376,16 +382,16 @@ func handleUpdateOrganisation(d Deps) http.Handler {
 
 func handleDeleteOrganisation(d Deps) http.Handler {
 	return removed(d, func(r *http.Request) error {
-		return d.Store.DeleteOrganisation(r.Context(), tid(r), r.PathValue("oid"))
+		return d.Service.DeleteOrganisation(r.Context(), tid(r), r.PathValue("oid"))
 	})
 }
 
 // Events.
 
 func handleListEvents(d Deps) http.Handler {
-	return paged(d, "events", true, func(r *http.Request, p identity.Page) ([]*identity.Event, string, error) {
+	return paged(d, "events", false, func(r *http.Request, p identity.Page) ([]*identity.Event, string, error) {
 		q := r.URL.Query()
-		return d.Store.ListEvents(r.Context(), tid(r), identity.EventFilter{Type: q.Get("type"), UserID: q.Get("user_id")}, p)
+		return d.Service.ListEvents(r.Context(), tid(r), identity.EventFilter{Type: q.Get("type"), UserID: q.Get("user_id")}, p)
 	}, func(e *identity.Event) eventJSON {
 		return eventJSON{e.ID, e.Type, e.UserID, e.SessionID, e.CreatedAt, obj(e.Data)}
 	})

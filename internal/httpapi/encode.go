@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -10,12 +9,7 @@ import (
 )
 
 func encode[T any](w http.ResponseWriter, status int, v T) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	wire.WriteJSON(w, status, v)
 }
 
 func decode[T any](r *http.Request) (T, error) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/metrics"
 )
 
@@ -38,17 +39,25 @@ func observe(m *metrics.Metrics, log *slog.Logger, next http.Handler) http.Handl
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
-		if route == "" {
+		if route == "" || route == "/" {
 			route = "unmatched"
+		}
+		status := sw.status
+		if status >= 500 && wire.ClientGone(r) {
+			// Whatever failed, failed because the client left.
+			status = wire.StatusClientClosed
 		}
 		d := time.Since(start)
 		if m != nil {
-			m.Observe(route, sw.status, d)
+			m.Observe(route, status, d)
 		}
-		if sw.status >= 500 {
-			log.WarnContext(r.Context(), "request", "route", route, "status", sw.status, "duration", d)
-		} else {
-			log.DebugContext(r.Context(), "request", "route", route, "status", sw.status, "duration", d)
+		switch {
+		case status >= 500:
+			log.WarnContext(r.Context(), "request", "route", route, "status", status, "duration", d)
+		case status == wire.StatusClientClosed:
+			log.InfoContext(r.Context(), "request cancelled by the client", "route", route, "status", status, "duration", d)
+		default:
+			log.DebugContext(r.Context(), "request", "route", route, "status", status, "duration", d)
 		}
 	})
 }

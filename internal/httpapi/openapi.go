@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/latchauth/latch/internal/metrics"
 )
 
 type m = map[string]any
@@ -47,6 +49,25 @@ func resp(desc, media string, schema m) m {
 	return r
 }
 
+// jsonOrText is a JSON body that may also come as text/plain, as fetch()
+// sends a string body.
+func jsonOrText(schema m) m {
+	return m{"required": true, "content": m{"application/json": m{"schema": schema}, "text/plain": m{"schema": schema}}}
+}
+
+// preflight documents a dialect route's CORS preflight.
+func preflight(tag string) m {
+	h := func(desc string) m { return m{"description": desc, "schema": str()} }
+	return m{"tags": []string{tag}, "summary": "CORS preflight",
+		"description": "Answers 204. For an origin in LATCH_CORS_ORIGINS or in some tenant's cors_origins, with the CORS headers; otherwise without them.",
+		"parameters":  []m{{"name": "Origin", "in": "header", "schema": str()}, {"name": "Access-Control-Request-Method", "in": "header", "schema": str()}},
+		"responses": m{"204": m{"description": "Preflight answered.", "headers": m{
+			"Access-Control-Allow-Origin":  h("The request's origin, when allowed (never *)."),
+			"Access-Control-Allow-Methods": h("POST."), "Access-Control-Allow-Headers": h("Content-Type, Authorization, APIKey, APIToken."),
+			"Access-Control-Max-Age": h("Seconds a browser may reuse the answer."), "Vary": h("Origin."),
+		}}}}
+}
+
 func problem(desc string) m { return resp(desc, "application/problem+json", ref("Problem")) }
 
 func v3err(desc string) m { return resp(desc, "application/json", ref("AccountsV3Error")) }
@@ -54,8 +75,8 @@ func v3err(desc string) m { return resp(desc, "application/json", ref("AccountsV
 // adminOp describes an admin operation; every admin route shares auth and errors.
 func adminOp(summary string, body m, okStatus string, ok m) m {
 	op := m{"tags": []string{"admin"}, "summary": summary, "security": []m{{"adminToken": []string{}}},
-		"responses": m{okStatus: ok, "400": problem("Invalid input; `errors` names the fields."),
-			"401": problem("Missing or wrong admin token."), "404": problem("Not found."), "409": problem("Conflict.")}}
+		"responses": m{okStatus: ok, "400": problem("Invalid input (including a NUL character or invalid UTF-8 in any string); `errors` names the fields."),
+			"401": problem("Missing or wrong admin token."), "404": problem("Not found, or a path id that is not a UUID."), "409": problem("Conflict.")}}
 	if body != nil {
 		op["requestBody"] = jsonBody(body)
 	}
@@ -90,17 +111,21 @@ func openAPIDocument(version string) m {
 		"/v3/accounts/login": m{"post": m{
 			"tags": []string{"accounts-v3"}, "summary": "Log into the account",
 			"parameters":  []m{{"name": "origin", "in": "header", "schema": str()}, {"name": "user-Agent", "in": "header", "schema": str()}},
-			"requestBody": jsonBody(ref("AccountsV3Login")),
+			"requestBody": jsonOrText(ref("AccountsV3Login")),
 			"responses": m{"200": tokens, "400": v3err("Validation failed; `errors` names each field."),
-				"401": v3err("Wrong credentials or second factor."), "429": v3err("Rate limited; see Retry-After."),
-				"500": v3err("Internal error.")},
+				"401": v3err("Wrong credentials or second factor."), "405": v3err("Method not allowed; see Allow."),
+				"415": v3err("Unsupported Content-Type."), "429": v3err("Rate limited; see Retry-After."),
+				"500": v3err("Internal error."), "503": v3err("Database unavailable or overloaded; see Retry-After.")},
 		}},
 		"/v3/accounts/login-refresh-token": m{"post": m{
 			"tags": []string{"accounts-v3"}, "summary": "Log into the account using refresh token",
 			"parameters":  []m{{"name": "user-Agent", "in": "header", "schema": str()}},
-			"requestBody": jsonBody(ref("AccountsV3Refresh")),
-			"responses": m{"200": tokens, "400": v3err("Validation failed."), "401": v3err("Invalid, expired or revoked refresh token."),
-				"409": v3err("Refresh token reused; the session was revoked."), "429": v3err("Rate limited."), "500": v3err("Internal error.")},
+			"requestBody": jsonOrText(ref("AccountsV3Refresh")),
+			"responses": m{"200": tokens,
+				"400": v3err("Validation failed, or INVALID_REFRESH_TOKEN: the refresh token is malformed, forged, expired, revoked or unknown."),
+				"405": v3err("Method not allowed; see Allow."), "409": v3err("Refresh token reused; the session was revoked."),
+				"415": v3err("Unsupported Content-Type."), "429": v3err("Rate limited."), "500": v3err("Internal error."),
+				"503": v3err("Database unavailable or overloaded; see Retry-After.")},
 		}},
 		"/healthz": m{"get": m{"tags": []string{"operations"}, "summary": "Process is up", "responses": m{"200": ok("Up.", freeObject)}}},
 		"/readyz": m{"get": m{"tags": []string{"operations"}, "summary": "Store is reachable",
@@ -136,7 +161,8 @@ func openAPIDocument(version string) m {
 			"parameters": []m{pathParam("tid")},
 			"post":       adminOp("Create a user", ref("UserInput"), "201", ok("Created.", ref("User"))),
 			"get": withParams(adminOp("List users", nil, "200", ok("Users.", listOf("users", ref("User")))),
-				append([]m{{"name": "email", "in": "query", "schema": str()}}, pageParams...)...),
+				append([]m{{"name": "email", "in": "query", "schema": str()},
+					{"name": "username", "in": "query", "schema": str(), "description": "exact match, case-insensitive"}}, pageParams...)...),
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
@@ -151,7 +177,7 @@ func openAPIDocument(version string) m {
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/throttle": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
-			"delete": adminOp("Lift the user's login throttling: failure delays from every address, the account limit, second-factor attempts",
+			"delete": adminOp("Lift the user's login throttling: failure delays from every address, the account's failure ceiling, second-factor attempts",
 				nil, "204", noContent),
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/totp": m{
@@ -184,8 +210,9 @@ func openAPIDocument(version string) m {
 		"/admin/v1/tenants/{tid}/events": m{
 			"parameters": []m{pathParam("tid")},
 			"get": withParams(adminOp("Audit log, newest first", nil, "200", ok("Events.", listOf("events", ref("Event")))),
-				append([]m{{"name": "type", "in": "query", "schema": str("enum", []string{"account.logged-in", "account.login-failed",
-					"account.refresh-token-reused", "account.locked", "account.logged-out"})},
+				append([]m{{"name": "type", "in": "query", "schema": str(), "description": "an account event (account.logged-in, " +
+					"account.login-failed, account.refresh-token-reused, account.locked, account.logged-out) or an admin write " +
+					"(admin.<resource>.<action>, e.g. admin.user.updated, admin.sessions.revoked)"},
 					{"name": "user_id", "in": "query", "schema": str()}}, pageParams...)...),
 		},
 	}
@@ -206,7 +233,9 @@ func openAPIDocument(version string) m {
 			"kid": str(), "crv": str(), "x": str(), "y": str(), "n": str(), "e": str()}))}),
 		"TenantSettings": object(nil, m{"session_lifetime_seconds": m{"type": "integer", "minimum": 0},
 			"session_idle_timeout_seconds": m{"type": "integer", "minimum": 0}, "refresh_grace_seconds": m{"type": "integer", "minimum": 0, "maximum": 300},
-			"allow_single_factor_dialects": m{"type": "boolean"}, "rate_limit_ip": str(), "rate_limit_account": str()}),
+			"allow_single_factor_dialects": m{"type": "boolean"}, "rate_limit_ip": str(), "rate_limit_account": str(),
+			"cors_origins": m{"type": "array", "maxItems": 100, "items": str("description", "A browser origin, like https://app.example.com."),
+				"description": "Browser origins allowed to call this tenant's dialect routes, besides LATCH_CORS_ORIGINS."}}),
 		"TenantInput": object(nil, m{"name": str("maxLength", 256), "alias": str("maxLength", 256), "settings": ref("TenantSettings")}),
 		"Tenant": object([]string{"id", "name", "alias", "created_at", "settings"}, m{"id": str("format", "uuid"), "name": str(),
 			"alias": str(), "created_at": tsSchema, "updated_at": tsSchema, "settings": ref("TenantSettings")}),
@@ -215,11 +244,12 @@ func openAPIDocument(version string) m {
 		"MetadataItem": object([]string{"key", "value"}, m{"id": str(), "key": str(), "value": str(), "view_permissions": strList,
 			"visible": m{"type": "boolean"}, "created_at": tsSchema, "updated_at": tsSchema}),
 		"UserInput": object(nil, m{"email": str("format", "email", "maxLength", 256), "email_verified": m{"type": "boolean"},
-			"password": str("minLength", 8, "maxLength", 256), "password_hash": str(), "first_name": str("maxLength", 256),
+			"username": str("maxLength", 256, "pattern", `^[^@\s]*$`, "description", "optional login name, unique per tenant (case-insensitive); \"\" clears it"),
+			"password": str("minLength", 8, "maxLength", 256), "password_hash": str("maxLength", 1024, "description", "an existing hash to import instead of password: argon2id/argon2i PHC, bcrypt $2a$/$2b$/$2y$, $scrypt$, $firescrypt$, PBKDF2 (pbkdf2_sha256$…, $pbkdf2-sha256$…), {SSHA}/{SSHA256}/{SSHA512}; within the cost caps (bcrypt ≤ 14; argon2 m ≤ 262144 KiB, t ≤ 10, p ≤ 16; scrypt N·r·128 ≤ 128 MiB; PBKDF2 ≤ 5,000,000 iterations)"), "first_name": str("maxLength", 256),
 			"last_name": str("maxLength", 256), "role": str("maxLength", 256), "roles": strList,
 			"status": str("enum", []string{"active", "disabled"}), "tags": strList, "metadata": arr(ref("MetadataItem")),
 			"profile": freeObject, "organisation_ids": strList}),
-		"User": object([]string{"id", "tenant_id", "email", "status"}, m{"id": str(), "tenant_id": str(), "email": str(),
+		"User": object([]string{"id", "tenant_id", "email", "status"}, m{"id": str(), "tenant_id": str(), "email": str(), "username": str(),
 			"email_verified": m{"type": "boolean"}, "has_password": m{"type": "boolean"}, "first_name": str(), "last_name": str(),
 			"role": str(), "roles": strList, "status": str(), "two_factor_enabled": m{"type": "boolean"}, "tags": strList,
 			"metadata": arr(ref("MetadataItem")), "profile": freeObject, "organisation_ids": strList, "created_at": tsSchema,
@@ -243,13 +273,19 @@ func openAPIDocument(version string) m {
 	for k, v := range dp {
 		paths[k] = v
 	}
+	for _, rt := range dialectRoutes(Deps{Metrics: metrics.New()}) {
+		paths[rt.Path()].(m)["options"] = preflight(rt.Edge.Dialect)
+	}
 	for k, v := range ds {
 		schemas[k] = v
 	}
 	return m{
 		"openapi": "3.1.0",
 		"info": m{"title": "latch", "version": version,
-			"description": "Self-hostable authentication server: identity core behind wire-compatible login dialects."},
+			"description": "Self-hostable authentication server: identity core behind wire-compatible login dialects. " +
+				"A path no route serves answers 404 (405 with Allow when another method is served) in the error shape of the dialect " +
+				"whose prefix it is under (/v3/: accounts-v3; /api/v1/Authentication/: token-login; other /api/: app-auth), " +
+				"elsewhere as application/problem+json. Paths with dot segments or empty segments are 404, never redirected."},
 		"paths": paths,
 		"components": m{"schemas": schemas, "securitySchemes": m{"adminToken": m{"type": "http", "scheme": "bearer",
 			"description": "LATCH_ADMIN_TOKEN"}}},

@@ -56,8 +56,9 @@ func dialectPaths() (paths, schemas m) {
 	appID := m{"name": "app_id", "in": "path", "required": true, "description": "The tenant's id.", "schema": str("format", "uuid")}
 	appOp := func(summary string, body m, okResp m) m {
 		return m{"post": m{"tags": []string{"app-auth"}, "summary": summary, "parameters": []m{appID},
-			"requestBody": jsonBody(body), "responses": m{"200": okResp, "204": m{"description": "Logged out."},
-				"400": appErr("Malformed app_id, body or field; `error.field` names it."),
+			"requestBody": jsonOrText(body), "responses": m{"200": okResp, "204": m{"description": "Logged out."},
+				"400": appErr("Malformed app_id, body or field; `error.field` names it."), "405": appErr("Method not allowed; see Allow."),
+				"415": appErr("Unsupported Content-Type."),
 				"401": appErr("Wrong credentials, or invalid, expired or revoked refresh token."),
 				"404": appErr("Unknown app_id."), "409": appErr("Refresh token reused; the session was revoked."),
 				"429": appErr("Rate limited; see Retry-After."), "500": appErr("Internal error."), "503": appErr("Database unavailable or overloaded; see Retry-After.")}}}
@@ -84,13 +85,14 @@ func dialectPaths() (paths, schemas m) {
 	tlErr := func(desc string) m { return ok(desc, ref("TokenLoginError")) }
 	tlResponses := func(okResp m) m {
 		return m{"200": okResp, "400": tlErr("Invalid request; ModelState names the fields."), "401": tlErr("Missing or unknown APIKey, wrong credentials or invalid token."),
+			"405": tlErr("Method not allowed; see Allow."),
 			"415": tlErr("Unsupported Content-Type."), "429": tlErr("Rate limited; see Retry-After."), "500": tlErr("Internal error."),
 			"503": tlErr("Database unavailable or overloaded; see Retry-After.")}
 	}
 	loginData := ok("The login, or (with suppressResponseCodes) the error with Authenticated false.", ref("LoginData"))
 	paths["/api/v1/Authentication/Login"] = m{"post": m{"tags": []string{"token-login"}, "summary": "Log in (route matches case-insensitively)",
 		"parameters": tlParams, "requestBody": tlBody(object([]string{"userName", "password"}, m{
-			"userName": str("format", "email"), "email": str("format", "email"), "password": str("maxLength", 256),
+			"userName": str("maxLength", 256, "description", "The user's email (or user name)."), "email": str("format", "email"), "password": str("maxLength", 256),
 			"generateReAuthenticationToken": m{"type": "boolean"}, "deviceName": str("maxLength", 256)})),
 		"responses": tlResponses(loginData)}}
 	paths["/api/v1/Authentication/TokenLogin"] = m{"post": m{"tags": []string{"token-login"}, "summary": "Log in again with a re-authentication token",

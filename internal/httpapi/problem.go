@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -50,10 +49,7 @@ var bodyProblemStatus = map[string]int{
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string, fields []ProblemField) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(Problem{
+	wire.Write(w, status, "application/problem+json", Problem{
 		Type: "https://github.com/latchauth/latch/blob/main/docs/errors.md#admin-" + code, Title: http.StatusText(status),
 		Status: status, Detail: detail, Code: code, Errors: fields,
 	})
@@ -77,7 +73,9 @@ func writeAdminError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e
 		status = http.StatusInternalServerError
 	}
 	detail := e.Message
-	if status >= 500 {
+	if status >= 500 && wire.ClientGone(r) {
+		status = wire.StatusClientClosed // logged at info by the request log
+	} else if status >= 500 {
 		log.ErrorContext(r.Context(), "admin request failed", "route", r.Pattern, "err", err)
 		if e.Code == identity.EINTERNAL {
 			detail = "an internal error occurred"

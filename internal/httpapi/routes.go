@@ -2,10 +2,13 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/latchauth/latch/internal/httpapi/accountsv3"
 	"github.com/latchauth/latch/internal/httpapi/appauth"
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
+	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/metrics"
 )
 
@@ -59,13 +62,26 @@ func adminRoutes(d Deps) map[string]http.Handler {
 
 // publicRoutes are the unauthenticated operational routes.
 func publicRoutes(d Deps) map[string]http.Handler {
-	return map[string]http.Handler{
+	routes := map[string]http.Handler{
 		"GET /healthz":               handleHealthz(),
 		"GET /readyz":                handleReadyz(d),
 		"GET /metrics":               d.Metrics.Handler(),
 		"GET /.well-known/jwks.json": handleJWKS(d),
 		"GET /openapi.json":          handleOpenAPI(d),
 	}
+	if d.MetricsElsewhere {
+		delete(routes, "GET /metrics")
+	}
+	return routes
+}
+
+// dialectRoutes are the login dialects' routes.
+func dialectRoutes(d Deps) []wire.Route {
+	return slices.Concat(
+		accountsv3.Routes(accountsv3.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
+		appauth.Routes(appauth.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
+		tokenlogin.Routes(tokenlogin.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
+	)
 }
 
 // Routes returns every route pattern the server serves.
@@ -78,12 +94,13 @@ func Routes() []string {
 	for p := range publicRoutes(d) {
 		out = append(out, p)
 	}
-	out = append(out, accountsv3.Routes...)
-	out = append(out, appauth.Routes...)
-	return append(out, tokenlogin.Routes...)
+	for _, rt := range dialectRoutes(d) {
+		out = append(out, rt.Pattern, "OPTIONS "+rt.Path())
+	}
+	return out
 }
 
-func addRoutes(mux *http.ServeMux, d Deps) {
+func addRoutes(mux *http.ServeMux, d Deps, cors *wire.CORS) {
 	for p, h := range publicRoutes(d) {
 		mux.Handle(p, h)
 	}
@@ -91,7 +108,60 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	for p, h := range adminRoutes(d) {
 		mux.Handle(p, admin(h))
 	}
-	accountsv3.Mount(mux, accountsv3.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger})
-	appauth.Mount(mux, appauth.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger})
-	tokenlogin.Mount(mux, tokenlogin.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger})
+	// Every dialect route runs behind the same middleware, applied here
+	// and nowhere else: the client, the address limit before the body is
+	// read, and the rate-limit and CORS headers. Each answers its CORS
+	// preflight.
+	for _, rt := range dialectRoutes(d) {
+		mux.Handle(rt.Pattern, rt.Serve(cors))
+		mux.Handle("OPTIONS "+rt.Path(), cors.Preflight(rt.Method()))
+	}
+	mux.Handle("/", unrouted(mux))
+}
+
+// unrouted answers what no route takes: 405 with Allow when another
+// method would be served, else 404, in the error shape of the dialect
+// whose prefix the path is under (problem+json elsewhere).
+func unrouted(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status := http.StatusNotFound
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			status = http.StatusMethodNotAllowed
+		}
+		writeUnrouted(w, r, status)
+	})
+}
+
+// allowedMethods lists the methods that a route serves on r's path.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host}
+		if _, p := mux.Handler(probe); p != "" && p != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// writeUnrouted writes a 404 or 405 in the shape clients of r's path
+// parse.
+func writeUnrouted(w http.ResponseWriter, r *http.Request, status int) {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, accountsv3.Prefix):
+		accountsv3.WriteUnrouted(w, r, status)
+	case tokenlogin.Owns(p):
+		tokenlogin.WriteUnrouted(w, r, status)
+	case strings.HasPrefix(p, appauth.Prefix):
+		appauth.WriteUnrouted(w, r, status)
+	case status == http.StatusMethodNotAllowed:
+		writeProblem(w, status, "method_not_allowed", r.Method+" is not allowed on "+p+"; see the Allow header", nil)
+	default:
+		writeProblem(w, status, "not_found", "there is no route "+p, nil)
+	}
 }

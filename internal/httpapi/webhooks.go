@@ -162,7 +162,7 @@ func handleUpdateWebhook(d Deps) http.Handler {
 }
 
 func handleDeleteWebhook(d Deps) http.Handler {
-	return removed(d, func(r *http.Request) error { return d.Store.DeleteWebhook(r.Context(), tid(r), r.PathValue("wid")) })
+	return removed(d, func(r *http.Request) error { return d.Service.DeleteWebhook(r.Context(), tid(r), r.PathValue("wid")) })
 }
 
 func handleListDeliveries(d Deps) http.Handler {

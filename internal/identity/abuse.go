@@ -9,30 +9,32 @@ import (
 	"github.com/latchauth/latch/internal/ratelimit"
 )
 
-// RateLimiter counts requests and failures (package ratelimit).
-type RateLimiter interface {
-	Allow(ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error)
-	Fail(ctx context.Context, key string, ttl time.Duration) (int, error)
-	Failures(ctx context.Context, key string) (int, time.Time, error)
-	Reset(ctx context.Context, key string) error
-}
-
-// Default limits (DESIGN §6, §9): generous enough for an office behind one
-// address, tight enough that one address cannot try many passwords.
+// Default limits: generous enough for an office behind one address, tight
+// enough that one address cannot try many passwords. The account limit is
+// the account-wide failure ceiling (see admitLogin).
 var (
 	DefaultIPLimit      = ratelimit.Limit{Count: 300, Period: time.Minute}
 	DefaultAccountLimit = ratelimit.Limit{Count: 10, Period: time.Minute}
 )
 
-// Progressive throttling after failed logins, per account and client
-// address: FreeFailures in a row cost nothing, then each further attempt
-// must wait 1 s, 2 s, 4 s, … up to MaxFailureDelay after the last failure.
-// A streak is forgotten after FailureMemory without failures, or at the
-// next good login, or when an admin lifts it.
+// Progressive throttling after failed logins, per (account, client
+// address): FreeFailures in a row cost nothing, then each further attempt
+// from that address must wait 1 s, 2 s, 4 s, … up to MaxFailureDelay after
+// the last failure. A streak is forgotten after FailureMemory without
+// failures, at the next good login from the address, or when an admin
+// lifts it.
 const (
 	FreeFailures    = 5
 	MaxFailureDelay = 5 * time.Minute
 	FailureMemory   = time.Hour
+)
+
+// Reasons of account.locked events.
+const (
+	LockFailedLogins = "failed_logins" // an address's failure streak started costing delay
+	LockCeiling      = "rate_limit"    // the account-wide failure ceiling tripped
+	LockSecondFactor = "second_factor" // an address's failed codes started a lock-out
+	LockDailyCap     = "second_factor_daily_cap"
 )
 
 // failureDelay is how long after the n-th failure in a row the next
@@ -47,8 +49,10 @@ func failureDelay(n int) time.Duration {
 	return min(time.Second<<(n-FreeFailures), MaxFailureDelay)
 }
 
-// Quota is the caller's standing against the tightest limit its request
-// was counted against, for the dialects' rate-limit headers.
+// Quota is the caller's standing against the tightest of its own
+// per-address limits that its request was counted against, for the
+// dialects' rate-limit headers. Nothing about an account ever shows in
+// it: a stranger must not be able to watch when a user logs in.
 type Quota struct {
 	Limit     ratelimit.Limit
 	Remaining int
@@ -68,11 +72,12 @@ func errLimited(limit string, retry time.Duration) *Error {
 	return &Error{Code: ERATELIMITED, Field: limit, RetryAfter: retry, Message: "too many requests; retry after the time in Retry-After"}
 }
 
-// allow counts one request under key against l and fills the caller's
-// quota. A limiter that fails lets the request through: limits protect
-// the service, and failing closed would turn a Redis outage into a login
-// outage (ratelimit.Fallback normally answers from memory first).
-func (s *Service) allow(ctx context.Context, c Client, name, key string, l ratelimit.Limit) (ratelimit.Result, error) {
+// allow counts one request under key against l; when perAddress, the
+// caller's quota shows the result. A limiter that fails lets the request
+// through: limits protect the service, and failing closed would turn a
+// Redis outage into a login outage (ratelimit.Fallback normally answers
+// from memory first).
+func (s *Service) allow(ctx context.Context, c Client, name, key string, l ratelimit.Limit, perAddress bool) (ratelimit.Result, error) {
 	if s.Limiter == nil || l.Off() {
 		return ratelimit.Result{Allowed: true}, nil
 	}
@@ -81,7 +86,9 @@ func (s *Service) allow(ctx context.Context, c Client, name, key string, l ratel
 		s.log().WarnContext(ctx, "rate limiter failed; request let through", "limit", name, "err", err)
 		return ratelimit.Result{Allowed: true}, nil
 	}
-	c.Quota.update(res, s.now())
+	if perAddress {
+		c.Quota.update(res, s.now())
+	}
 	if !res.Allowed {
 		return res, errLimited(name, res.RetryAfter)
 	}
@@ -89,43 +96,51 @@ func (s *Service) allow(ctx context.Context, c Client, name, key string, l ratel
 }
 
 // AdmitIP counts a request to a login route (action "login", "refresh",
-// …) against the client address's limit. Dialects call it first, before
-// reading the body, so that a flood costs no parsing and no hashing.
+// …) against the client address's limit (IPv6 by /64). It runs first,
+// before the body is read, so that a flood costs no parsing and no hashing.
 func (s *Service) AdmitIP(ctx context.Context, action string, c Client) error {
-	_, err := s.allow(ctx, c, "ip", "ip:"+action+":"+c.IP, s.Config.IPLimit)
+	_, err := s.allow(ctx, c, "ip", "ip:"+action+":"+AddressKey(c.IP), s.Config.IPLimit, true)
 	return err
 }
 
 // accountRef names the account a login is for, whether or not the tenant
 // and user exist, so that unknown accounts are limited exactly like known
-// ones.
-func accountRef(t *Tenant, req LoginRequest) string {
+// ones: the tenant (or what the caller sent for it) and the login name's
+// key. An email and a user name are two names, so two refs.
+func accountRef(t *Tenant, req LoginRequest, name string) string {
 	ref := "?" + strings.ToLower(strings.TrimSpace(req.TenantID+"/"+req.TenantAlias))
 	if t != nil {
 		ref = t.ID
 	}
-	return ref + ":" + EmailKey(req.Email)
+	return ref + ":" + EmailKey(name)
 }
 
-func failureKey(acct, ip string) string { return "fail:" + acct + "@" + ip }
+func failureKey(acct, addr string) string { return "fail:" + acct + "@" + addr }
+func ceilingKey(acct string) string       { return "acct:" + acct }
 
-// admitLogin applies the per-tenant address limit (when the tenant sets
-// one), the per-account limit and the failure streak's delay.
-func (s *Service) admitLogin(ctx context.Context, tenant *Tenant, acct string, req LoginRequest, pol Config) (failures int, err error) {
+// admitLogin decides whether a password may be tried for the account from
+// the client's address, before any hashing:
+//   - the tenant's own per-address limit, when it sets one;
+//   - the address's failure streak on this account (progressive delay);
+//   - the account-wide failure ceiling, which binds only addresses not
+//     known for the account: a flood of failures from strangers slows
+//     strangers and never locks the owner out of the places it uses.
+//
+// Only failures fill the streak and the ceiling (countFailure): a
+// successful login never uses up a limit. It returns the address's
+// streak.
+func (s *Service) admitLogin(ctx context.Context, tenant *Tenant, user *User, acct string, req LoginRequest, pol Config) (int, error) {
 	if s.Limiter == nil {
 		return 0, nil
 	}
 	c := req.Client
+	addr := AddressKey(c.IP)
 	if tenant != nil && tenant.Settings.RateLimitIP != "" {
-		if _, err := s.allow(ctx, c, "tenant_ip", "tip:"+tenant.ID+":"+c.IP, pol.IPLimit); err != nil {
+		if _, err := s.allow(ctx, c, "tenant_ip", "tip:"+tenant.ID+":"+addr, pol.IPLimit, true); err != nil {
 			return 0, err
 		}
 	}
-	if res, err := s.allow(ctx, c, "account", "acct:"+acct, pol.AccountLimit); err != nil {
-		s.lockedByRate(ctx, tenant, req, res)
-		return 0, err
-	}
-	n, last, err := s.Limiter.Failures(ctx, failureKey(acct, c.IP))
+	n, last, err := s.Limiter.Failures(ctx, failureKey(acct, addr))
 	if err != nil {
 		s.log().WarnContext(ctx, "rate limiter failed; failure streak not checked", "err", err)
 		return 0, nil
@@ -133,79 +148,128 @@ func (s *Service) admitLogin(ctx context.Context, tenant *Tenant, acct string, r
 	if wait := last.Add(failureDelay(n)).Sub(s.now()); n >= FreeFailures && wait > 0 {
 		// Only on this (rare) path: has an admin lifted the throttle since?
 		if _, lifted, err := s.Limiter.Failures(ctx, "lift:"+acct); err == nil && lifted.After(last) {
-			s.Limiter.Reset(ctx, failureKey(acct, c.IP))
-			return 0, nil
+			s.Limiter.Reset(ctx, failureKey(acct, addr))
+			n = 0
+		} else {
+			return n, errLimited("failed_logins", wait)
 		}
-		return n, errLimited("failed_logins", wait)
+	}
+	if pol.AccountLimit.Off() {
+		return n, nil
+	}
+	res, err := s.Limiter.Peek(ctx, ceilingKey(acct), pol.AccountLimit)
+	if err != nil {
+		s.log().WarnContext(ctx, "rate limiter failed; failure ceiling not checked", "err", err)
+		return n, nil
+	}
+	if !res.Allowed && !s.knownAddress(ctx, user, addr) {
+		return n, errLimited("account", res.RetryAfter)
 	}
 	return n, nil
 }
 
-// lockedByRate records account.locked when an existing account's limit
-// starts refusing, at most once per limit period.
-func (s *Service) lockedByRate(ctx context.Context, tenant *Tenant, req LoginRequest, res ratelimit.Result) {
-	if tenant == nil || res.Limit.Off() {
-		return
+// knownAddress reports whether the user logged in from addr recently. It
+// asks the store for unknown accounts too (user nil), so that the answer
+// takes the same time whether the account exists or not.
+func (s *Service) knownAddress(ctx context.Context, user *User, addr string) bool {
+	id := ""
+	if user != nil {
+		id = user.ID
 	}
-	user, err := s.Users.GetUserByEmail(ctx, tenant.ID, req.Email)
+	known, err := s.Users.KnownAddress(ctx, id, addr, s.now().Add(-KnownAddressLifetime))
 	if err != nil {
-		return
+		// Unknown is the safe answer: the ceiling still binds.
+		s.log().WarnContext(ctx, "known addresses not read", "err", err)
+		return false
 	}
-	once, err := s.Limiter.Allow(ctx, "locked:"+user.ID, ratelimit.Limit{Count: 1, Period: res.Limit.Period})
-	if err == nil && once.Allowed {
-		s.recordLock(ctx, tenant.ID, user.ID, req.Client, "rate_limit", s.now().Add(res.RetryAfter))
-	}
+	return known && user != nil
 }
 
-// countFailure extends the account's failure streak from this address and
-// records account.locked when the streak starts costing delay.
-func (s *Service) countFailure(ctx context.Context, tenant *Tenant, userID, acct string, c Client) {
+// countFailure extends the address's failure streak on the account and
+// fills the account's failure ceiling. account.locked is recorded when
+// the streak starts costing delay and when the ceiling trips.
+func (s *Service) countFailure(ctx context.Context, tenant *Tenant, user *User, acct string, c Client, pol Config) {
 	if s.Limiter == nil {
 		return
 	}
-	n, err := s.Limiter.Fail(ctx, failureKey(acct, c.IP), FailureMemory)
+	n, err := s.Limiter.Fail(ctx, failureKey(acct, AddressKey(c.IP)), FailureMemory)
 	if err != nil {
 		s.log().WarnContext(ctx, "rate limiter failed; failure not counted", "err", err)
+	}
+	if n == FreeFailures && user != nil {
+		s.recordLock(ctx, tenant.ID, user.ID, c, LockFailedLogins, s.now().Add(failureDelay(n)))
+	}
+	if pol.AccountLimit.Off() {
 		return
 	}
-	if n == FreeFailures && tenant != nil && userID != "" {
-		s.recordLock(ctx, tenant.ID, userID, c, "failed_logins", s.now().Add(failureDelay(n)))
+	res, err := s.Limiter.Allow(ctx, ceilingKey(acct), pol.AccountLimit)
+	if err != nil {
+		s.log().WarnContext(ctx, "rate limiter failed; failure not counted against the ceiling", "err", err)
+		return
 	}
+	if user == nil || (res.Allowed && res.Remaining > 0) {
+		return
+	}
+	// Tripped: strangers are refused from now on. Record it once per
+	// period, not at every further failure.
+	once, err := s.Limiter.Allow(ctx, "locked:"+user.ID, ratelimit.Limit{Count: 1, Period: pol.AccountLimit.Period})
+	if err != nil || !once.Allowed {
+		return
+	}
+	until := s.now().Add(pol.AccountLimit.Interval())
+	if p, err := s.Limiter.Peek(ctx, ceilingKey(acct), pol.AccountLimit); err == nil {
+		until = s.now().Add(p.RetryAfter)
+	}
+	s.recordLock(ctx, tenant.ID, user.ID, c, LockCeiling, until)
 }
 
 // LiftThrottle forgets the user's failure streaks (from every address),
-// account limit and second-factor attempts, so that the user can log in at
-// once (admin).
+// failure ceiling and second-factor attempts, so that the user can log in
+// at once (admin).
 func (s *Service) LiftThrottle(ctx context.Context, tenantID, userID string) error {
-	user, err := s.Users.GetUser(ctx, tenantID, userID)
+	user, err := s.GetUser(ctx, tenantID, userID)
 	if err != nil {
 		return err
 	}
-	if err := s.SecondFactors.ClearSecondFactorAttempts(ctx, userID); err != nil {
+	if err := s.SecondFactors.ClearSecondFactorAttempts(ctx, user.ID, ""); err != nil {
 		return err
 	}
-	if s.Limiter == nil {
-		return nil
+	if s.Limiter != nil {
+		names := []string{user.Email}
+		if user.Username != "" {
+			names = append(names, user.Username)
+		}
+		errs := []error{s.Limiter.Reset(ctx, "locked:"+user.ID)}
+		for _, name := range names {
+			acct := user.TenantID + ":" + EmailKey(name)
+			errs = append(errs, s.Limiter.Reset(ctx, ceilingKey(acct)))
+			// Failure streaks are kept per address, and resetting every
+			// address's key would need a scan; instead the lift is
+			// recorded, and a streak whose last failure is older than the
+			// lift no longer delays.
+			_, err := s.Limiter.Fail(ctx, "lift:"+acct, FailureMemory)
+			errs = append(errs, err)
+		}
+		if err := errors.Join(errs...); err != nil {
+			return Internal(err)
+		}
 	}
-	acct := tenantID + ":" + EmailKey(user.Email)
-	if err := errors.Join(s.Limiter.Reset(ctx, "acct:"+acct), s.Limiter.Reset(ctx, "locked:"+userID)); err != nil {
-		return Internal(err)
-	}
-	// Failure streaks are kept per address, and resetting every address's
-	// key would need a scan; instead the lift is recorded, and a streak
-	// whose last failure is older than the lift no longer delays.
-	if _, err := s.Limiter.Fail(ctx, "lift:"+acct, FailureMemory); err != nil {
-		return Internal(err)
-	}
-	s.log().InfoContext(ctx, "throttle lifted by admin", "user_id", userID, "tenant_id", tenantID)
+	s.log().InfoContext(ctx, "throttle lifted by admin", "user_id", user.ID, "tenant_id", user.TenantID)
+	s.audit(ctx, user.TenantID, user.ID, "throttle", "lifted", user.ID, nil)
 	return nil
 }
 
-// busy turns a hashing pool's overload error into EUNAVAILABLE.
+// busy turns a hashing pool's overload error into EUNAVAILABLE, and so a
+// request whose client went away while it waited for a hashing worker
+// (Err keeps context.Canceled or DeadlineExceeded for the logs): neither
+// is a failed login attempt.
 func busy(err error) (*Error, bool) {
 	var ov interface{ RetryAfter() time.Duration }
 	if errors.As(err, &ov) {
 		return &Error{Code: EUNAVAILABLE, RetryAfter: ov.RetryAfter(), Message: "the server is busy; retry after the time in Retry-After", Err: err}, true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: EUNAVAILABLE, RetryAfter: time.Second, Message: "the request ended while it waited for the server", Err: err}, true
 	}
 	return nil, false
 }

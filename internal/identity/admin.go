@@ -5,10 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/latchauth/latch/internal/ratelimit"
@@ -36,6 +40,7 @@ type MetadataInput struct {
 // UserInput creates or patches a user.
 type UserInput struct {
 	Email           *string          `json:"email"`
+	Username        *string          `json:"username"`
 	EmailVerified   *bool            `json:"email_verified"`
 	Password        *string          `json:"password"`
 	PasswordHash    *string          `json:"password_hash"`
@@ -74,14 +79,29 @@ func ValidEmail(s string) bool {
 	return err == nil && a.Address == s && a.Name == ""
 }
 
+// ValidUsername reports whether s may be a user name: 1 to 256
+// characters, none of them '@' (so that a login name is an email or a
+// user name, never both), a space or a control character.
+func ValidUsername(s string) bool {
+	if s == "" || utf8.RuneCountInString(s) > maxText || !ValidText(s) {
+		return false
+	}
+	for _, r := range s {
+		if r == '@' || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
 func text(field string, v *string, required bool) error {
 	switch {
 	case v == nil && required, v != nil && required && strings.TrimSpace(*v) == "":
 		return Invalid(field, "is required")
 	case v != nil && utf8.RuneCountInString(*v) > maxText:
 		return Invalid(field, "must be at most %d characters", maxText)
-	case v != nil && !utf8.ValidString(*v):
-		return Invalid(field, "must be valid UTF-8")
+	case v != nil && !ValidText(*v):
+		return Invalid(field, "must be valid UTF-8 and must not contain NUL characters")
 	}
 	return nil
 }
@@ -99,6 +119,26 @@ func list(field string, v *[]string) error {
 		}
 	}
 	return nil
+}
+
+// ParseOrigin checks that s is a browser origin, scheme://host[:port] with
+// an http or https scheme and nothing after it, and returns it in lower
+// case, as browsers send it in the Origin header. "*" and "null" are not
+// origins: latch allows exact origins only.
+func ParseOrigin(s string) (string, error) {
+	o := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "/"))
+	u, err := url.Parse(o)
+	switch {
+	case o == "*" || o == "null":
+		return "", fmt.Errorf("%q is not allowed: name each origin, like https://app.example.com", s)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		return "", fmt.Errorf("%q is not an origin like https://app.example.com", s)
+	case u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(o, "?#"):
+		return "", fmt.Errorf("%q is not an origin: scheme, host and port only, like https://app.example.com", s)
+	case u.Port() != "" && strings.Trim(u.Port(), "0123456789") != "":
+		return "", fmt.Errorf("%q has an invalid port", s)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 func (in *TenantInput) apply(t *Tenant, create bool) error {
@@ -125,6 +165,20 @@ func (in *TenantInput) apply(t *Tenant, create bool) error {
 				return Invalid("settings."+field, "%v", err)
 			}
 		}
+		if len(st.CORSOrigins) > 100 {
+			return Invalid("settings.cors_origins", "must have at most 100 entries")
+		}
+		origins := make([]string, 0, len(st.CORSOrigins))
+		for _, o := range st.CORSOrigins {
+			n, err := ParseOrigin(o)
+			if err != nil {
+				return Invalid("settings.cors_origins", "%v", err)
+			}
+			if !slices.Contains(origins, n) {
+				origins = append(origins, n)
+			}
+		}
+		st.CORSOrigins = origins
 		t.Settings = st
 	}
 	return nil
@@ -132,6 +186,9 @@ func (in *TenantInput) apply(t *Tenant, create bool) error {
 
 // CreateTenant validates in and stores a new tenant.
 func (s *Service) CreateTenant(ctx context.Context, in TenantInput) (*Tenant, error) {
+	if err := CheckText("", in); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	t := &Tenant{ID: NewID(), CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(t, true); err != nil {
@@ -140,15 +197,20 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput) (*Tenant, er
 	if err := s.Tenants.CreateTenant(ctx, t); err != nil {
 		return nil, aliasConflict(err)
 	}
+	s.audit(ctx, t.ID, "", "tenant", "created", t.ID, tenantChanges(&Tenant{}, t))
 	return t, nil
 }
 
 // UpdateTenant applies the fields set in in.
 func (s *Service) UpdateTenant(ctx context.Context, id string, in TenantInput) (*Tenant, error) {
-	t, err := s.Tenants.GetTenant(ctx, id)
+	if err := CheckText("", in); err != nil {
+		return nil, err
+	}
+	t, err := s.GetTenant(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	old := *t
 	if err := in.apply(t, false); err != nil {
 		return nil, err
 	}
@@ -156,7 +218,38 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, in TenantInput) (
 	if err := s.Tenants.UpdateTenant(ctx, t); err != nil {
 		return nil, aliasConflict(err)
 	}
+	s.audit(ctx, t.ID, "", "tenant", "updated", t.ID, tenantChanges(&old, t))
 	return t, nil
+}
+
+// DeleteTenant removes the tenant and everything it owns, its audit log
+// included; the deletion itself is logged (there is no tenant left to
+// record it in).
+func (s *Service) DeleteTenant(ctx context.Context, id string) error {
+	id, err := wellFormed("tenant", id)
+	if err != nil {
+		return err
+	}
+	if err := s.Tenants.DeleteTenant(ctx, id); err != nil {
+		return err
+	}
+	s.log().WarnContext(ctx, "admin write", "event", AdminEventPrefix+"tenant.deleted", "tenant_id", id)
+	return nil
+}
+
+// GetTenant returns the tenant with id; ENOTFOUND when there is none,
+// or when id is not an id at all.
+func (s *Service) GetTenant(ctx context.Context, id string) (*Tenant, error) {
+	id, err := wellFormed("tenant", id)
+	if err != nil {
+		return nil, err
+	}
+	return s.Tenants.GetTenant(ctx, id)
+}
+
+// ListTenants returns a page of tenants.
+func (s *Service) ListTenants(ctx context.Context, p Page) ([]*Tenant, string, error) {
+	return s.Tenants.ListTenants(ctx, p)
 }
 
 func aliasConflict(err error) error {
@@ -166,7 +259,7 @@ func aliasConflict(err error) error {
 	return err
 }
 
-func (s *Service) applyUser(u *User, in UserInput, create bool) error {
+func (s *Service) applyUser(ctx context.Context, u *User, in UserInput, create bool) error {
 	if in.Email != nil {
 		e := strings.TrimSpace(*in.Email)
 		if !ValidEmail(e) {
@@ -176,6 +269,13 @@ func (s *Service) applyUser(u *User, in UserInput, create bool) error {
 	} else if create {
 		return Invalid("email", "is required")
 	}
+	if in.Username != nil {
+		n := strings.TrimSpace(*in.Username)
+		if n != "" && !ValidUsername(n) {
+			return Invalid("username", "must be at most %d characters, without '@', spaces or control characters", maxText)
+		}
+		u.Username = n
+	}
 	if in.Password != nil && in.PasswordHash != nil {
 		return Invalid("password", "give either password or password_hash, not both")
 	}
@@ -183,7 +283,7 @@ func (s *Service) applyUser(u *User, in UserInput, create bool) error {
 		if utf8.RuneCountInString(*in.Password) < 8 {
 			return Invalid("password", "must be at least 8 characters")
 		}
-		h, err := s.Passwords.Hash(*in.Password)
+		h, err := s.Passwords.Hash(ctx, *in.Password)
 		if e, ok := busy(err); ok {
 			return e
 		} else if err != nil {
@@ -270,36 +370,122 @@ func (s *Service) applyUser(u *User, in UserInput, create bool) error {
 // CreateUser validates in, hashes the password (or checks an imported
 // hash) and stores a new user of the tenant.
 func (s *Service) CreateUser(ctx context.Context, tenantID string, in UserInput) (*User, error) {
-	if _, err := s.Tenants.GetTenant(ctx, tenantID); err != nil {
+	if err := CheckText("", in); err != nil {
+		return nil, err
+	}
+	t, err := s.GetTenant(ctx, tenantID)
+	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	u := &User{ID: NewID(), TenantID: tenantID, Status: StatusActive, CreatedAt: now, UpdatedAt: now}
-	if err := s.applyUser(u, in, true); err != nil {
+	u := &User{ID: NewID(), TenantID: t.ID, Status: StatusActive, CreatedAt: now, UpdatedAt: now}
+	if err := s.applyUser(ctx, u, in, true); err != nil {
 		return nil, err
 	}
 	if err := s.Users.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	return s.Users.GetUser(ctx, tenantID, u.ID)
+	s.audit(ctx, u.TenantID, u.ID, "user", "created", u.ID, userChanges(&User{Status: StatusActive}, u))
+	return s.Users.GetUser(ctx, u.TenantID, u.ID)
 }
 
 // UpdateUser applies the fields set in in. Disabling a user revokes its
 // sessions; a new password does too (in the store's same write), so a
 // stolen refresh token dies with the old password.
 func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, in UserInput) (*User, error) {
-	u, err := s.Users.GetUser(ctx, tenantID, id)
+	if err := CheckText("", in); err != nil {
+		return nil, err
+	}
+	u, err := s.GetUser(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.applyUser(u, in, false); err != nil {
+	old := *u
+	if err := s.applyUser(ctx, u, in, false); err != nil {
 		return nil, err
 	}
 	u.UpdatedAt = s.now()
 	if err := s.Users.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
+	s.audit(ctx, u.TenantID, u.ID, "user", "updated", u.ID, userChanges(&old, u))
+	return s.Users.GetUser(ctx, u.TenantID, u.ID)
+}
+
+// DeleteUser removes the user and its sessions; its events stay (audit).
+func (s *Service) DeleteUser(ctx context.Context, tenantID, id string) error {
+	u, err := s.GetUser(ctx, tenantID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.Users.DeleteUser(ctx, u.TenantID, u.ID); err != nil {
+		return err
+	}
+	s.audit(ctx, u.TenantID, u.ID, "user", "deleted", u.ID, nil)
+	return nil
+}
+
+// GetUser returns a user of the tenant; ENOTFOUND when there is none, or
+// when either id is not an id at all.
+func (s *Service) GetUser(ctx context.Context, tenantID, id string) (*User, error) {
+	tenantID, err := wellFormed("tenant", tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if id, err = wellFormed("user", id); err != nil {
+		return nil, err
+	}
 	return s.Users.GetUser(ctx, tenantID, id)
+}
+
+// ListUsers returns a page of the tenant's users, ENOTFOUND when the
+// tenant does not exist.
+func (s *Service) ListUsers(ctx context.Context, tenantID string, f UserFilter, p Page) ([]*User, string, error) {
+	if err := errors.Join(CheckText("email", f.Email), CheckText("username", f.Username)); err != nil {
+		return nil, "", AsError(err)
+	}
+	t, err := s.GetTenant(ctx, tenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.Users.ListUsers(ctx, t.ID, f, p)
+}
+
+// ListUserSessions returns the user's sessions, newest first.
+func (s *Service) ListUserSessions(ctx context.Context, tenantID, userID string) ([]*Session, error) {
+	u, err := s.GetUser(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	return s.Sessions.ListUserSessions(ctx, u.TenantID, u.ID)
+}
+
+// RevokeUserSessions ends every live session of the user (re-
+// authentication grants included) and returns how many it ended.
+func (s *Service) RevokeUserSessions(ctx context.Context, tenantID, userID string) (int, error) {
+	u, err := s.GetUser(ctx, tenantID, userID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.Sessions.RevokeUserSessions(ctx, u.TenantID, u.ID, s.now(), "revoked by admin")
+	if err != nil {
+		return 0, err
+	}
+	s.audit(ctx, u.TenantID, u.ID, "sessions", "revoked", u.ID, nil, "revoked", n)
+	return n, nil
+}
+
+// ListEvents returns a page of the tenant's events (the audit log),
+// newest first.
+func (s *Service) ListEvents(ctx context.Context, tenantID string, f EventFilter, p Page) ([]*Event, string, error) {
+	if err := errors.Join(CheckText("type", f.Type), CheckText("user_id", f.UserID)); err != nil {
+		return nil, "", AsError(err)
+	}
+	t, err := s.GetTenant(ctx, tenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.Events.ListEvents(ctx, t.ID, f, p)
 }
 
 func (in *OrganisationInput) apply(o *Organisation, create bool) error {
@@ -335,28 +521,79 @@ func (in *OrganisationInput) apply(o *Organisation, create bool) error {
 
 // CreateOrganisation validates in and stores a new organisation.
 func (s *Service) CreateOrganisation(ctx context.Context, tenantID string, in OrganisationInput) (*Organisation, error) {
-	if _, err := s.Tenants.GetTenant(ctx, tenantID); err != nil {
+	if err := CheckText("", in); err != nil {
+		return nil, err
+	}
+	t, err := s.GetTenant(ctx, tenantID)
+	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	o := &Organisation{ID: NewID(), TenantID: tenantID, CreatedAt: now, UpdatedAt: now}
+	o := &Organisation{ID: NewID(), TenantID: t.ID, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(o, true); err != nil {
 		return nil, err
 	}
-	return o, s.Organisations.CreateOrganisation(ctx, o)
+	if err := s.Organisations.CreateOrganisation(ctx, o); err != nil {
+		return nil, err
+	}
+	s.audit(ctx, o.TenantID, "", "organisation", "created", o.ID, organisationChanges(&Organisation{}, o))
+	return o, nil
 }
 
 // UpdateOrganisation applies the fields set in in.
 func (s *Service) UpdateOrganisation(ctx context.Context, tenantID, id string, in OrganisationInput) (*Organisation, error) {
-	o, err := s.Organisations.GetOrganisation(ctx, tenantID, id)
+	if err := CheckText("", in); err != nil {
+		return nil, err
+	}
+	o, err := s.GetOrganisation(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
 	}
+	old := *o
 	if err := in.apply(o, false); err != nil {
 		return nil, err
 	}
 	o.UpdatedAt = s.now()
-	return o, s.Organisations.UpdateOrganisation(ctx, o)
+	if err := s.Organisations.UpdateOrganisation(ctx, o); err != nil {
+		return nil, err
+	}
+	s.audit(ctx, o.TenantID, "", "organisation", "updated", o.ID, organisationChanges(&old, o))
+	return o, nil
+}
+
+// DeleteOrganisation removes the organisation; its children lose their
+// parent and its members their membership.
+func (s *Service) DeleteOrganisation(ctx context.Context, tenantID, id string) error {
+	o, err := s.GetOrganisation(ctx, tenantID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.Organisations.DeleteOrganisation(ctx, o.TenantID, o.ID); err != nil {
+		return err
+	}
+	s.audit(ctx, o.TenantID, "", "organisation", "deleted", o.ID, nil)
+	return nil
+}
+
+// GetOrganisation returns an organisation of the tenant, or ENOTFOUND.
+func (s *Service) GetOrganisation(ctx context.Context, tenantID, id string) (*Organisation, error) {
+	tenantID, err := wellFormed("tenant", tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if id, err = wellFormed("organisation", id); err != nil {
+		return nil, err
+	}
+	return s.Organisations.GetOrganisation(ctx, tenantID, id)
+}
+
+// ListOrganisations returns a page of the tenant's organisations.
+func (s *Service) ListOrganisations(ctx context.Context, tenantID string, p Page) ([]*Organisation, string, error) {
+	t, err := s.GetTenant(ctx, tenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.Organisations.ListOrganisations(ctx, t.ID, p)
 }
 
 // APIKeyPrefix starts every API key, so secret scanners can find leaks.
@@ -368,17 +605,44 @@ func (s *Service) CreateAPIKey(ctx context.Context, tenantID, name string) (*API
 	if err := text("name", &name, true); err != nil {
 		return nil, "", err
 	}
-	if _, err := s.Tenants.GetTenant(ctx, tenantID); err != nil {
+	t, err := s.GetTenant(ctx, tenantID)
+	if err != nil {
 		return nil, "", err
 	}
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	secret := APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	k := &APIKey{ID: NewID(), TenantID: tenantID, Name: name, Hash: HashAPIKey(secret), Prefix: secret[:len(APIKeyPrefix)+6], CreatedAt: s.now()}
+	k := &APIKey{ID: NewID(), TenantID: t.ID, Name: name, Hash: HashAPIKey(secret), Prefix: secret[:len(APIKeyPrefix)+6], CreatedAt: s.now()}
 	if err := s.APIKeys.CreateAPIKey(ctx, k); err != nil {
 		return nil, "", err
 	}
+	s.audit(ctx, k.TenantID, "", "api_key", "created", k.ID, []string{"name"})
 	return k, secret, nil
+}
+
+// ListAPIKeys returns the tenant's keys, revoked ones included.
+func (s *Service) ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error) {
+	t, err := s.GetTenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return s.APIKeys.ListAPIKeys(ctx, t.ID)
+}
+
+// RevokeAPIKey stops a key from working, at once and for good.
+func (s *Service) RevokeAPIKey(ctx context.Context, tenantID, id string) error {
+	tenantID, err := wellFormed("tenant", tenantID)
+	if err != nil {
+		return err
+	}
+	if id, err = wellFormed("API key", id); err != nil {
+		return err
+	}
+	if err := s.APIKeys.RevokeAPIKey(ctx, tenantID, id, s.now()); err != nil {
+		return err
+	}
+	s.audit(ctx, tenantID, "", "api_key", "revoked", id, nil)
+	return nil
 }
 
 // HashAPIKey is how API keys are stored: SHA-256 suffices for 256-bit

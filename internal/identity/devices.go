@@ -2,13 +2,14 @@ package identity
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 )
 
 // ReauthLifetime is how long a device's re-authentication token lives
-// (DESIGN §3.3).
+// (the token-login contract).
 const ReauthLifetime = 30 * 24 * time.Hour
 
 // DeviceLoginResult is a token-login login: a session for the device, and
@@ -26,7 +27,7 @@ func (s *Service) Tenant(ctx context.Context, id string) (*Tenant, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, Invalid("tenant_id", "must be a UUID")
 	}
-	return s.Tenants.GetTenant(ctx, id)
+	return s.Tenants.GetTenant(ctx, strings.ToLower(id))
 }
 
 // TenantForAPIKey returns the tenant an API key belongs to;
@@ -69,49 +70,39 @@ func (s *Service) UserOrganisations(ctx context.Context, u *User) ([]*Organisati
 }
 
 // DeviceLogin is a password login for a named device (token-login). With
-// wantReauth it also issues the device's re-authentication token,
-// replacing any earlier one of the same device.
+// wantReauth it also issues the device's re-authentication token, in the
+// session's own write, which replaces any earlier one of the same device:
+// a device has one live token, however many logins race.
 func (s *Service) DeviceLogin(ctx context.Context, req LoginRequest, wantReauth bool) (*DeviceLoginResult, error) {
 	if wantReauth && req.Device == "" {
 		return nil, Invalid("device_name", "is required when a re-authentication token is asked for")
 	}
-	res, err := s.Login(ctx, req)
+	res, grant, err := s.login(ctx, req, wantReauth)
 	if err != nil {
 		return nil, err
 	}
 	out := &DeviceLoginResult{LoginResult: res, SessionToken: s.sessionToken(res.Session)}
-	if wantReauth {
-		now := s.now()
-		if _, err := s.Sessions.RevokeDeviceSessions(ctx, res.Tenant.ID, res.User.ID, req.Device, SessionReauth, now, "replaced by a new re-authentication token"); err != nil {
-			return nil, err
-		}
-		grant := &Session{
-			ID: NewID(), TenantID: res.Tenant.ID, UserID: res.User.ID, Kind: SessionReauth, DeviceName: req.Device,
-			CreatedAt: now, ExpiresAt: now.Add(ReauthLifetime), LastSeenAt: now, RotatedAt: now,
-			UserAgent: req.Client.UserAgent, IP: req.Client.IP, Dialect: req.Client.Dialect, AMR: res.Session.AMR,
-		}
-		if err := s.Sessions.CreateSession(ctx, grant, SessionWrite{}); err != nil {
-			return nil, err
-		}
-		out.ReauthToken = s.Codec.Encode(prefixReauth, uuid.MustParse(grant.ID), 0)
+	if grant != nil {
+		out.ReauthToken = s.Codec.Encode(PrefixReauth, uuid.MustParse(grant.ID), 0)
 	}
 	return out, nil
 }
 
 func (s *Service) sessionToken(sess *Session) string {
-	return s.Codec.Encode(prefixSession, uuid.MustParse(sess.ID), 0)
+	return s.Codec.Encode(PrefixSession, uuid.MustParse(sess.ID), 0)
 }
 
 // TokenLogin opens a new session for the device a re-authentication token
 // belongs to. The token comes back unchanged, or, when the tenant rotates
 // them, replaced by its successor (the presented one then stops working).
 func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, client Client) (*DeviceLoginResult, error) {
-	id, gen, err := s.Codec.Decode(prefixReauth, reauthToken)
+	client = client.clean()
+	id, gen, err := s.Codec.Decode(PrefixReauth, reauthToken)
 	invalid := &Error{Code: ETOKENINVALID, Message: "the re-authentication token is invalid, expired or revoked"}
 	if err != nil {
 		return nil, invalid
 	}
-	grant, tenant, user, err := s.loadSession(ctx, uuid.UUID(id).String())
+	grant, tenant, user, err := s.Sessions.GetSessionWithOwners(ctx, uuid.UUID(id).String())
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, invalid
 	} else if err != nil {
@@ -125,7 +116,7 @@ func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, 
 	if err != nil {
 		return nil, invalid
 	}
-	if _, err := s.allow(ctx, client, "session", "sess:"+grant.ID, pol.IPLimit); err != nil {
+	if _, err := s.allow(ctx, client, "session", "sess:"+grant.ID, pol.IPLimit, false); err != nil {
 		return nil, err
 	}
 	token := reauthToken
@@ -136,15 +127,29 @@ func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, 
 			}
 			return nil, err
 		}
-		token = s.Codec.Encode(prefixReauth, uuid.MustParse(grant.ID), uint64(grant.Generation+1))
+		token = s.Codec.Encode(PrefixReauth, uuid.MustParse(grant.ID), uint64(grant.Generation+1))
 	}
 	sess := &Session{
 		ID: NewID(), TenantID: tenant.ID, UserID: user.ID, DeviceName: grant.DeviceName,
 		CreatedAt: now, ExpiresAt: now.Add(pol.SessionLifetime), LastSeenAt: now, RotatedAt: now,
 		UserAgent: client.UserAgent, Origin: client.Origin, IP: client.IP, Dialect: client.Dialect, AMR: grant.AMR,
 	}
+	// Conditional on the user as loaded: a disable or password change
+	// revokes the grant, and must not be outrun by a session minted from
+	// it. Any other change of the user (a login's rehash) is no reason to
+	// refuse: when the grant is still live, write again with the user as
+	// it is now.
 	ev := s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, client.eventData("method", "reauthentication_token"))
-	if err := s.Sessions.CreateSession(ctx, sess, SessionWrite{Events: []Event{ev}}); err != nil {
+	err = s.Sessions.CreateSession(ctx, sess, SessionWrite{Checked: user, Events: []Event{ev}})
+	if ErrorCode(err) == ECONFLICT {
+		if g, _, fresh, ferr := s.Sessions.GetSessionWithOwners(ctx, grant.ID); ferr == nil && !g.Revoked() && fresh.Status == StatusActive {
+			user = fresh
+			err = s.Sessions.CreateSession(ctx, sess, SessionWrite{Checked: user, Events: []Event{ev}})
+		}
+	}
+	if ErrorCode(err) == ECONFLICT {
+		return nil, invalid
+	} else if err != nil {
 		return nil, err
 	}
 	s.eventsWritten()
@@ -159,5 +164,5 @@ func (s *Service) TokenLogin(ctx context.Context, tenantID, reauthToken string, 
 // DeviceLogout ends the session an APIToken (session token) names and
 // revokes its device's re-authentication token.
 func (s *Service) DeviceLogout(ctx context.Context, tenantID, sessionToken string, client Client) error {
-	return s.logout(ctx, tenantID, prefixSession, sessionToken, client)
+	return s.logout(ctx, tenantID, PrefixSession, sessionToken, client)
 }

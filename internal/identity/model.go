@@ -52,6 +52,10 @@ type TenantSettings struct {
 	// RotateReauthTokens makes every TokenLogin (token-login dialect)
 	// return a new re-authentication token and retire the one presented.
 	RotateReauthTokens bool `json:"rotate_reauthentication_tokens"`
+	// CORSOrigins are browser origins ("https://app.example.com") allowed
+	// to call this tenant's dialect routes, besides the deployment's
+	// LATCH_CORS_ORIGINS. Stored normalised (see ParseOrigin).
+	CORSOrigins []string `json:"cors_origins,omitempty"`
 }
 
 // MetadataItem is one key/value pair on a user, shaped after the
@@ -72,6 +76,7 @@ type User struct {
 	ID               string
 	TenantID         string
 	Email            string
+	Username         string // optional login name, unique per tenant (see UsernameKey); "" when none
 	EmailVerified    bool
 	PasswordHash     string // PHC or modular crypt string; "" means password login is impossible
 	FirstName        string
@@ -136,6 +141,10 @@ const (
 	SessionNormal = ""
 	SessionReauth = "reauth"
 )
+
+// ReasonGrantReplaced is the revoke reason of a re-authentication grant
+// that a newer grant for the same device replaced.
+const ReasonGrantReplaced = "replaced by a new re-authentication token"
 
 // Revoked reports whether the session has been revoked.
 func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }
@@ -213,3 +222,7 @@ func RevokeReason(u *User, oldHash string) string {
 
 // EmailKey is the form in which emails are compared: trimmed and lower-cased.
 func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// UsernameKey is the form in which user names are compared: trimmed and
+// lower-cased, like emails.
+func UsernameKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }

@@ -14,14 +14,61 @@ type Sealer interface {
 	Open(sealed, ad []byte) ([]byte, error)
 }
 
-// Second-factor guessing limits (DESIGN §5, issue "two-factor"): six digits
-// fall to guessing without them. Attempts, not only failures, are counted
-// before a code is checked, so concurrent guesses cannot overrun the limit;
-// a success forgets the count.
+// Second-factor guessing limits: six digits fall to guessing without
+// them, and only someone who knows the password gets here. Per (user,
+// client address): SecondFactorFree failed codes, then a lock-out of
+// SecondFactorLockout that doubles with each further failure (up to a
+// day). Per user: at most SecondFactorDailyCap failed codes a day from
+// addresses not known for the user (see KnownAddressLifetime), so an
+// attacker with the password gets about 50 guesses a day however many
+// addresses it has, and still cannot lock the owner out of the second
+// factor at the owner's usual addresses. Attempts, not only failures, are
+// counted before a code is checked, so concurrent guesses cannot overrun
+// the limits; a success forgets the address's attempts.
 const (
-	SecondFactorWindow      = 5 * time.Minute
-	SecondFactorMaxAttempts = 5
+	SecondFactorFree       = 5
+	SecondFactorLockout    = 5 * time.Minute
+	SecondFactorMaxLockout = 24 * time.Hour
+	SecondFactorDailyCap   = 50
+	secondFactorMemory     = 24 * time.Hour
 )
+
+// secondFactorLockout is how long after the n-th failed code from an
+// address the next attempt from it must wait.
+func secondFactorLockout(n int) time.Duration {
+	if n < SecondFactorFree {
+		return 0
+	}
+	if n-SecondFactorFree >= 9 {
+		return SecondFactorMaxLockout
+	}
+	return min(SecondFactorLockout<<(n-SecondFactorFree), SecondFactorMaxLockout)
+}
+
+// secondFactorVerdict judges an attempt from addr at now against the
+// user's attempts of the last day (oldest first): it returns when the
+// attempt may be made (zero: now), how many of the attempts came from
+// addr, and how many there are in all.
+func secondFactorVerdict(history []SecondFactorAttempt, addr string, known bool, now time.Time) (retryAt time.Time, mine, all int) {
+	var last time.Time
+	for _, a := range history {
+		if a.Address == addr {
+			mine++
+			last = a.At
+		}
+	}
+	all = len(history)
+	if until := last.Add(secondFactorLockout(mine)); mine >= SecondFactorFree && now.Before(until) {
+		retryAt = until
+	}
+	if !known && all >= SecondFactorDailyCap {
+		// Back under the cap when the cap-th newest attempt is a day old.
+		if until := history[all-SecondFactorDailyCap].At.Add(secondFactorMemory); now.Before(until) && until.After(retryAt) {
+			retryAt = until
+		}
+	}
+	return retryAt, mine, all
+}
 
 // Methods for the access token's amr claim (RFC 8176).
 const (
@@ -41,11 +88,11 @@ type TOTPEnrolment struct {
 // BeginTOTP starts (or restarts) a pending TOTP enrolment for the user. The
 // issuer shown in the app is the tenant's name, the label the user's email.
 func (s *Service) BeginTOTP(ctx context.Context, tenantID, userID string) (*TOTPEnrolment, error) {
-	tenant, err := s.Tenants.GetTenant(ctx, tenantID)
+	tenant, err := s.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	user, err := s.Users.GetUser(ctx, tenantID, userID)
+	user, err := s.GetUser(ctx, tenantID, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -56,13 +103,14 @@ func (s *Service) BeginTOTP(ctx context.Context, tenantID, userID string) (*TOTP
 	if err != nil {
 		return nil, Internal(err)
 	}
-	c := &TOTPCredential{UserID: user.ID, TenantID: tenantID, SecretSealed: s.TOTPSealer.Seal([]byte(e.Secret), TOTPSealAD(user.ID)), CreatedAt: s.now()}
+	c := &TOTPCredential{UserID: user.ID, TenantID: tenant.ID, SecretSealed: s.TOTPSealer.Seal([]byte(e.Secret), TOTPSealAD(user.ID)), CreatedAt: s.now()}
 	if err := s.SecondFactors.PutPendingTOTP(ctx, c); err != nil {
 		if ErrorCode(err) == ECONFLICT {
 			return nil, errTwoFactorAlreadyOn()
 		}
 		return nil, err
 	}
+	s.audit(ctx, tenant.ID, user.ID, "totp", "started", user.ID, nil)
 	return &TOTPEnrolment{Secret: e.Secret, OTPAuthURL: e.OTPAuthURL, QRPNG: e.QRPNG}, nil
 }
 
@@ -78,7 +126,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, tenantID, userID, code string
 	if len(code) != mfa.Digits || strings.Trim(code, "0123456789") != "" {
 		return nil, Invalid("code", "must be the %d-digit code the authenticator app shows", mfa.Digits)
 	}
-	c, err := s.SecondFactors.GetTOTP(ctx, tenantID, userID)
+	user, err := s.GetUser(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.SecondFactors.GetTOTP(ctx, user.TenantID, user.ID)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, &Error{Code: ENOTFOUND, Message: "no two-factor enrolment is pending for this user; start one first"}
 	} else if err != nil {
@@ -99,44 +151,53 @@ func (s *Service) ConfirmTOTP(ctx context.Context, tenantID, userID, code string
 		return nil, Invalid("code", "does not match the authenticator app; check that the device's clock is right and enter the current code")
 	}
 	codes, hashes := mfa.NewRecoveryCodes()
-	if err := s.SecondFactors.ConfirmTOTP(ctx, tenantID, userID, step, hashes, s.now()); err != nil {
+	if err := s.SecondFactors.ConfirmTOTP(ctx, user.TenantID, user.ID, step, hashes, s.now()); err != nil {
 		return nil, err
 	}
-	s.log().InfoContext(ctx, "two-factor enabled", "user_id", userID, "tenant_id", tenantID)
+	s.audit(ctx, user.TenantID, user.ID, "totp", "confirmed", user.ID, nil)
 	return codes, nil
 }
 
 // RegenerateRecoveryCodes replaces the user's recovery codes; the old ones
 // stop working at once.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, tenantID, userID string) ([]string, error) {
+	user, err := s.GetUser(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
 	codes, hashes := mfa.NewRecoveryCodes()
-	err := s.SecondFactors.ReplaceRecoveryCodes(ctx, tenantID, userID, hashes)
+	err = s.SecondFactors.ReplaceRecoveryCodes(ctx, user.TenantID, user.ID, hashes)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, &Error{Code: ENOTFOUND, Message: "two-factor authentication is not on for this user"}
+	} else if err != nil {
+		return nil, err
 	}
-	return codes, err
+	s.audit(ctx, user.TenantID, user.ID, "recovery_codes", "regenerated", user.ID, nil)
+	return codes, nil
 }
 
 // DisableTOTP turns two-factor off: the enrolment, recovery codes and
 // counted attempts are deleted. Turning it off when it is off is not an
 // error, but an unknown user is.
 func (s *Service) DisableTOTP(ctx context.Context, tenantID, userID string) error {
-	if _, err := s.Users.GetUser(ctx, tenantID, userID); err != nil {
+	user, err := s.GetUser(ctx, tenantID, userID)
+	if err != nil {
 		return err
 	}
-	deleted, err := s.SecondFactors.DeleteTOTP(ctx, tenantID, userID)
+	deleted, err := s.SecondFactors.DeleteTOTP(ctx, user.TenantID, user.ID)
 	if deleted {
-		s.log().InfoContext(ctx, "two-factor disabled", "user_id", userID, "tenant_id", tenantID)
+		s.audit(ctx, user.TenantID, user.ID, "totp", "disabled", user.ID, nil)
 	}
 	return err
 }
 
 // TOTPStatus reports the user's enrolment, or ENOTFOUND when there is none.
 func (s *Service) TOTPStatus(ctx context.Context, tenantID, userID string) (*TOTPCredential, error) {
-	if _, err := s.Users.GetUser(ctx, tenantID, userID); err != nil {
+	user, err := s.GetUser(ctx, tenantID, userID)
+	if err != nil {
 		return nil, err
 	}
-	c, err := s.SecondFactors.GetTOTP(ctx, tenantID, userID)
+	c, err := s.SecondFactors.GetTOTP(ctx, user.TenantID, user.ID)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, &Error{Code: ENOTFOUND, Message: "no two-factor enrolment for this user"}
 	}
@@ -171,7 +232,14 @@ func (s *Service) secondFactor(ctx context.Context, tenant *Tenant, user *User, 
 			Message: "this account uses two-factor authentication: send twoFactorCode (or twoFactorRecoveryCode)"})
 	}
 	now := s.now()
-	remaining, retryAt, ok, err := s.SecondFactors.TakeSecondFactorAttempt(ctx, user.ID, now, SecondFactorWindow, SecondFactorMaxAttempts)
+	addr := AddressKey(req.Client.IP)
+	known := s.knownAddress(ctx, user, addr)
+	var retryAt time.Time
+	var mine, all int
+	ok, err := s.SecondFactors.TakeSecondFactorAttempt(ctx, user.ID, addr, now, now.Add(-secondFactorMemory), func(h []SecondFactorAttempt) bool {
+		retryAt, mine, all = secondFactorVerdict(h, addr, known, now)
+		return retryAt.IsZero()
+	})
 	if err != nil {
 		return "", err
 	}
@@ -184,12 +252,15 @@ func (s *Service) secondFactor(ctx context.Context, tenant *Tenant, user *User, 
 		return "", err
 	}
 	if reason != "" {
-		if remaining == 0 {
-			s.recordLock(ctx, tenant.ID, user.ID, req.Client, "second_factor", now.Add(SecondFactorWindow))
+		// The attempt just counted is a failure: does it start a lock-out?
+		if n := mine + 1; n >= SecondFactorFree {
+			s.recordLock(ctx, tenant.ID, user.ID, req.Client, LockSecondFactor, now.Add(secondFactorLockout(n)))
+		} else if !known && all+1 == SecondFactorDailyCap {
+			s.recordLock(ctx, tenant.ID, user.ID, req.Client, LockDailyCap, now.Add(secondFactorMemory))
 		}
 		return fail(reason, &Error{Code: ETWOFACTORINVALID, Message: "the two-factor code is incorrect or was already used"})
 	}
-	if err := s.SecondFactors.ClearSecondFactorAttempts(ctx, user.ID); err != nil {
+	if err := s.SecondFactors.ClearSecondFactorAttempts(ctx, user.ID, addr); err != nil {
 		s.log().WarnContext(ctx, "clear second-factor attempts", "user_id", user.ID, "err", err)
 	}
 	return method, nil

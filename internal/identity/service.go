@@ -14,11 +14,12 @@ import (
 
 // PasswordHasher hashes and verifies passwords (package password). When it
 // sheds load, its error has a RetryAfter() time.Duration method; the
-// caller answers EUNAVAILABLE.
+// caller answers EUNAVAILABLE. A caller whose ctx ends while it waits for
+// a hashing worker gets ctx's error (wrapped) and no hash is computed.
 type PasswordHasher interface {
-	Hash(pw string) (string, error)
-	Verify(pw, encoded string) (ok, rehash bool, err error)
-	VerifyDummy(pw string) error
+	Hash(ctx context.Context, pw string) (string, error)
+	Verify(ctx context.Context, pw, encoded string) (ok, rehash bool, err error)
+	VerifyDummy(ctx context.Context, pw string) error
 	Check(encoded string) error
 }
 
@@ -44,12 +45,12 @@ type OpaqueCodec interface {
 	Decode(prefix, tok string) (id [16]byte, gen uint64, err error)
 }
 
-// Token prefixes, as in package token; repeated here so identity does not
-// import it.
+// Prefixes of opaque tokens. A readable prefix lets secret scanners find
+// leaked tokens and lets a server refuse a token of the wrong kind at once.
 const (
-	prefixRefresh = "lrt1"
-	prefixSession = "lst1"
-	prefixReauth  = "lra1"
+	PrefixRefresh = "lrt1" // refresh tokens
+	PrefixSession = "lst1" // session tokens (token-login's APIToken)
+	PrefixReauth  = "lra1" // re-authentication tokens (token-login)
 )
 
 // Config holds the deployment-wide session policy; a tenant's settings
@@ -62,14 +63,15 @@ type Config struct {
 	// a password alone through dialects that cannot carry a code.
 	AllowSingleFactorDialects bool
 	// IPLimit bounds requests to login routes per client address, and
-	// refreshes per session; AccountLimit bounds login attempts per
-	// (tenant, email). The zero Limit is no limit; they apply only when the
-	// Service has a Limiter.
+	// refreshes per session; AccountLimit is each account's failure
+	// ceiling: failed logins from all addresses together, binding the
+	// addresses not known for the account (see admitLogin). The zero Limit
+	// is no limit; they apply only when the Service has a Limiter.
 	IPLimit      ratelimit.Limit
 	AccountLimit ratelimit.Limit
 }
 
-// DefaultConfig is the policy of DESIGN §4.
+// DefaultConfig is the default session policy.
 var DefaultConfig = Config{SessionLifetime: 30 * 24 * time.Hour, SessionIdleTimeout: 7 * 24 * time.Hour, RefreshGrace: 10 * time.Second}
 
 // Service runs the use cases. Its fields are its dependencies; all must be
@@ -83,9 +85,9 @@ type Service struct {
 	APIKeys       APIKeyStore
 	SecondFactors SecondFactorStore
 	Webhooks      WebhookStore
-	TOTPSealer    Sealer      // seals TOTP secrets at rest
-	WebhookSealer Sealer      // seals webhook endpoint secrets at rest
-	Limiter       RateLimiter // nil: no rate limits or failure throttling
+	TOTPSealer    Sealer            // seals TOTP secrets at rest
+	WebhookSealer Sealer            // seals webhook endpoint secrets at rest
+	Limiter       ratelimit.Limiter // nil: no rate limits or failure throttling
 	Passwords     PasswordHasher
 	Signer        AccessSigner
 	Codec         OpaqueCodec
@@ -135,6 +137,14 @@ type Client struct {
 	Quota *Quota
 }
 
+// clean makes the header-derived values safe to keep (see cleanText):
+// they are recorded, never refused.
+func (c Client) clean() Client {
+	c.Dialect, c.IP = cleanText(c.Dialect, 64), cleanText(c.IP, 64)
+	c.UserAgent, c.Origin = cleanText(c.UserAgent, 512), cleanText(c.Origin, 512)
+	return c
+}
+
 func (c Client) eventData(extra ...any) map[string]any {
 	m := map[string]any{"dialect": c.Dialect, "ip": c.IP, "user_agent": c.UserAgent}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -144,11 +154,17 @@ func (c Client) eventData(extra ...any) map[string]any {
 }
 
 // LoginRequest is a password login. Either TenantID or TenantAlias names
-// the tenant; TenantID wins when both are set.
+// the tenant; TenantID wins when both are set. Email or Login names the
+// user.
 type LoginRequest struct {
-	TenantID              string
-	TenantAlias           string
-	Email                 string
+	TenantID    string
+	TenantAlias string
+	Email       string
+	// Login, for dialects whose field takes an email or a user name
+	// (token-login's userName), is used instead of Email: with an '@' it
+	// is looked up as an email, without as a user name (user names cannot
+	// hold '@'). Errors about it name the field "login".
+	Login                 string
 	Password              string
 	TwoFactorCode         string
 	TwoFactorRecoveryCode string
@@ -185,40 +201,76 @@ func errTokenInvalid() *Error {
 	return &Error{Code: ETOKENINVALID, Message: "the refresh token is invalid, expired or revoked"}
 }
 
+// check refuses what no store keeps (see ValidText), naming the field.
+func (req *LoginRequest) check() error {
+	for _, f := range []struct{ name, v string }{{"tenant_id", req.TenantID}, {"tenant_alias", req.TenantAlias},
+		{"email", req.Email}, {"login", req.Login}, {"password", req.Password}, {"two_factor_code", req.TwoFactorCode},
+		{"two_factor_recovery_code", req.TwoFactorRecoveryCode}, {"device_name", req.Device}} {
+		if err := CheckText(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loginName is the name the user gave, and whether it is a user name.
+func (req *LoginRequest) loginName() (string, bool) {
+	if req.Login != "" {
+		return req.Login, !strings.Contains(req.Login, "@")
+	}
+	return req.Email, false
+}
+
 // Login checks a password and opens a session.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	res, _, err := s.login(ctx, req, false)
+	return res, err
+}
+
+// login is Login, and with grant also the device's re-authentication
+// grant, written in the session's transaction.
+func (s *Service) login(ctx context.Context, req LoginRequest, grant bool) (*LoginResult, *Session, error) {
+	if err := req.check(); err != nil {
+		return nil, nil, err
+	}
+	req.Client = req.Client.clean()
 	tenant, err := s.findTenant(ctx, req.TenantID, req.TenantAlias)
 	if err != nil && ErrorCode(err) != ENOTFOUND {
-		return nil, err
+		return nil, nil, err
 	}
 	pol := s.policy(tenant)
-	acct := accountRef(tenant, req)
-	// A refusal here records no event: under attack that would be a
-	// database write per refused request. account.locked marks the start.
-	streak, err := s.admitLogin(ctx, tenant, acct, req, pol)
-	if err != nil {
-		return nil, err
-	}
+	name, byUsername := req.loginName()
+	acct := accountRef(tenant, req, name)
 	var user *User
 	if tenant != nil {
-		user, err = s.Users.GetUserByEmail(ctx, tenant.ID, req.Email)
-		if err != nil && ErrorCode(err) != ENOTFOUND {
-			return nil, err
+		if byUsername {
+			user, err = s.Users.GetUserByUsername(ctx, tenant.ID, name)
+		} else {
+			user, err = s.Users.GetUserByEmail(ctx, tenant.ID, name)
 		}
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return nil, nil, err
+		}
+	}
+	// A refusal here records no event: under attack that would be a
+	// database write per refused request. account.locked marks the start.
+	streak, err := s.admitLogin(ctx, tenant, user, acct, req, pol)
+	if err != nil {
+		return nil, nil, err
 	}
 	if user == nil || user.PasswordHash == "" {
 		// The same work as a real verification, so timing tells nothing;
 		// shed under load exactly like a real one.
-		if e, ok := busy(s.Passwords.VerifyDummy(req.Password)); ok {
-			return nil, e
+		if e, ok := busy(s.Passwords.VerifyDummy(ctx, req.Password)); ok {
+			return nil, nil, e
 		}
-		s.countFailure(ctx, tenant, "", acct, req.Client)
+		s.countFailure(ctx, tenant, nil, acct, req.Client, pol)
 		s.log().InfoContext(ctx, "login failed", "reason", "unknown tenant or user", "dialect", req.Client.Dialect, "ip", req.Client.IP)
-		return nil, errBadCredentials()
+		return nil, nil, errBadCredentials()
 	}
-	ok, rehash, err := s.Passwords.Verify(req.Password, user.PasswordHash)
+	ok, rehash, err := s.Passwords.Verify(ctx, req.Password, user.PasswordHash)
 	if e, isBusy := busy(err); isBusy {
-		return nil, e
+		return nil, nil, e
 	} else if err != nil {
 		s.log().ErrorContext(ctx, "stored password hash unusable", "user_id", user.ID, "err", err)
 		ok = false
@@ -229,17 +281,17 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			reason = "disabled"
 		}
 		s.recordFailure(ctx, tenant.ID, user.ID, req.Client, reason)
-		s.countFailure(ctx, tenant, user.ID, acct, req.Client)
-		return nil, errBadCredentials()
+		s.countFailure(ctx, tenant, user, acct, req.Client, pol)
+		return nil, nil, errBadCredentials()
 	}
 	if streak > 0 {
-		s.Limiter.Reset(ctx, failureKey(acct, req.Client.IP))
+		s.Limiter.Reset(ctx, failureKey(acct, AddressKey(req.Client.IP)))
 	}
 	amr := []string{AMRPassword}
 	if user.TwoFactorEnabled {
 		method, err := s.secondFactor(ctx, tenant, user, req, pol)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if method != "" {
 			amr = append(amr, method)
@@ -252,18 +304,50 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		UserAgent: req.Client.UserAgent, Origin: req.Client.Origin, IP: req.Client.IP,
 		Dialect: req.Client.Dialect, AMR: amr, DeviceName: req.Device,
 	}
-	w := SessionWrite{Events: []Event{s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, req.Client.eventData("method", "password", "amr", amr))}}
+	// The write is conditional on the user being as checked: a password
+	// change or a disable that committed meanwhile wins, and this login
+	// answers as if the password were wrong (it is, now).
+	w := SessionWrite{Checked: user, KnownAddress: AddressKey(req.Client.IP),
+		Events: []Event{s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, req.Client.eventData("method", "password", "amr", amr))}}
 	if rehash {
-		if h, err := s.Passwords.Hash(req.Password); err == nil {
+		if h, err := s.Passwords.Hash(ctx, req.Password); err == nil {
 			w.NewPasswordHash = h
 		}
 	}
-	if err := s.Sessions.CreateSession(ctx, sess, w); err != nil {
-		return nil, err
+	if grant {
+		w.Grant = &Session{
+			ID: NewID(), TenantID: tenant.ID, UserID: user.ID, Kind: SessionReauth, DeviceName: req.Device,
+			CreatedAt: now, ExpiresAt: now.Add(ReauthLifetime), LastSeenAt: now, RotatedAt: now,
+			UserAgent: req.Client.UserAgent, IP: req.Client.IP, Dialect: req.Client.Dialect, AMR: amr,
+		}
+	}
+	err = s.Sessions.CreateSession(ctx, sess, w)
+	if ErrorCode(err) == ECONFLICT {
+		// The user changed between the check and the write. A password
+		// change or a disable must win; another login's rehash of this
+		// same password must not fail this one. So check the password
+		// once more, against the user as it is now.
+		if fresh, ferr := s.Users.GetUser(ctx, tenant.ID, user.ID); ferr == nil && fresh.Status == StatusActive && fresh.PasswordHash != "" {
+			ok, _, verr := s.Passwords.Verify(ctx, req.Password, fresh.PasswordHash)
+			if e, isBusy := busy(verr); isBusy {
+				return nil, nil, e
+			}
+			if ok && verr == nil {
+				w.Checked, w.NewPasswordHash, user = fresh, "", fresh
+				err = s.Sessions.CreateSession(ctx, sess, w)
+			}
+		}
+	}
+	if ErrorCode(err) == ECONFLICT {
+		s.log().InfoContext(ctx, "login failed", "reason", "the user changed while the login was checked", "user_id", user.ID, "ip", req.Client.IP)
+		return nil, nil, errBadCredentials()
+	} else if err != nil {
+		return nil, nil, err
 	}
 	s.eventsWritten()
 	user.LastLoginAt, user.LastSeenAt = now, now
-	return s.issue(tenant, user, sess)
+	res, err := s.issue(tenant, user, sess)
+	return res, w.Grant, err
 }
 
 // Refresh exchanges a refresh token for a new access token and the next
@@ -277,13 +361,14 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 // RefreshIn is Refresh for dialects whose routes name the tenant (app-auth's
 // app_id): a token of another tenant is invalid there, before anything moves.
 func (s *Service) RefreshIn(ctx context.Context, tenantID, refreshToken string, client Client) (*LoginResult, error) {
-	id, gen, err := s.Codec.Decode(prefixRefresh, refreshToken)
+	client = client.clean()
+	id, gen, err := s.Codec.Decode(PrefixRefresh, refreshToken)
 	if err != nil {
 		return nil, errTokenInvalid()
 	}
 	sid := uuid.UUID(id).String()
 	for attempt := 0; ; attempt++ {
-		sess, tenant, user, err := s.loadSession(ctx, sid)
+		sess, tenant, user, err := s.Sessions.GetSessionWithOwners(ctx, sid)
 		if ErrorCode(err) == ENOTFOUND {
 			return nil, errTokenInvalid()
 		} else if err != nil {
@@ -299,7 +384,7 @@ func (s *Service) RefreshIn(ctx context.Context, tenantID, refreshToken string, 
 		}
 		if attempt == 0 {
 			// One session is one client, so it gets the address limit.
-			if _, err := s.allow(ctx, client, "session", "sess:"+sess.ID, pol.IPLimit); err != nil {
+			if _, err := s.allow(ctx, client, "session", "sess:"+sess.ID, pol.IPLimit, false); err != nil {
 				return nil, err
 			}
 		}
@@ -353,14 +438,15 @@ func (s *Service) Logout(ctx context.Context, refreshToken string, client Client
 
 // LogoutIn is Logout for dialects whose routes name the tenant.
 func (s *Service) LogoutIn(ctx context.Context, tenantID, refreshToken string, client Client) error {
-	return s.logout(ctx, tenantID, prefixRefresh, refreshToken, client)
+	return s.logout(ctx, tenantID, PrefixRefresh, refreshToken, client)
 }
 
 // logout revokes the session an opaque token of prefix names; for a
 // device's session it also revokes the device's re-authentication grant.
 func (s *Service) logout(ctx context.Context, tenantID, prefix, tok string, client Client) error {
+	client = client.clean()
 	invalid := errTokenInvalid()
-	if prefix == prefixSession {
+	if prefix == PrefixSession {
 		invalid = &Error{Code: ETOKENINVALID, Message: "the APIToken is not a session token this server issued"}
 	}
 	id, _, err := s.Codec.Decode(prefix, tok)
@@ -393,35 +479,6 @@ func (s *Service) logout(ctx context.Context, tenantID, prefix, tok string, clie
 	return nil
 }
 
-// SessionOwnersLoader is implemented by stores that read a session with
-// its tenant and user in one round trip (PostgreSQL); Refresh uses it when
-// it is there, because those three reads are most of a refresh's cost.
-type SessionOwnersLoader interface {
-	// GetSessionWithOwners returns the session, its tenant and its user,
-	// or ENOTFOUND when any is missing.
-	GetSessionWithOwners(ctx context.Context, id string) (*Session, *Tenant, *User, error)
-}
-
-// loadSession reads a session and its tenant and user.
-func (s *Service) loadSession(ctx context.Context, id string) (*Session, *Tenant, *User, error) {
-	if l, ok := s.Sessions.(SessionOwnersLoader); ok {
-		return l.GetSessionWithOwners(ctx, id)
-	}
-	sess, err := s.Sessions.GetSession(ctx, id)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	tenant, err := s.Tenants.GetTenant(ctx, sess.TenantID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	user, err := s.Users.GetUser(ctx, sess.TenantID, sess.UserID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return sess, tenant, user, nil
-}
-
 // checkLive reports whether the session may still be used at now, and
 // returns the tenant's session policy.
 func (s *Service) checkLive(sess *Session, tenant *Tenant, user *User, now time.Time) (Config, error) {
@@ -446,7 +503,7 @@ func (s *Service) issue(t *Tenant, u *User, sess *Session) (*LoginResult, error)
 	}
 	return &LoginResult{
 		Tenant: t, User: u, Session: sess, AccessToken: at, AccessExpiresAt: exp, IssuedAt: issued,
-		RefreshToken: s.Codec.Encode(prefixRefresh, uuid.MustParse(sess.ID), uint64(sess.Generation)),
+		RefreshToken: s.Codec.Encode(PrefixRefresh, uuid.MustParse(sess.ID), uint64(sess.Generation)),
 	}, nil
 }
 
@@ -456,7 +513,7 @@ func (s *Service) findTenant(ctx context.Context, id, alias string) (*Tenant, er
 		if _, err := uuid.Parse(id); err != nil {
 			return nil, Invalid("tenant_id", "must be a UUID")
 		}
-		return s.Tenants.GetTenant(ctx, id)
+		return s.Tenants.GetTenant(ctx, strings.ToLower(id))
 	case alias != "":
 		return s.Tenants.GetTenantByAlias(ctx, strings.ToLower(strings.TrimSpace(alias)))
 	}

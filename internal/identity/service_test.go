@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ func MustService(tb testing.TB) (*identity.Service, *sqlite.DB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return (&identity.Service{Passwords: h, Signer: keys, Codec: token.NewCodec(secret),
+	return (&identity.Service{Passwords: h, Signer: keys, Codec: token.NewCodec(secret), Logger: slog.New(slog.DiscardHandler),
 		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}).UseStore(db), db
 }
 

@@ -14,7 +14,8 @@ type Page struct {
 
 // UserFilter narrows ListUsers.
 type UserFilter struct {
-	Email string // exact match after EmailKey
+	Email    string // exact match after EmailKey
+	Username string // exact match after UsernameKey
 }
 
 // EventFilter narrows ListEvents.
@@ -41,13 +42,16 @@ type TenantStore interface {
 
 // UserStore persists users.
 type UserStore interface {
-	// CreateUser inserts u. ECONFLICT when the email is taken in the
-	// tenant, ENOTFOUND when an organisation id does not exist in it.
+	// CreateUser inserts u. ECONFLICT (Field "email" or "username") when
+	// the email or user name is taken in the tenant, ENOTFOUND when an
+	// organisation id does not exist in it.
 	CreateUser(ctx context.Context, u *User) error
 	// GetUser returns a user of the tenant, or ENOTFOUND.
 	GetUser(ctx context.Context, tenantID, id string) (*User, error)
 	// GetUserByEmail looks the user up by EmailKey(email), or ENOTFOUND.
 	GetUserByEmail(ctx context.Context, tenantID, email string) (*User, error)
+	// GetUserByUsername looks the user up by UsernameKey(name), or ENOTFOUND.
+	GetUserByUsername(ctx context.Context, tenantID, name string) (*User, error)
 	// UpdateUser replaces every mutable field of u. ENOTFOUND, ECONFLICT.
 	// When u is disabled or its password hash changes, every live session
 	// of the user is revoked in the same transaction.
@@ -56,6 +60,10 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, tenantID, id string) error
 	// ListUsers returns the tenant's users in creation order.
 	ListUsers(ctx context.Context, tenantID string, f UserFilter, p Page) ([]*User, string, error)
+	// KnownAddress reports whether the user logged in from address (a
+	// limit key, see AddressKey) at or after since. An unknown user ("")
+	// has no known address.
+	KnownAddress(ctx context.Context, userID, address string, since time.Time) (bool, error)
 }
 
 // OrganisationStore persists organisations.
@@ -76,8 +84,23 @@ type OrganisationStore interface {
 // SessionWrite is what a successful login writes besides the session
 // itself, in the same transaction.
 type SessionWrite struct {
-	Events          []Event
-	NewPasswordHash string // when set, replaces the user's hash (rehash on login)
+	Events []Event
+	// Checked is the user as the login verified it. When set, everything
+	// is written only if the user is still active with Checked's password
+	// hash; otherwise nothing is written and the store answers ECONFLICT.
+	// So a login that raced a password change or a disable never leaves a
+	// session the change did not revoke, nor writes an old hash back.
+	Checked *User
+	// NewPasswordHash, when set, replaces the checked hash (rehash on
+	// login); it needs Checked.
+	NewPasswordHash string
+	// KnownAddress, when set, is remembered as an address the user
+	// logged in from at the session's CreatedAt; the store keeps the
+	// KnownAddressesPerUser most recent ones.
+	KnownAddress string
+	// Grant, when set, is a re-authentication grant written with the
+	// session (token-login).
+	Grant *Session
 }
 
 // SessionStore persists sessions. Rotation is a compare-and-swap on the
@@ -85,10 +108,17 @@ type SessionWrite struct {
 // advance a session at most once per generation.
 type SessionStore interface {
 	// CreateSession inserts s, sets the user's last login and last seen to
-	// s.CreatedAt, and writes w, all in one transaction.
+	// s.CreatedAt, and writes w, all in one transaction. A grant (a
+	// session of kind SessionReauth, as s or as w.Grant) revokes the
+	// user's live grant for the same device in that transaction: a user
+	// has at most one live grant per device, whatever runs concurrently.
 	CreateSession(ctx context.Context, s *Session, w SessionWrite) error
 	// GetSession returns the session, or ENOTFOUND.
 	GetSession(ctx context.Context, id string) (*Session, error)
+	// GetSessionWithOwners returns the session, its tenant and its user
+	// in one read (a refresh needs all three, and those reads are most of
+	// its cost), or ENOTFOUND when any is missing.
+	GetSessionWithOwners(ctx context.Context, id string) (*Session, *Tenant, *User, error)
 	// AdvanceSession moves the session from generation from to from+1,
 	// sets RotatedAt and LastSeenAt to now (and the user's last seen, when
 	// that is more than a minute older: a user's sessions must not queue on
@@ -156,16 +186,27 @@ type SecondFactorStore interface {
 	// DeleteTOTP removes the enrolment, its recovery codes and counted
 	// attempts, and reports whether there was an enrolment.
 	DeleteTOTP(ctx context.Context, tenantID, userID string) (bool, error)
-	// TakeSecondFactorAttempt counts an attempt at now unless max attempts
-	// already fall within window before now. It returns how many attempts
-	// remain in the window after this one; when none could be taken, ok is
-	// false and retryAt is when the oldest counted attempt leaves the window.
-	TakeSecondFactorAttempt(ctx context.Context, userID string, now time.Time, window time.Duration, max int) (remaining int, retryAt time.Time, ok bool, err error)
-	// ClearSecondFactorAttempts forgets the user's counted attempts.
-	ClearSecondFactorAttempts(ctx context.Context, userID string) error
+	// TakeSecondFactorAttempt forgets the user's attempts older than
+	// since, then calls admit with the rest (oldest first) and, when it
+	// returns true, counts an attempt from address at now. admit runs in
+	// the transaction that counts, which serialises the user's attempts,
+	// so concurrent guesses on any instances are judged one after the
+	// other. It reports whether the attempt was counted. ENOTFOUND when
+	// the user does not exist.
+	TakeSecondFactorAttempt(ctx context.Context, userID, address string, now, since time.Time, admit func(history []SecondFactorAttempt) bool) (bool, error)
+	// ClearSecondFactorAttempts forgets the user's counted attempts from
+	// address, or from every address when address is "".
+	ClearSecondFactorAttempts(ctx context.Context, userID, address string) error
 }
 
-// KeyStore persists access-token signing keys, shared by every instance.
+// SecondFactorAttempt is one second-factor attempt a store counted.
+type SecondFactorAttempt struct {
+	Address string // the limit key of the client address (AddressKey)
+	At      time.Time
+}
+
+// KeyStore persists access-token signing keys, shared by every instance
+// (package token reads and writes them).
 type KeyStore interface {
 	// InsertSigningKey stores k. ECONFLICT when the id exists.
 	InsertSigningKey(ctx context.Context, k *SigningKey) error

@@ -268,6 +268,7 @@ func (s *Service) CreateWebhook(ctx context.Context, tenantID string, in Webhook
 	if err := s.Webhooks.CreateWebhook(ctx, w); err != nil {
 		return nil, "", err
 	}
+	s.audit(ctx, w.TenantID, "", "webhook", "created", w.ID, []string{"url", "events", "signing"})
 	return w, secret, nil
 }
 
@@ -282,7 +283,11 @@ func (s *Service) UpdateWebhook(ctx context.Context, tenantID, id string, in Web
 		return nil, err
 	}
 	w.UpdatedAt = s.now()
-	return w, s.Webhooks.UpdateWebhook(ctx, w)
+	if err := s.Webhooks.UpdateWebhook(ctx, w); err != nil {
+		return nil, err
+	}
+	s.audit(ctx, w.TenantID, "", "webhook", "updated", w.ID, in.fields())
+	return w, nil
 }
 
 // WebhookSecret opens an endpoint's secret for signing.

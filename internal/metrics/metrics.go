@@ -5,6 +5,7 @@ package metrics
 import (
 	"context"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -128,10 +129,41 @@ func (m *Metrics) ObserveWebhookQueue(pending func(context.Context) (int, error)
 // Observe records one request's latency.
 func (m *Metrics) Observe(route string, status int, d time.Duration) {
 	code := [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}[min(max(status/100, 1), 5)-1]
+	if status == 499 {
+		code = "499" // the client went away: neither its error nor the server's
+	}
 	m.duration.WithLabelValues(route, code).Observe(d.Seconds())
 }
 
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// BuildInfo exports latch_build_info{version, revision, goversion} = 1, so
+// that dashboards can tell which build each instance runs.
+func (m *Metrics) BuildInfo(version, revision, goVersion string) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "latch_build_info", Help: "The running build: module version, VCS revision and Go version; always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+	})
+	g.Set(1)
+	m.Registry.MustRegister(g)
+}
+
+// ListenerHandler is the handler of the metrics listener
+// (LATCH_METRICS_LISTEN): /metrics, and the Go profiler under
+// /debug/pprof/ when withPprof is set. Profiles expose memory contents and
+// cost CPU, so they are never on the public listener.
+func (m *Metrics) ListenerHandler(withPprof bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	return mux
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Fallback asks Primary (Redis) and, when it fails or does not answer
+// Fallback asks Primary (redisrate) and, when it fails or does not answer
 // within Timeout, Secondary (memory). After a failure Primary is left alone
 // for Cooldown, so that a Redis outage costs each login nothing rather than
 // a timeout. Limits then hold per instance instead of across instances:
@@ -59,6 +59,15 @@ func (f *Fallback) primary(ctx context.Context, op func(context.Context, Limiter
 func (f *Fallback) Allow(ctx context.Context, key string, l Limit) (res Result, err error) {
 	f.primary(ctx, func(ctx context.Context, lim Limiter) error {
 		res, err = lim.Allow(ctx, key, l)
+		return err
+	})
+	return res, err
+}
+
+// Peek implements Limiter.
+func (f *Fallback) Peek(ctx context.Context, key string, l Limit) (res Result, err error) {
+	f.primary(ctx, func(ctx context.Context, lim Limiter) error {
+		res, err = lim.Peek(ctx, key, l)
 		return err
 	})
 	return res, err

@@ -1,8 +1,10 @@
 // Package ratelimit counts requests against limits: a GCRA (generic cell
 // rate algorithm) bucket per key, and failure counts for progressive
-// throttling. Memory serves one instance; Redis shares the counts between
-// instances; Fallback uses Redis and falls back to memory when Redis does
-// not answer, so that an outage of Redis never fails logins wholesale.
+// throttling. Memory serves one instance; package redisrate shares the
+// counts between instances through Redis; Fallback asks one limiter and
+// falls back to another when it does not answer, so that an outage of
+// Redis never fails logins wholesale. This package holds no driver, so
+// that the identity core can name its types without linking one.
 package ratelimit
 
 import (
@@ -23,8 +25,8 @@ type Limit struct {
 // Off reports whether l limits nothing.
 func (l Limit) Off() bool { return l.Count <= 0 || l.Period <= 0 }
 
-// interval is the time one request's allowance takes to come back.
-func (l Limit) interval() time.Duration { return l.Period / time.Duration(l.Count) }
+// Interval is the time one request's allowance takes to come back.
+func (l Limit) Interval() time.Duration { return l.Period / time.Duration(l.Count) }
 
 var units = map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
 
@@ -93,6 +95,8 @@ type Limiter interface {
 	// Allow counts one request under key against l and says whether it
 	// may proceed. A refused request is not counted.
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
+	// Peek answers what Allow would answer now, without counting.
+	Peek(ctx context.Context, key string, l Limit) (Result, error)
 	// Fail counts a failure under key and returns the count so far;
 	// failures are forgotten once none has been added for ttl.
 	Fail(ctx context.Context, key string, ttl time.Duration) (int, error)
@@ -102,8 +106,9 @@ type Limiter interface {
 	Reset(ctx context.Context, key string) error
 }
 
-// gcra is the algorithm both stores run, on microseconds: tat is the
-// theoretical arrival time stored for the key (0 when none).
+// gcra is the algorithm every limiter runs (redisrate in Lua), on
+// microseconds: tat is the theoretical arrival time stored for the key (0
+// when none).
 func gcra(now, tat, interval, burst int64) (allowed bool, newTAT int64, remaining int, retryAfter, resetAfter int64) {
 	if tat < now {
 		tat = now

@@ -76,7 +76,7 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
 	if e != nil && e.expires > now {
 		tat = e.tat
 	}
-	iv := l.interval().Microseconds()
+	iv := l.Interval().Microseconds()
 	ok, next, rem, retry, reset := gcra(now, tat, iv, int64(l.Count))
 	if ok {
 		if e == nil || e.expires <= now {
@@ -86,6 +86,26 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
 		e.tat = next
 		e.expires = max(e.expires, next)
 	}
+	return Result{Allowed: ok, Limit: l, Remaining: rem, RetryAfter: time.Duration(retry) * time.Microsecond,
+		ResetAfter: time.Duration(reset) * time.Microsecond}, nil
+}
+
+// Peek implements Limiter.
+func (m *Memory) Peek(_ context.Context, key string, l Limit) (Result, error) {
+	if l.Off() {
+		return Result{Allowed: true, Limit: l}, nil
+	}
+	sh, now := m.lock(key)
+	defer sh.mu.Unlock()
+	var tat int64
+	if e := sh.entries[key]; e != nil && e.expires > now {
+		tat = e.tat
+	}
+	ok, _, rem, retry, _ := gcra(now, tat, l.Interval().Microseconds(), int64(l.Count))
+	if ok {
+		rem++ // gcra counts what is left after the request; a peek counts none
+	}
+	reset := max(tat-now, 0)
 	return Result{Allowed: ok, Limit: l, Remaining: rem, RetryAfter: time.Duration(retry) * time.Microsecond,
 		ResetAfter: time.Duration(reset) * time.Microsecond}, nil
 }

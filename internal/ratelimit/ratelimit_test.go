@@ -2,16 +2,11 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/rand"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // clock is a settable time for the memory limiter.
@@ -24,23 +19,6 @@ func newClock() *clock {
 	c := &clock{}
 	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	return c
-}
-
-// redisLimiter connects to LATCH_TEST_REDIS_URL with a key prefix of its
-// own, or skips.
-func redisLimiter(tb testing.TB) *Redis {
-	tb.Helper()
-	url := os.Getenv("LATCH_TEST_REDIS_URL")
-	if url == "" {
-		tb.Skip("LATCH_TEST_REDIS_URL not set (.ci/run sets it)")
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	tb.Cleanup(func() { c.Close() })
-	return NewRedis(c, "latch-test:"+rand.Text()[:12]+":")
 }
 
 func TestParse(t *testing.T) {
@@ -131,156 +109,5 @@ func TestMemorySweeps(t *testing.T) {
 	}
 	if n > 0 {
 		t.Fatalf("%d entries left after every bucket refilled", n)
-	}
-}
-
-// conformance runs the promises both stores make.
-func conformance(t *testing.T, lim Limiter) {
-	ctx := context.Background()
-	t.Run("Burst", func(t *testing.T) {
-		l := Limit{10, time.Hour}
-		for i := range 10 {
-			if r, err := lim.Allow(ctx, "burst", l); err != nil || !r.Allowed || r.Remaining != 9-i {
-				t.Fatalf("request %d: %+v %v", i, r, err)
-			}
-		}
-		r, err := lim.Allow(ctx, "burst", l)
-		if err != nil || r.Allowed || r.RetryAfter < 5*time.Minute || r.RetryAfter > 6*time.Minute {
-			t.Fatalf("eleventh: %+v %v", r, err)
-		}
-		if err := lim.Reset(ctx, "burst"); err != nil {
-			t.Fatal(err)
-		}
-		if r, _ := lim.Allow(ctx, "burst", l); !r.Allowed || r.Remaining != 9 {
-			t.Fatalf("after reset: %+v", r)
-		}
-	})
-	t.Run("Concurrent", func(t *testing.T) {
-		var allowed atomic.Int32
-		var wg sync.WaitGroup
-		for range 50 {
-			wg.Go(func() {
-				r, err := lim.Allow(ctx, "conc", Limit{10, time.Hour})
-				if err != nil {
-					t.Error(err)
-				}
-				if r.Allowed {
-					allowed.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		if allowed.Load() != 10 {
-			t.Fatalf("%d of 50 concurrent requests allowed, want 10", allowed.Load())
-		}
-	})
-	t.Run("Failures", func(t *testing.T) {
-		if n, last, err := lim.Failures(ctx, "f"); n != 0 || !last.IsZero() || err != nil {
-			t.Fatalf("empty: %d %v %v", n, last, err)
-		}
-		before := time.Now().Add(-time.Second)
-		for i := 1; i <= 3; i++ {
-			if n, err := lim.Fail(ctx, "f", time.Hour); n != i || err != nil {
-				t.Fatalf("Fail %d = %d, %v", i, n, err)
-			}
-		}
-		n, last, err := lim.Failures(ctx, "f")
-		if n != 3 || err != nil || last.Before(before) {
-			t.Fatalf("Failures = %d, %v, %v", n, last, err)
-		}
-		lim.Reset(ctx, "f")
-		if n, _, _ := lim.Failures(ctx, "f"); n != 0 {
-			t.Fatalf("after reset: %d", n)
-		}
-	})
-}
-
-func TestMemoryConformance(t *testing.T) { conformance(t, NewMemory(nil)) }
-
-func TestRedisConformance(t *testing.T) { conformance(t, redisLimiter(t)) }
-
-// Ensure Redis buckets refill on Redis's clock and failures expire.
-func TestRedisRefillAndExpiry(t *testing.T) {
-	r := redisLimiter(t)
-	ctx := context.Background()
-	l := Limit{2, 400 * time.Millisecond}
-	r.Allow(ctx, "k", l)
-	r.Allow(ctx, "k", l)
-	if res, _ := r.Allow(ctx, "k", l); res.Allowed {
-		t.Fatal("third allowed")
-	}
-	time.Sleep(250 * time.Millisecond)
-	if res, _ := r.Allow(ctx, "k", l); !res.Allowed {
-		t.Fatal("not refilled after one interval")
-	}
-	r.Fail(ctx, "f", 150*time.Millisecond)
-	time.Sleep(300 * time.Millisecond)
-	if n, _, _ := r.Failures(ctx, "f"); n != 0 {
-		t.Fatalf("failures did not expire: %d", n)
-	}
-}
-
-// Ensure two limiters on one Redis share a bucket (two instances).
-func TestRedisShared(t *testing.T) {
-	a := redisLimiter(t)
-	b := NewRedis(a.client, a.prefix)
-	ctx := context.Background()
-	l := Limit{4, time.Hour}
-	allowed := 0
-	for i := range 8 {
-		lim := a
-		if i%2 == 1 {
-			lim = b
-		}
-		if r, _ := lim.Allow(ctx, "shared", l); r.Allowed {
-			allowed++
-		}
-	}
-	if allowed != 4 {
-		t.Fatalf("%d allowed across two limiters, want 4", allowed)
-	}
-}
-
-// Ensure an unreachable Redis falls back to memory without an error, is
-// counted, and is skipped during the cooldown.
-func TestFallback(t *testing.T) {
-	dead := NewRedis(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), "x:")
-	var fallbacks atomic.Int32
-	f := &Fallback{Primary: dead, Secondary: NewMemory(nil), Cooldown: time.Hour, OnFallback: func() { fallbacks.Add(1) }}
-	ctx := context.Background()
-	l := Limit{3, time.Hour}
-	allowed := 0
-	for range 5 {
-		r, err := f.Allow(ctx, "k", l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Allowed {
-			allowed++
-		}
-	}
-	if allowed != 3 || fallbacks.Load() != 5 {
-		t.Fatalf("allowed %d (want 3), fallbacks %d (want 5)", allowed, fallbacks.Load())
-	}
-	if n, err := f.Fail(ctx, "f", time.Hour); n != 1 || err != nil {
-		t.Fatalf("Fail = %d, %v", n, err)
-	}
-	if f.downUntil.Load() == 0 {
-		t.Fatal("no cooldown recorded")
-	}
-}
-
-// Ensure a healthy primary is used and the secondary stays empty.
-func TestFallbackUsesPrimary(t *testing.T) {
-	prim := redisLimiter(t)
-	sec := NewMemory(nil)
-	f := &Fallback{Primary: prim, Secondary: sec}
-	ctx := context.Background()
-	f.Allow(ctx, "k", Limit{1, time.Hour})
-	if r, _ := prim.Allow(ctx, "k", Limit{1, time.Hour}); r.Allowed {
-		t.Fatal("the primary did not count the request")
-	}
-	if r, _ := sec.Allow(ctx, "k", Limit{1, time.Hour}); !r.Allowed {
-		t.Fatal("the secondary counted it")
 	}
 }

@@ -36,13 +36,6 @@ const (
 // decrypted with the configured secret.
 var ErrSecretMismatch = errors.New("signing key cannot be decrypted: LATCH_SECRET differs from the one that encrypted it")
 
-// KeyStore is what the keyring needs from a store.
-type KeyStore interface {
-	InsertSigningKey(ctx context.Context, k *identity.SigningKey) error
-	InsertFirstSigningKey(ctx context.Context, k *identity.SigningKey) (bool, error)
-	ListSigningKeys(ctx context.Context) ([]*identity.SigningKey, error)
-}
-
 // Claims are the claims of a latch access token.
 type Claims struct {
 	jwt.RegisteredClaims
@@ -55,7 +48,9 @@ type Claims struct {
 
 // KeyringConfig configures a Keyring.
 type KeyringConfig struct {
-	Secret    []byte
+	Secret []byte
+	// Alg is the algorithm of the first key of a new deployment; later
+	// keys are chosen at rotation (see NewKeyring).
 	Alg       string
 	Issuer    string
 	AccessTTL time.Duration
@@ -66,7 +61,7 @@ type KeyringConfig struct {
 // public keys that tokens in circulation may have been signed with. The key
 // set lives in the store, so every instance signs and publishes the same.
 type Keyring struct {
-	store KeyStore
+	store identity.KeyStore
 	seal  *Sealer
 	cfg   KeyringConfig
 
@@ -83,38 +78,77 @@ type loadedKey struct {
 	method jwt.SigningMethod
 }
 
-// NewKeyring loads the stored keys and, if none of the configured algorithm
-// is active yet, creates one that signs at once.
-func NewKeyring(ctx context.Context, store KeyStore, cfg KeyringConfig) (*Keyring, error) {
+// ReloadEvery is how often a running server reloads the key set, so that
+// a key added by another instance or by `latch keys rotate` is published
+// (and later used) everywhere.
+const ReloadEvery = 30 * time.Second
+
+// MinActivateIn is the shortest delay Rotate accepts before a new key
+// signs: every running server has reloaded the key set (ReloadEvery) and
+// its JWKS cache (10 s) has expired, so the key is in every server's JWKS
+// before the first token it signs. Verifiers that cache the JWKS longer
+// (it is served with max-age=300) need DefaultActivateIn.
+const MinActivateIn = time.Minute
+
+// DefaultActivateIn covers the JWKS max-age (5 min) and the reload.
+const DefaultActivateIn = 6 * time.Minute
+
+// LoadKeyring loads the stored keys and creates none: for commands that
+// work on a deployment's keys without serving (latch keys rotate).
+func LoadKeyring(ctx context.Context, store identity.KeyStore, cfg KeyringConfig) (*Keyring, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if _, err := methodFor(cfg.Alg); err != nil {
-		return nil, err
 	}
 	k := &Keyring{store: store, seal: NewSealer(cfg.Secret, LabelSigningKeys), cfg: cfg}
 	if err := k.Reload(ctx); err != nil {
 		return nil, err
 	}
-	if cur := k.current(); cur == nil || cur.meta.Alg != cfg.Alg {
-		// Several instances may start at once on an empty database: the
-		// store inserts only the first key, and every instance then loads
-		// that one, so they all sign with and publish the same key.
-		meta, err := k.newKey(0)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := store.InsertFirstSigningKey(ctx, meta); err != nil {
-			return nil, fmt.Errorf("store signing key: %w", err)
-		}
-		if err := k.Reload(ctx); err != nil {
-			return nil, err
-		}
-		if cur := k.current(); cur == nil || cur.meta.Alg != cfg.Alg {
-			return nil, fmt.Errorf("no %s signing key is active after creating one", cfg.Alg)
-		}
+	return k, nil
+}
+
+// NewKeyring loads the stored keys and, when no key is active (a new
+// database), creates one of cfg.Alg that signs at once: no token exists
+// yet, so there is nobody to announce it to. A deployment that has an
+// active key keeps signing with it whatever cfg.Alg says: a key of another
+// algorithm created here would sign before any verifier had seen it in the
+// JWKS. Changing the algorithm is a rotation (Rotate with the new
+// algorithm), published ahead of use like any other.
+func NewKeyring(ctx context.Context, store identity.KeyStore, cfg KeyringConfig) (*Keyring, error) {
+	if _, err := methodFor(cfg.Alg); err != nil {
+		return nil, err
+	}
+	k, err := LoadKeyring(ctx, store, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if k.current() != nil {
+		return k, nil
+	}
+	// Several instances may start at once on an empty database: the store
+	// inserts only the first key, and every instance then loads that one,
+	// so they all sign with and publish the same key.
+	meta, err := k.newKey(k.cfg.Alg, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.InsertFirstSigningKey(ctx, meta); err != nil {
+		return nil, fmt.Errorf("store signing key: %w", err)
+	}
+	if err := k.Reload(ctx); err != nil {
+		return nil, err
+	}
+	if k.current() == nil {
+		return nil, errors.New("no signing key is active after creating one")
 	}
 	return k, nil
+}
+
+// Active returns the key that signs now, or nil when none is active.
+func (k *Keyring) Active() *identity.SigningKey {
+	if cur := k.current(); cur != nil {
+		return cur.meta
+	}
+	return nil
 }
 
 // Reload reads the key set from the store; call it periodically so that a
@@ -150,12 +184,23 @@ func (k *Keyring) Reload(ctx context.Context) error {
 	return nil
 }
 
-// Rotate creates a key of the configured algorithm that starts signing
-// after activateIn. It is published at once, so that verifiers holding a
-// cached JWKS learn it before the first token it signs; the previous key
-// stays published until every token it signed has expired.
-func (k *Keyring) Rotate(ctx context.Context, activateIn time.Duration) (*identity.SigningKey, error) {
-	meta, err := k.newKey(activateIn)
+// Rotate creates a key of algorithm alg ("" for the active key's) that
+// starts signing after activateIn, at least MinActivateIn. It is published
+// at once, so that verifiers holding a cached JWKS learn it before the
+// first token it signs; the previous key stays published until every
+// token it signed has expired.
+func (k *Keyring) Rotate(ctx context.Context, alg string, activateIn time.Duration) (*identity.SigningKey, error) {
+	if activateIn < MinActivateIn {
+		return nil, fmt.Errorf("a new key must be published at least %v before it signs (got %v)", MinActivateIn, activateIn)
+	}
+	if alg == "" {
+		cur := k.current()
+		if cur == nil {
+			return nil, errors.New("no active signing key to rotate from: start latch serve once, it creates the first key")
+		}
+		alg = cur.meta.Alg
+	}
+	meta, err := k.newKey(alg, activateIn)
 	if err != nil {
 		return nil, err
 	}
@@ -165,9 +210,9 @@ func (k *Keyring) Rotate(ctx context.Context, activateIn time.Duration) (*identi
 	return meta, k.Reload(ctx)
 }
 
-// newKey generates a key of the configured algorithm, sealed for storage.
-func (k *Keyring) newKey(activateIn time.Duration) (*identity.SigningKey, error) {
-	signer, err := generate(k.cfg.Alg)
+// newKey generates a key of algorithm alg, sealed for storage.
+func (k *Keyring) newKey(alg string, activateIn time.Duration) (*identity.SigningKey, error) {
+	signer, err := generate(alg)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +227,7 @@ func (k *Keyring) newKey(activateIn time.Duration) (*identity.SigningKey, error)
 	now := k.cfg.Now().UTC()
 	id := uuid.Must(uuid.NewV7()).String()
 	return &identity.SigningKey{
-		ID: id, Alg: k.cfg.Alg, PublicDER: pub, CreatedAt: now, ActivateAt: now.Add(activateIn),
+		ID: id, Alg: alg, PublicDER: pub, CreatedAt: now, ActivateAt: now.Add(activateIn),
 		PrivateEnc: k.seal.Seal(priv, []byte(id)),
 	}, nil
 }

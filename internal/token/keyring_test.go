@@ -137,7 +137,7 @@ func TestRotation(t *testing.T) {
 	oldKid := parseJWKS(t, k).Keys[0]["kid"]
 	oldTok, _, _ := k.SignAccess(identity.AccessClaims{Subject: "u"})
 
-	next, err := k.Rotate(context.Background(), 5*time.Minute)
+	next, err := k.Rotate(context.Background(), "", 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,5 +196,88 @@ func TestVerifyRejects(t *testing.T) {
 	s, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
 	if _, err := k.Verify(s); err == nil {
 		t.Fatal("alg=none token verified")
+	}
+}
+
+// Ensure a keyring configured with another algorithm than the active key's
+// keeps signing with the active key: a key of the new algorithm created at
+// start would sign before any verifier had seen it in the JWKS (and a
+// later start with the first algorithm failed).
+func TestOtherAlgorithmCreatesNoUnannouncedKey(t *testing.T) {
+	db := mustStore(t)
+	clk := &clock{time.Now()}
+	first := mustKeyring(t, db, token.AlgEdDSA, clk)
+	kid := kidOf(t, first)
+	other := mustKeyring(t, db, token.AlgES256, clk)
+	if got := kidOf(t, other); got != kid {
+		t.Fatalf("a keyring configured for ES256 signs with %s, want the active EdDSA key %s", got, kid)
+	}
+	if keys, _ := db.ListSigningKeys(context.Background()); len(keys) != 1 {
+		t.Fatalf("%d keys stored, want 1", len(keys))
+	}
+	if a := other.Active(); a == nil || a.Alg != token.AlgEdDSA {
+		t.Fatalf("active key %+v", a)
+	}
+	// Back to the first algorithm: starts, as before.
+	mustKeyring(t, db, token.AlgEdDSA, clk)
+}
+
+// Ensure a rotation to another algorithm publishes the new key first and
+// signs with it only from its activation, and that a rotation shorter than
+// MinActivateIn is refused.
+func TestRotateAlgorithm(t *testing.T) {
+	db := mustStore(t)
+	clk := &clock{time.Now()}
+	k := mustKeyring(t, db, token.AlgEdDSA, clk)
+	oldKid := kidOf(t, k)
+	if _, err := k.Rotate(context.Background(), token.AlgES256, 10*time.Second); err == nil {
+		t.Fatal("a key active 10 s after creation was accepted")
+	}
+	next, err := k.Rotate(context.Background(), token.AlgES256, token.MinActivateIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Alg != token.AlgES256 {
+		t.Fatalf("new key %s", next.Alg)
+	}
+	clk.t = clk.t.Add(11 * time.Second)
+	set := parseJWKS(t, k)
+	if len(set.Keys) != 2 || set.Keys[1]["alg"] != token.AlgES256 {
+		t.Fatalf("pending ES256 key not published: %v", set)
+	}
+	if kidOf(t, k) != oldKid {
+		t.Fatal("the ES256 key signs before its activation")
+	}
+	clk.t = clk.t.Add(token.MinActivateIn)
+	if kidOf(t, k) != next.ID {
+		t.Fatal("the ES256 key does not sign after its activation")
+	}
+	// A server still configured for EdDSA starts and signs with ES256.
+	if got := kidOf(t, mustKeyring(t, db, token.AlgEdDSA, clk)); got != next.ID {
+		t.Fatalf("restart with the old setting signs with %s", got)
+	}
+	// Rotating with "" keeps the active algorithm.
+	again, err := k.Rotate(context.Background(), "", token.DefaultActivateIn)
+	if err != nil || again.Alg != token.AlgES256 {
+		t.Fatalf("rotate with the active algorithm: %v %v", again, err)
+	}
+}
+
+// Ensure LoadKeyring creates no key, and Rotate refuses without an
+// active key to take the algorithm from.
+func TestLoadKeyringCreatesNothing(t *testing.T) {
+	db := mustStore(t)
+	k, err := token.LoadKeyring(context.Background(), db, token.KeyringConfig{Secret: []byte("keyring test secret, 32+ bytes long"), AccessTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Active() != nil {
+		t.Fatal("an active key on an empty store")
+	}
+	if _, err := k.Rotate(context.Background(), "", token.DefaultActivateIn); err == nil {
+		t.Fatal("rotated without an active key")
+	}
+	if keys, _ := db.ListSigningKeys(context.Background()); len(keys) != 0 {
+		t.Fatalf("%d keys stored", len(keys))
 	}
 }

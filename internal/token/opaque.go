@@ -9,14 +9,6 @@ import (
 	"strings"
 )
 
-// Prefixes of opaque tokens. A readable prefix lets secret scanners find
-// leaked tokens and lets a server refuse a token of the wrong kind at once.
-const (
-	PrefixRefresh = "lrt1"
-	PrefixSession = "lst1"
-	PrefixReauth  = "lra1"
-)
-
 // ErrMalformed is returned for any opaque token that does not decode and
 // authenticate; the caller learns nothing about which part failed.
 var ErrMalformed = errors.New("token: malformed or forged")

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -13,11 +14,11 @@ var id = [16]byte{0x01, 0x93, 0x5a, 0x7e, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
 func TestCodecRoundTrip(t *testing.T) {
 	c := token.NewCodec([]byte("a test secret of reasonable length!"))
 	for _, gen := range []uint64{0, 1, 127, 128, 1 << 40} {
-		tok := c.Encode(token.PrefixRefresh, id, gen)
+		tok := c.Encode(identity.PrefixRefresh, id, gen)
 		if !strings.HasPrefix(tok, "lrt1.") || len(tok) > token.MaxOpaqueLen {
 			t.Fatalf("token %q", tok)
 		}
-		gotID, gotGen, err := c.Decode(token.PrefixRefresh, tok)
+		gotID, gotGen, err := c.Decode(identity.PrefixRefresh, tok)
 		if err != nil || gotID != id || gotGen != gen {
 			t.Fatalf("Decode = %x %d %v", gotID, gotGen, err)
 		}
@@ -29,22 +30,22 @@ func TestCodecRoundTrip(t *testing.T) {
 func TestCodecRejects(t *testing.T) {
 	c := token.NewCodec([]byte("secret one, long enough for tests"))
 	other := token.NewCodec([]byte("secret two, long enough for tests"))
-	tok := c.Encode(token.PrefixRefresh, id, 3)
-	if _, _, err := c.Decode(token.PrefixSession, tok); err == nil {
+	tok := c.Encode(identity.PrefixRefresh, id, 3)
+	if _, _, err := c.Decode(identity.PrefixSession, tok); err == nil {
 		t.Fatal("accepted under the session prefix")
 	}
-	if _, _, err := other.Decode(token.PrefixRefresh, tok); err == nil {
+	if _, _, err := other.Decode(identity.PrefixRefresh, tok); err == nil {
 		t.Fatal("accepted under another secret")
 	}
 	for i := range len(tok) {
 		b := []byte(tok)
 		b[i] ^= 0x01
-		if _, _, err := c.Decode(token.PrefixRefresh, string(b)); err == nil {
+		if _, _, err := c.Decode(identity.PrefixRefresh, string(b)); err == nil {
 			t.Fatalf("accepted with byte %d flipped: %q", i, b)
 		}
 	}
 	for _, bad := range []string{"", "lrt1", "lrt1.", "lrt1..", "lrt1.AAAA.AAAA", strings.Repeat("x", 300)} {
-		if _, _, err := c.Decode(token.PrefixRefresh, bad); err == nil {
+		if _, _, err := c.Decode(identity.PrefixRefresh, bad); err == nil {
 			t.Fatalf("accepted %q", bad)
 		}
 	}
@@ -54,17 +55,17 @@ func TestCodecRejects(t *testing.T) {
 // accepts re-encodes to the same token (there is exactly one spelling).
 func FuzzDecode(f *testing.F) {
 	c := token.NewCodec([]byte("fuzzing secret, long enough here"))
-	f.Add(c.Encode(token.PrefixRefresh, id, 0))
-	f.Add(c.Encode(token.PrefixRefresh, id, 1<<62))
+	f.Add(c.Encode(identity.PrefixRefresh, id, 0))
+	f.Add(c.Encode(identity.PrefixRefresh, id, 1<<62))
 	f.Add("lrt1.AAAAAAAAAAAAAAAAAAAAAAA.AAAA")
 	f.Add("lrt1...")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
-		gotID, gen, err := c.Decode(token.PrefixRefresh, s)
+		gotID, gen, err := c.Decode(identity.PrefixRefresh, s)
 		if err != nil {
 			return
 		}
-		if again := c.Encode(token.PrefixRefresh, gotID, gen); again != s {
+		if again := c.Encode(identity.PrefixRefresh, gotID, gen); again != s {
 			t.Fatalf("accepted %q which re-encodes as %q", s, again)
 		}
 	})

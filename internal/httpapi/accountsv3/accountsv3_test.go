@@ -196,21 +196,28 @@ func TestLoginValidation(t *testing.T) {
 	})
 }
 
-// Ensure malformed bodies get a 400 in the dialect's shape, never a 500.
+// Ensure malformed bodies get a 400 (415 for a media type the routes do
+// not take) in the dialect's shape, never a 500.
 func TestBadBodies(t *testing.T) {
 	f := setup(t)
-	for _, tc := range []struct{ name, body, contentType, code string }{
-		{"ErrNotJSON", "{nope", "application/json", "INVALID_JSON"},
-		{"ErrArray", `[{"email":"a"}]`, "application/json", "INVALID_JSON"},
-		{"ErrEmpty", "", "application/json", "INVALID_JSON"},
-		{"ErrTrailing", `{"refreshToken":"x"} {}`, "application/json", "INVALID_JSON"},
-		{"ErrBadUTF8", "{\"email\":\"\xff\"}", "application/json", "INVALID_JSON"},
-		{"ErrTooLarge", `{"email":"` + strings.Repeat("a", 70000) + `"}`, "application/json", "REQUEST_TOO_LARGE"},
-		{"ErrMediaType", `{}`, "text/plain", "UNSUPPORTED_MEDIA_TYPE"},
+	for _, tc := range []struct {
+		name, body, contentType string
+		status                  int
+		code                    string
+	}{
+		{"ErrNotJSON", "{nope", "application/json", 400, "INVALID_JSON"},
+		{"ErrArray", `[{"email":"a"}]`, "application/json", 400, "INVALID_JSON"},
+		{"ErrEmpty", "", "application/json", 400, "INVALID_JSON"},
+		{"ErrTrailing", `{"refreshToken":"x"} {}`, "application/json", 400, "INVALID_JSON"},
+		{"ErrBadUTF8", "{\"email\":\"\xff\"}", "application/json", 400, "INVALID_JSON"},
+		{"ErrTooLarge", `{"email":"` + strings.Repeat("a", 70000) + `"}`, "application/json", 400, "REQUEST_TOO_LARGE"},
+		{"ErrMediaType", `{}`, "application/xml", 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"ErrFormBody", `a=b`, "application/x-www-form-urlencoded", 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"ErrBadContentType", `{}`, "application/json; charset", 415, "UNSUPPORTED_MEDIA_TYPE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, path := range []string{"/v3/accounts/login", "/v3/accounts/login-refresh-token"} {
-				wantError(t, f.Do(t, "POST", path, tc.body, "Content-Type", tc.contentType), http.StatusBadRequest, tc.code)
+				wantError(t, f.Do(t, "POST", path, tc.body, "Content-Type", tc.contentType), tc.status, tc.code)
 			}
 		})
 	}
@@ -317,7 +324,7 @@ func TestRefreshReuse(t *testing.T) {
 	f.Advance(11 * time.Second)
 	wantError(t, f.refresh(t, rt0), http.StatusConflict, "REFRESH_TOKEN_REUSED")
 	// The legitimate holder's newer token died with the session.
-	wantError(t, f.refresh(t, rt1), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+	wantError(t, f.refresh(t, rt1), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
 	ev := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/events?type=account.refresh-token-reused", nil).JSON(t)["events"].([]any)
 	if len(ev) != 1 {
 		t.Fatalf("%d reuse events", len(ev))
@@ -341,7 +348,7 @@ func TestRefreshReuseOlder(t *testing.T) {
 func TestRefreshInvalid(t *testing.T) {
 	f := setup(t)
 	for _, tok := range []string{"garbage", "lrt1.AAAA.BBBB", "lst1.x.y", strings.Repeat("x", 256)} {
-		wantError(t, f.refresh(t, tok), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+		wantError(t, f.refresh(t, tok), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
 	}
 	wantError(t, f.refresh(t, strings.Repeat("x", 257)), http.StatusBadRequest, "VALIDATION_FAILED")
 	wantError(t, f.Do(t, "POST", "/v3/accounts/login-refresh-token", map[string]any{}), http.StatusBadRequest, "VALIDATION_FAILED")
@@ -349,12 +356,12 @@ func TestRefreshInvalid(t *testing.T) {
 	t.Run("ErrIdle", func(t *testing.T) {
 		_, rt := f.mustLogin(t)
 		f.Advance(7*24*time.Hour + time.Minute)
-		wantError(t, f.refresh(t, rt), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+		wantError(t, f.refresh(t, rt), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
 	})
 	t.Run("ErrDisabledUser", func(t *testing.T) {
 		_, rt := f.mustLogin(t)
 		f.Admin(t, "PATCH", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user, map[string]any{"status": "disabled"})
-		wantError(t, f.refresh(t, rt), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+		wantError(t, f.refresh(t, rt), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
 	})
 }
 
@@ -371,7 +378,7 @@ func TestSessionLifetime(t *testing.T) {
 		rt = r.JSON(t)["refreshToken"].(string)
 	}
 	f.Advance(6 * 24 * time.Hour) // 30 days in all
-	wantError(t, f.refresh(t, rt), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+	wantError(t, f.refresh(t, rt), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
 }
 
 // Ensure an imported bcrypt hash logs in and is replaced by argon2id.
@@ -413,8 +420,12 @@ func TestMetrics(t *testing.T) {
 }
 
 // Ensure an unknown email takes as long as a wrong password, through the
-// whole HTTP path: the ratio of medians measured alternately in one run
-// stays within 25%.
+// whole HTTP path: the ratio of low quantiles (the 5th fastest of 24)
+// measured alternately in one run stays within 25%. A low quantile, not
+// the median: load on the machine only ever adds time, and on one busy
+// core it added 70 ms to half of one case's requests (a median ratio of
+// 0.58 in one run, 1.00 in the next), while a real difference in work, like
+// a missing hash, shows in every request.
 func TestBadCredentialsTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing")
@@ -453,13 +464,13 @@ func TestBadCredentialsTiming(t *testing.T) {
 			}
 		}
 	}
-	q := func(i int) time.Duration { return times[i][rounds/2] }
+	q := func(i int) time.Duration { return times[i][rounds/5] }
 	for i := range times {
 		slices.Sort(times[i])
 	}
 	for i, c := range cases[1:] {
 		ratio := float64(q(i+1)) / float64(q(0))
-		t.Logf("median %s %v, wrong password %v, ratio %.2f", c.name, q(i+1), q(0), ratio)
+		t.Logf("20th percentile %s %v, wrong password %v, ratio %.2f", c.name, q(i+1), q(0), ratio)
 		if ratio < 0.75 || ratio > 1.25 {
 			t.Errorf("%s / wrong password ratio %.2f, want within 25%%", c.name, ratio)
 		}

@@ -68,6 +68,9 @@ func length(errs []FieldError, field string, v *string, required bool, lo, hi in
 		return append(errs, FieldError{field, codeTooShort, field + " must be at least " + strconv.Itoa(lo) + " characters"})
 	case n > hi:
 		return append(errs, FieldError{field, codeTooLong, field + " must be at most " + strconv.Itoa(hi) + " characters"})
+	case strings.ContainsRune(*v, 0):
+		// No store keeps a NUL in text, and no real value holds one.
+		return append(errs, FieldError{field, codeFormat, field + " must not contain NUL characters"})
 	}
 	return errs
 }
@@ -77,8 +80,9 @@ func length(errs []FieldError, field string, v *string, required bool, lo, hi in
 func (r *LoginRequest) Validate() []FieldError {
 	var errs []FieldError
 	errs = length(errs, "accountId", r.AccountID, false, 0, 36)
+	idOK := len(errs) == 0
 	errs = length(errs, "accountAlias", r.AccountAlias, false, 0, 256)
-	if r.AccountID != nil && *r.AccountID != "" && utf8.RuneCountInString(*r.AccountID) <= 36 {
+	if idOK && r.AccountID != nil && *r.AccountID != "" {
 		if _, err := uuid.Parse(*r.AccountID); err != nil {
 			errs = append(errs, FieldError{"accountId", codeFormat, "accountId must be an account id (UUID)"})
 		}
@@ -135,11 +139,11 @@ func deref(s *string) string {
 type validator interface{ Validate() []FieldError }
 
 // decodeValid decodes r's body into v and validates it. On failure it
-// writes the 400, counts an invalid_request with count, and returns false.
-func decodeValid(w http.ResponseWriter, r *http.Request, d Deps, v validator, count func(dialect, outcome string)) bool {
-	if err := wire.DecodeJSON(r, v); err != nil {
+// answers, counts an invalid_request with count, and returns false.
+func decodeValid(w http.ResponseWriter, r *http.Request, e *wire.Edge, v validator, count func(dialect, outcome string)) bool {
+	if err := wire.DecodeJSON(r, v, wire.TextPlain); err != nil {
 		count(Dialect, "invalid_request")
-		writeError(w, r, d, err)
+		e.Fail(w, r, err)
 		return false
 	}
 	if errs := v.Validate(); len(errs) > 0 {
@@ -150,69 +154,59 @@ func decodeValid(w http.ResponseWriter, r *http.Request, d Deps, v validator, co
 	return true
 }
 
-// admit counts the request against the client address's limit before the
-// body is read, and arranges for the rate-limit headers to go out on every
-// answer. It returns the client and the writer to answer through, or false
-// when it already answered 429.
-func admit(w http.ResponseWriter, r *http.Request, d Deps, action string, count func(dialect, outcome string)) (identity.Client, http.ResponseWriter, bool) {
-	c := d.Clients.Client(r, Dialect)
-	c.Quota = &identity.Quota{}
-	qw := quotaWriter{ResponseWriter: w, q: c.Quota}
-	if err := d.Service.AdmitIP(r.Context(), action, c); err != nil {
-		count(Dialect, wire.Outcome(err))
-		writeError(qw, r, d, err)
-		return c, qw, false
+// accountID returns a valid accountId in the canonical (lower-case,
+// hyphenated) form tenant ids are stored in, so that it compares
+// case-insensitively.
+func accountID(s string) string {
+	if id, err := uuid.Parse(s); err == nil {
+		return id.String()
 	}
-	return c, qw, true
+	return s
 }
 
-func handleLogin(d Deps) http.Handler {
+func handleLogin(e *wire.Edge, d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client, w, ok := admit(w, r, d, "login", d.Metrics.Login)
-		if !ok {
-			return
-		}
 		var req LoginRequest
-		if !decodeValid(w, r, d, &req, d.Metrics.Login) {
+		if !decodeValid(w, r, e, &req, d.Metrics.Login) {
 			return
 		}
+		id := accountID(deref(req.AccountID))
+		wire.ForTenantNamed(r, id, deref(req.AccountAlias))
 		res, err := d.Service.Login(r.Context(), identity.LoginRequest{
-			TenantID: deref(req.AccountID), TenantAlias: deref(req.AccountAlias),
+			TenantID: id, TenantAlias: deref(req.AccountAlias),
 			Email: *req.Email, Password: *req.Password,
 			TwoFactorCode: deref(req.TwoFactorCode), TwoFactorRecoveryCode: deref(req.TwoFactorRecoveryCode),
-			Client: client,
+			Client: wire.ClientOf(r),
 		})
 		if err != nil {
 			d.Metrics.Login(Dialect, wire.Outcome(err))
-			writeError(w, r, d, err)
+			e.Fail(w, r, err)
 			return
 		}
+		wire.ForTenant(r, res.Tenant)
 		d.Metrics.Login(Dialect, "success")
-		writeJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
+		wire.WriteJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
 	})
 }
 
-func handleRefresh(d Deps) http.Handler {
+func handleRefresh(e *wire.Edge, d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client, w, ok := admit(w, r, d, "refresh", d.Metrics.Refresh)
-		if !ok {
-			return
-		}
 		var req RefreshRequest
-		if !decodeValid(w, r, d, &req, d.Metrics.Refresh) {
+		if !decodeValid(w, r, e, &req, d.Metrics.Refresh) {
 			return
 		}
-		res, err := d.Service.Refresh(r.Context(), *req.RefreshToken, client)
+		res, err := d.Service.Refresh(r.Context(), *req.RefreshToken, wire.ClientOf(r))
 		if err != nil {
 			d.Metrics.Refresh(Dialect, wire.Outcome(err))
-			writeError(w, r, d, err)
+			e.Fail(w, r, err)
 			return
 		}
+		wire.ForTenant(r, res.Tenant)
 		if res.Grace {
 			d.Metrics.Refresh(Dialect, "grace")
 		} else {
 			d.Metrics.Refresh(Dialect, "rotated")
 		}
-		writeJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
+		wire.WriteJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
 	})
 }

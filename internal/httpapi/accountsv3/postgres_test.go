@@ -45,7 +45,7 @@ func TestPostgresLoginRefreshReuse(t *testing.T) {
 	}
 	f.Advance(11 * time.Second)
 	wantError(t, f.refresh(t, first), http.StatusConflict, "REFRESH_TOKEN_REUSED")
-	wantError(t, f.refresh(t, second), http.StatusUnauthorized, "INVALID_REFRESH_TOKEN")
+	wantError(t, f.refresh(t, second), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
 }
 
 // tcpProxy forwards connections to target until stopped; started again,
@@ -135,10 +135,10 @@ func TestPostgresOutage(t *testing.T) {
 	}
 
 	proxy.start(t, proxy.addr)
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for f.Do(t, "GET", "/readyz", nil).Status != http.StatusOK {
 		if time.Now().After(deadline) {
-			t.Fatal("readyz did not recover within 15 s of the database's return")
+			t.Fatal("readyz did not recover within 30 s of the database's return")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -12,6 +12,10 @@ import (
 // Dialect is this dialect's name in metrics, events and sessions.
 const Dialect = "accounts-v3"
 
+// Prefix is the path prefix of the dialect: every unrouted request under
+// it is answered in the dialect's error shape.
+const Prefix = "/v3/"
+
 // Deps are what the handlers need.
 type Deps struct {
 	Service *identity.Service
@@ -20,11 +24,23 @@ type Deps struct {
 	Logger  *slog.Logger
 }
 
-// Routes lists the dialect's routes as ServeMux patterns.
-var Routes = []string{"POST /v3/accounts/login", "POST /v3/accounts/login-refresh-token"}
+// Routes returns the dialect's routes, for httpapi to mount behind
+// wire.Route.Serve.
+func Routes(d Deps) []wire.Route {
+	e := &wire.Edge{Dialect: Dialect, Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
+		Statuses: statuses, Render: render, QuotaHeaders: true}
+	return []wire.Route{
+		{Pattern: "POST /v3/accounts/login", Action: "login", Count: d.Metrics.Login, Edge: e, Handler: handleLogin(e, d)},
+		{Pattern: "POST /v3/accounts/login-refresh-token", Action: "refresh", Count: d.Metrics.Refresh, Edge: e, Handler: handleRefresh(e, d)},
+	}
+}
 
-// Mount registers the dialect's routes on mux.
-func Mount(mux *http.ServeMux, d Deps) {
-	mux.Handle(Routes[0], handleLogin(d))
-	mux.Handle(Routes[1], handleRefresh(d))
+// WriteUnrouted answers a request under Prefix that no route takes: 404,
+// or 405 when only the method is wrong (the caller sets Allow).
+func WriteUnrouted(w http.ResponseWriter, r *http.Request, status int) {
+	body := ErrorResponse{Code: "NOT_FOUND", Message: "there is no route " + r.URL.Path}
+	if status == http.StatusMethodNotAllowed {
+		body = ErrorResponse{Code: "METHOD_NOT_ALLOWED", Message: r.Method + " is not allowed on " + r.URL.Path + "; see the Allow header"}
+	}
+	wire.WriteJSON(w, status, body)
 }

@@ -191,7 +191,8 @@ func TestBadInput(t *testing.T) {
 		{"bad email", f.path("login"), map[string]any{"email": "nope", "password": pw}, nil, 400, "validation_failed", "email"},
 		{"wrong type", f.path("login"), `{"email": 7, "password": "x"}`, nil, 400, "validation_failed", "email"},
 		{"not json", f.path("login"), `{"email":`, nil, 400, "invalid_json", ""},
-		{"form body", f.path("login"), "email=a%40b.c&password=1234567890", []string{"Content-Type", "application/x-www-form-urlencoded"}, 400, "unsupported_media_type", "Content-Type"},
+		{"form body", f.path("login"), "email=a%40b.c&password=1234567890", []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "unsupported_media_type", "Content-Type"},
+		{"xml body", f.path("login"), "<login/>", []string{"Content-Type", "application/xml"}, 415, "unsupported_media_type", "Content-Type"},
 		{"too large", f.path("login"), `{"email": "` + strings.Repeat("a", 70<<10) + `"}`, nil, 400, "request_too_large", ""},
 		{"missing refresh_token", f.path("refresh"), map[string]any{}, nil, 400, "validation_failed", "refresh_token"},
 		{"garbage refresh_token", f.path("refresh"), map[string]any{"refresh_token": "garbage"}, nil, 401, "invalid_refresh_token", ""},
@@ -224,4 +225,32 @@ func TestTwoFactorUserRefused(t *testing.T) {
 	}
 	f.Admin(t, "PATCH", "/admin/v1/tenants/"+f.tenant, map[string]any{"settings": map[string]any{"allow_single_factor_dialects": true}})
 	f.mustLogin(t)
+}
+
+// Ensure what browsers and odd clients send works or is refused in the
+// dialect's shape: JSON as text/plain is read, an app_id in capitals is
+// the same app, and NUL in a field is a 400 naming it.
+func TestEdgeInputs(t *testing.T) {
+	f := setup(t)
+	body := `{"email":"ada@example.com","password":"` + pw + `"}`
+	if r := f.Do(t, "POST", f.path("login"), body, "Content-Type", "text/plain;charset=UTF-8"); r.Status != http.StatusOK {
+		t.Fatalf("text/plain: %d %s", r.Status, r.Body)
+	}
+	if r := f.Do(t, "POST", "/api/v1/"+strings.ToUpper(f.tenant)+"/auth/login", body); r.Status != http.StatusOK {
+		t.Fatalf("upper-case app_id: %d %s", r.Status, r.Body)
+	}
+	for _, c := range []struct {
+		route, field string
+		body         map[string]any
+	}{
+		{"login", "email", map[string]any{"email": "ada@example.com\u0000", "password": pw}},
+		{"login", "password", map[string]any{"email": "ada@example.com", "password": pw + "\u0000"}},
+		{"refresh", "refresh_token", map[string]any{"refresh_token": "lrt1.\u0000"}},
+		{"logout", "refresh_token", map[string]any{"refresh_token": "\u0000"}},
+	} {
+		e := wantError(t, f.Do(t, "POST", f.path(c.route), c.body), http.StatusBadRequest, "validation_failed")
+		if e["field"] != c.field {
+			t.Errorf("%s: field %v, want %s", c.route, e["field"], c.field)
+		}
+	}
 }

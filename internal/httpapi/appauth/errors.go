@@ -1,8 +1,6 @@
 package appauth
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/latchauth/latch/internal/httpapi/wire"
@@ -21,23 +19,34 @@ type ErrorBody struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// statuses maps identity codes to this dialect's status and code: the one
-// place where that mapping lives (docs/errors.md lists it).
-var statuses = map[string]struct {
-	status int
-	code   string
-}{
-	identity.EINVALID:           {http.StatusBadRequest, "validation_failed"},
-	identity.EUNAUTHENTICATED:   {http.StatusUnauthorized, "invalid_credentials"},
-	identity.ETOKENINVALID:      {http.StatusUnauthorized, "invalid_refresh_token"},
-	identity.ETWOFACTORREQUIRED: {http.StatusUnauthorized, "two_factor_required"},
-	identity.ETWOFACTORINVALID:  {http.StatusUnauthorized, "invalid_two_factor_code"},
-	identity.ETOKENREUSED:       {http.StatusConflict, "refresh_token_reused"},
-	identity.ECONFLICT:          {http.StatusConflict, "conflict"},
-	identity.ENOTFOUND:          {http.StatusNotFound, "app_not_found"},
-	identity.ERATELIMITED:       {http.StatusTooManyRequests, "rate_limited"},
-	identity.EUNAVAILABLE:       {http.StatusServiceUnavailable, "service_unavailable"},
-	identity.EINTERNAL:          {http.StatusInternalServerError, "internal_error"},
+// statuses and codes map identity codes to this dialect's status and
+// code: the one place where that mapping lives (docs/errors.md lists it).
+var statuses = map[string]int{
+	identity.EINVALID:           http.StatusBadRequest,
+	identity.EUNAUTHENTICATED:   http.StatusUnauthorized,
+	identity.ETOKENINVALID:      http.StatusUnauthorized,
+	identity.ETWOFACTORREQUIRED: http.StatusUnauthorized,
+	identity.ETWOFACTORINVALID:  http.StatusUnauthorized,
+	identity.ETOKENREUSED:       http.StatusConflict,
+	identity.ECONFLICT:          http.StatusConflict,
+	identity.ENOTFOUND:          http.StatusNotFound,
+	identity.ERATELIMITED:       http.StatusTooManyRequests,
+	identity.EUNAVAILABLE:       http.StatusServiceUnavailable,
+	identity.EINTERNAL:          http.StatusInternalServerError,
+}
+
+var codes = map[string]string{
+	identity.EINVALID:           "validation_failed",
+	identity.EUNAUTHENTICATED:   "invalid_credentials",
+	identity.ETOKENINVALID:      "invalid_refresh_token",
+	identity.ETWOFACTORREQUIRED: "two_factor_required",
+	identity.ETWOFACTORINVALID:  "invalid_two_factor_code",
+	identity.ETOKENREUSED:       "refresh_token_reused",
+	identity.ECONFLICT:          "conflict",
+	identity.ENOTFOUND:          "app_not_found",
+	identity.ERATELIMITED:       "rate_limited",
+	identity.EUNAVAILABLE:       "service_unavailable",
+	identity.EINTERNAL:          "internal_error",
 }
 
 var bodyCodes = map[string]string{
@@ -50,40 +59,23 @@ var bodyCodes = map[string]string{
 // fieldNames maps identity's field names to this dialect's.
 var fieldNames = map[string]string{"tenant_id": "app_id"}
 
-func writeError(w http.ResponseWriter, r *http.Request, d Deps, err error) {
-	var be *wire.BodyError
-	if errors.As(err, &be) {
-		writeJSON(w, http.StatusBadRequest, ErrorResponse{ErrorBody{Code: bodyCodes[be.Problem], Message: be.Message, Field: be.Field}})
+// render writes a failure in the dialect's shape (wire.Edge.Render).
+func render(w http.ResponseWriter, r *http.Request, f wire.Failure) {
+	if f.Body != "" {
+		wire.WriteJSON(w, f.Status, ErrorResponse{ErrorBody{Code: bodyCodes[f.Body], Message: f.Message, Field: f.Field}})
 		return
 	}
-	e := identity.AsError(err)
-	s, ok := statuses[e.Code]
+	code, ok := codes[f.Code]
 	if !ok {
-		s = statuses[identity.EINTERNAL]
+		code = codes[identity.EINTERNAL]
 	}
-	body := ErrorBody{Code: s.code, Message: e.Message}
-	switch e.Code {
-	case identity.EINVALID:
-		body.Field = e.Field
-		if f, ok := fieldNames[e.Field]; ok {
-			body.Field = f
+	body := ErrorBody{Code: code, Message: f.Message}
+	if f.Code == identity.EINVALID {
+		body.Field = f.Field
+		if n, ok := fieldNames[f.Field]; ok {
+			body.Field = n
 		}
-		body.Message = body.Field + " " + e.Message
-	case identity.ERATELIMITED:
-		d.Metrics.RateLimited(e.Field, Dialect)
-		w.Header().Set("Retry-After", wire.RetryAfterSeconds(e))
-	case identity.EUNAVAILABLE:
-		w.Header().Set("Retry-After", wire.RetryAfterSeconds(e))
-	case identity.EINTERNAL:
-		d.Logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
-		body.Message = "an internal error occurred"
+		body.Message = body.Field + " " + f.Message
 	}
-	writeJSON(w, s.status, ErrorResponse{body})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	wire.WriteJSON(w, f.Status, ErrorResponse{body})
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/password"
@@ -41,8 +43,12 @@ func (r *LoginRequest) Validate() error {
 		return identity.Invalid("email", "is required")
 	case !identity.ValidEmail(strings.TrimSpace(*r.Email)):
 		return identity.Invalid("email", "must be an email address of at most 256 characters")
+	case strings.ContainsRune(*r.Email, 0):
+		return identity.Invalid("email", "must not contain NUL characters")
 	case r.Password == nil || *r.Password == "":
 		return identity.Invalid("password", "is required")
+	case strings.ContainsRune(*r.Password, 0):
+		return identity.Invalid("password", "must not contain NUL characters")
 	case utf8.RuneCountInString(*r.Password) < MinPasswordLength:
 		return identity.Invalid("password", "must be at least %d characters", MinPasswordLength)
 	}
@@ -59,82 +65,87 @@ func (r *TokenRequest) Validate() error {
 		return identity.Invalid("refresh_token", "is required")
 	case len(*r.RefreshToken) > 1024:
 		return identity.Invalid("refresh_token", "must be at most 1024 characters")
+	case strings.ContainsRune(*r.RefreshToken, 0):
+		return identity.Invalid("refresh_token", "must not contain NUL characters")
 	}
 	return nil
 }
 
 type validator interface{ Validate() error }
 
-// begin does what every route does first: count the request against the
-// address limit (before reading the body), check app_id, decode and
-// validate. It answers the error itself and returns false on failure.
-func begin(w http.ResponseWriter, r *http.Request, d Deps, action string, body validator, count func(dialect, outcome string)) (identity.Client, *identity.Tenant, bool) {
-	c := d.Clients.Client(r, Dialect)
-	fail := func(err error) (identity.Client, *identity.Tenant, bool) {
+// begin does what every route does after the address limit: check app_id,
+// decode and validate. It answers the error itself and returns false on
+// failure.
+func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, body validator, count func(dialect, outcome string)) (*identity.Tenant, bool) {
+	fail := func(err error) (*identity.Tenant, bool) {
 		count(Dialect, wire.Outcome(err))
-		writeError(w, r, d, err)
-		return c, nil, false
+		e.Fail(w, r, err)
+		return nil, false
 	}
-	if err := d.Service.AdmitIP(r.Context(), action, c); err != nil {
-		return fail(err)
+	// Tenant ids are stored in canonical form; an app_id in capitals is
+	// the same app.
+	appID := r.PathValue("app_id")
+	if id, err := uuid.Parse(appID); err == nil {
+		appID = id.String()
 	}
-	tenant, err := d.Service.Tenant(r.Context(), r.PathValue("app_id"))
+	tenant, err := d.Service.Tenant(r.Context(), appID)
 	if err != nil {
 		return fail(err)
 	}
-	if err := wire.DecodeJSON(r, body); err != nil {
+	wire.ForTenant(r, tenant)
+	if err := wire.DecodeJSON(r, body, wire.TextPlain); err != nil {
 		return fail(err)
 	}
 	if err := body.Validate(); err != nil {
 		return fail(err)
 	}
-	return c, tenant, true
+	return tenant, true
 }
 
 // answer renders a successful login or refresh.
-func answer(w http.ResponseWriter, r *http.Request, d Deps, res *identity.LoginResult) {
+func answer(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, res *identity.LoginResult) {
 	orgs, err := d.Service.UserOrganisations(r.Context(), res.User)
 	if err != nil {
-		writeError(w, r, d, err)
+		e.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, TokenResponse{
+	wire.WriteJSON(w, http.StatusOK, TokenResponse{
 		AccessToken: res.AccessToken, ExpiresIn: int64(math.Ceil(res.AccessExpiresAt.Sub(res.IssuedAt).Seconds())),
 		RefreshToken: res.RefreshToken, TokenType: "Bearer", User: renderUser(res.User, orgs),
 	})
 }
 
-func handleLogin(d Deps) http.Handler {
+func handleLogin(e *wire.Edge, d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req LoginRequest
-		client, tenant, ok := begin(w, r, d, "login", &req, d.Metrics.Login)
+		tenant, ok := begin(w, r, e, d, &req, d.Metrics.Login)
 		if !ok {
 			return
 		}
 		res, err := d.Service.Login(r.Context(), identity.LoginRequest{
-			TenantID: tenant.ID, Email: strings.TrimSpace(*req.Email), Password: *req.Password, NoSecondFactor: true, Client: client,
+			TenantID: tenant.ID, Email: strings.TrimSpace(*req.Email), Password: *req.Password, NoSecondFactor: true, Client: wire.ClientOf(r),
 		})
 		if err != nil {
 			d.Metrics.Login(Dialect, wire.Outcome(err))
-			writeError(w, r, d, err)
+			e.Fail(w, r, err)
 			return
 		}
 		d.Metrics.Login(Dialect, "success")
-		answer(w, r, d, res)
+		answer(w, r, e, d, res)
 	})
 }
 
-func handleRefresh(d Deps) http.Handler {
+func handleRefresh(e *wire.Edge, d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req TokenRequest
-		client, tenant, ok := begin(w, r, d, "refresh", &req, d.Metrics.Refresh)
+		tenant, ok := begin(w, r, e, d, &req, d.Metrics.Refresh)
 		if !ok {
 			return
 		}
-		res, err := d.Service.RefreshIn(r.Context(), tenant.ID, *req.RefreshToken, client)
+		res, err := d.Service.RefreshIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r))
 		if err != nil {
 			d.Metrics.Refresh(Dialect, wire.Outcome(err))
-			writeError(w, r, d, err)
+			e.Fail(w, r, err)
 			return
 		}
 		if res.Grace {
@@ -142,20 +153,20 @@ func handleRefresh(d Deps) http.Handler {
 		} else {
 			d.Metrics.Refresh(Dialect, "rotated")
 		}
-		answer(w, r, d, res)
+		answer(w, r, e, d, res)
 	})
 }
 
-func handleLogout(d Deps) http.Handler {
+func handleLogout(e *wire.Edge, d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req TokenRequest
-		client, tenant, ok := begin(w, r, d, "logout", &req, d.Metrics.Logout)
+		tenant, ok := begin(w, r, e, d, &req, d.Metrics.Logout)
 		if !ok {
 			return
 		}
-		if err := d.Service.LogoutIn(r.Context(), tenant.ID, *req.RefreshToken, client); err != nil {
+		if err := d.Service.LogoutIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r)); err != nil {
 			d.Metrics.Logout(Dialect, wire.Outcome(err))
-			writeError(w, r, d, err)
+			e.Fail(w, r, err)
 			return
 		}
 		d.Metrics.Logout(Dialect, "success")

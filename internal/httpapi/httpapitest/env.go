@@ -40,6 +40,7 @@ type Env struct {
 	Service *identity.Service
 	Hasher  *password.Hasher
 	offset  *atomic.Int64
+	cfg     Config
 }
 
 // Now is the Env's clock: real time plus whatever Advance added.
@@ -62,9 +63,37 @@ func New(tb testing.TB, p password.Params) *Env {
 // NewOn starts a server for tb on db, which it closes when tb ends.
 func NewOn(tb testing.TB, p password.Params, db identity.Store) *Env {
 	tb.Helper()
+	return Start(tb, Config{Argon: p, Store: db})
+}
+
+// Config is what Start needs; only Argon is required.
+type Config struct {
+	Argon       password.Params
+	Store       identity.Store // nil: a SQLite file of the test's own
+	CORSOrigins []string       // LATCH_CORS_ORIGINS
+	Logger      *slog.Logger   // nil: discarded
+	Metrics     *metrics.Metrics
+}
+
+// Start starts a server for tb as c says.
+func Start(tb testing.TB, c Config) *Env {
+	tb.Helper()
 	ctx := context.Background()
 	var err error
-	e := &Env{Store: db, offset: new(atomic.Int64)}
+	db := c.Store
+	if db == nil {
+		if db, err = sqlite.Open(ctx, filepath.Join(tb.TempDir(), "latch.db")); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = quiet
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New()
+	}
+	p := c.Argon
+	e := &Env{Store: db, offset: new(atomic.Int64), cfg: c}
 	secret := []byte("httpapitest secret, at least 32 bytes")
 	e.Keys, err = token.NewKeyring(ctx, db, token.KeyringConfig{Secret: secret, Alg: token.AlgEdDSA,
 		Issuer: "https://latch.test", AccessTTL: 15 * time.Minute, Now: e.Now})
@@ -89,8 +118,16 @@ func (e *Env) handler() http.Handler {
 	// The test client is the only caller and sits on loopback; trusting it
 	// as a proxy lets tests speak for other addresses with X-Forwarded-For.
 	clients := &wire.ClientResolver{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
-	return httpapi.NewServer(httpapi.Deps{Service: e.Service, Store: e.Store, Keys: e.Keys,
-		Metrics: metrics.New(), Clients: clients, AdminToken: AdminToken, Version: "test", Logger: quiet})
+	m := e.cfg.Metrics
+	if m == nil {
+		m = metrics.New()
+	}
+	log := e.cfg.Logger
+	if log == nil {
+		log = quiet
+	}
+	return httpapi.NewServer(httpapi.Deps{Service: e.Service, Store: e.Store, Keys: e.Keys, CORSOrigins: e.cfg.CORSOrigins,
+		Metrics: m, Clients: clients, AdminToken: AdminToken, Version: "test", Logger: log})
 }
 
 // Twin starts a second server on the same store, keys and clock, as a
@@ -98,7 +135,7 @@ func (e *Env) handler() http.Handler {
 // be given its own limiter.
 func (e *Env) Twin(tb testing.TB) *Env {
 	svc := *e.Service
-	t := &Env{Store: e.Store, Keys: e.Keys, Hasher: e.Hasher, Service: &svc, offset: e.offset}
+	t := &Env{Store: e.Store, Keys: e.Keys, Hasher: e.Hasher, Service: &svc, offset: e.offset, cfg: Config{CORSOrigins: e.cfg.CORSOrigins}}
 	t.Server = httptest.NewServer(t.handler())
 	t.URL = t.Server.URL
 	tb.Cleanup(t.Server.Close)

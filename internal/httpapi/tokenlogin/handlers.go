@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
@@ -36,108 +37,100 @@ type ErrorResponse struct {
 	StatusCode    int                 `json:"StatusCode"`
 }
 
-// statuses maps identity codes to this dialect's status and message: the
-// one place where that mapping lives (docs/errors.md lists it).
-var statuses = map[string]struct {
-	status  int
-	message string
-}{
-	identity.EINVALID:           {http.StatusBadRequest, "The request is invalid."},
-	identity.EUNAUTHENTICATED:   {http.StatusUnauthorized, ""},
-	identity.ETOKENINVALID:      {http.StatusUnauthorized, ""},
-	identity.ETWOFACTORREQUIRED: {http.StatusUnauthorized, ""},
-	identity.ETWOFACTORINVALID:  {http.StatusUnauthorized, ""},
-	identity.ETOKENREUSED:       {http.StatusConflict, ""},
-	identity.ECONFLICT:          {http.StatusConflict, ""},
-	identity.ENOTFOUND:          {http.StatusNotFound, ""},
-	identity.ERATELIMITED:       {http.StatusTooManyRequests, ""},
-	identity.EUNAVAILABLE:       {http.StatusServiceUnavailable, ""},
-	identity.EINTERNAL:          {http.StatusInternalServerError, "An error has occurred."},
+// statuses and messages map identity codes to this dialect's status and
+// message: the one place where that mapping lives (docs/errors.md lists
+// it). Codes without a message show identity's.
+var statuses = map[string]int{
+	identity.EINVALID:           http.StatusBadRequest,
+	identity.EUNAUTHENTICATED:   http.StatusUnauthorized,
+	identity.ETOKENINVALID:      http.StatusUnauthorized,
+	identity.ETWOFACTORREQUIRED: http.StatusUnauthorized,
+	identity.ETWOFACTORINVALID:  http.StatusUnauthorized,
+	identity.ETOKENREUSED:       http.StatusConflict,
+	identity.ECONFLICT:          http.StatusConflict,
+	identity.ENOTFOUND:          http.StatusNotFound,
+	identity.ERATELIMITED:       http.StatusTooManyRequests,
+	identity.EUNAVAILABLE:       http.StatusServiceUnavailable,
+	identity.EINTERNAL:          http.StatusInternalServerError,
 }
+
+const (
+	messageInvalid  = "The request is invalid."
+	messageInternal = "An error has occurred."
+)
 
 // fieldNames maps identity's field names to this dialect's.
-var fieldNames = map[string]string{"email": "userName", "password": "password", "device_name": "deviceName"}
+var fieldNames = map[string]string{"email": "userName", "login": "userName", "password": "password", "device_name": "deviceName"}
 
-// route is one request's context: its options and how it answers.
-type route struct {
-	w      http.ResponseWriter
-	r      *http.Request
-	d      Deps
-	opts   Options
-	login  bool // Login and TokenLogin answer Authenticated: false when codes are suppressed
-	count  func(dialect, outcome string)
-	client identity.Client
+// render writes a failure in the ASP.NET shape (wire.Edge.Render).
+func render(w http.ResponseWriter, r *http.Request, f wire.Failure) {
+	resp := ErrorResponse{Message: f.Message, StatusCode: f.Status}
+	switch {
+	case f.Body != "":
+		field := f.Field
+		if field == "" {
+			field = "body"
+		}
+		resp.ModelState = map[string][]string{field: {f.Message}}
+	case f.Code == identity.EINVALID:
+		field := fieldNames[f.Field]
+		if field == "" {
+			field = f.Field
+		}
+		resp.Message, resp.ModelState = messageInvalid, map[string][]string{field: {field + " " + f.Message}}
+	case f.Status == http.StatusInternalServerError:
+		resp.Message = messageInternal
+	}
+	writeError(w, r, resp)
 }
 
-func (rt *route) fail(err error) {
-	rt.count(Dialect, wire.Outcome(err))
-	resp, status := rt.errorBody(err)
-	if rt.opts.Suppress {
-		if rt.login {
+// writeError answers resp with its status, or with 200 when the caller
+// asked for suppressResponseCodes (then a failed Login or TokenLogin also
+// says "Authenticated": false). A bad suppressResponseCodes itself cannot
+// be suppressed.
+func writeError(w http.ResponseWriter, r *http.Request, resp ErrorResponse) {
+	status := resp.StatusCode
+	if opts, err := ParseOptions(r); err == nil && opts.Suppress {
+		if r.Pattern == "POST "+pathLogin || r.Pattern == "POST "+pathTokenLogin {
 			f := false
 			resp.Authenticated = &f
 		}
 		status = http.StatusOK
 	}
-	writeJSON(rt.w, status, resp)
+	wire.WriteJSON(w, status, resp)
 }
 
-func (rt *route) errorBody(err error) (ErrorResponse, int) {
+// route is one request's context: its options and how it fails.
+type route struct {
+	e     *wire.Edge
+	w     http.ResponseWriter
+	r     *http.Request
+	opts  Options
+	count func(dialect, outcome string)
+}
+
+// fail counts and answers err. A *Problem is the dialect's own field
+// message, answered as is; anything else goes through the shared edge.
+func (rt *route) fail(err error) {
+	rt.count(Dialect, wire.Outcome(err))
 	var p *Problem
-	var be *wire.BodyError
-	switch {
-	case errors.As(err, &p):
-		return ErrorResponse{Message: "The request is invalid.", ModelState: map[string][]string{p.Field: {p.Message}}, StatusCode: http.StatusBadRequest}, http.StatusBadRequest
-	case errors.As(err, &be):
-		status, field := http.StatusBadRequest, be.Field
-		if be.Problem == wire.ProblemMediaType {
-			status = http.StatusUnsupportedMediaType
-		}
-		if field == "" {
-			field = "body"
-		}
-		return ErrorResponse{Message: be.Message, ModelState: map[string][]string{field: {be.Message}}, StatusCode: status}, status
+	if errors.As(err, &p) {
+		writeError(rt.w, rt.r, ErrorResponse{Message: messageInvalid, ModelState: map[string][]string{p.Field: {p.Message}}, StatusCode: http.StatusBadRequest})
+		return
 	}
-	e := identity.AsError(err)
-	s, ok := statuses[e.Code]
-	if !ok {
-		s = statuses[identity.EINTERNAL]
-	}
-	resp := ErrorResponse{Message: e.Message, StatusCode: s.status}
-	switch e.Code {
-	case identity.EINVALID:
-		field := fieldNames[e.Field]
-		if field == "" {
-			field = e.Field
-		}
-		resp.Message, resp.ModelState = s.message, map[string][]string{field: {field + " " + e.Message}}
-	case identity.ERATELIMITED:
-		rt.d.Metrics.RateLimited(e.Field, Dialect)
-		rt.w.Header().Set("Retry-After", wire.RetryAfterSeconds(e))
-	case identity.EUNAVAILABLE:
-		rt.w.Header().Set("Retry-After", wire.RetryAfterSeconds(e))
-	case identity.EINTERNAL:
-		rt.d.Logger.ErrorContext(rt.r.Context(), "request failed", "route", rt.r.Pattern, "err", err)
-		resp.Message = s.message
-	}
-	return resp, s.status
+	rt.e.Fail(rt.w, rt.r, err)
 }
 
-// begin does what every route does first: read the options, count the
-// request against the address limit, find the tenant by APIKey and read
-// the body.
-func begin(w http.ResponseWriter, r *http.Request, d Deps, action string, login bool, count func(dialect, outcome string)) (*route, *identity.Tenant, body, bool) {
-	rt := &route{w: w, r: r, d: d, login: login, count: count, client: d.Clients.Client(r, Dialect)}
+// begin does what every route does after the address limit: read the
+// options, find the tenant by APIKey and read the body.
+func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, count func(dialect, outcome string)) (*route, *identity.Tenant, body, bool) {
+	rt := &route{e: e, w: w, r: r, count: count}
 	opts, err := ParseOptions(r)
 	if err != nil {
-		rt.fail(err) // codes cannot be suppressed when the option itself is bad
-		return nil, nil, nil, false
-	}
-	rt.opts = opts
-	if err := d.Service.AdmitIP(r.Context(), action, rt.client); err != nil {
 		rt.fail(err)
 		return nil, nil, nil, false
 	}
+	rt.opts = opts
 	key, err := param(r, "APIKey")
 	if err != nil {
 		rt.fail(err)
@@ -148,6 +141,7 @@ func begin(w http.ResponseWriter, r *http.Request, d Deps, action string, login 
 		rt.fail(err)
 		return nil, nil, nil, false
 	}
+	wire.ForTenant(r, tenant)
 	b, err := readBody(r)
 	if err != nil {
 		rt.fail(err)
@@ -162,7 +156,7 @@ func (rt *route) answer(res *identity.DeviceLoginResult) {
 		Authenticated: true, ReAuthenticationToken: res.ReauthToken, SessionToken: res.SessionToken,
 		Me: CurrentUser{ID: res.User.ID, FirstName: res.User.FirstName, LastName: res.User.LastName, ImageURL: imageURL(res.User)},
 	}
-	writeJSON(rt.w, http.StatusOK, Select(data, rt.opts.Fields))
+	wire.WriteJSON(rt.w, http.StatusOK, Select(data, rt.opts.Fields))
 }
 
 func imageURL(u *identity.User) string {
@@ -201,9 +195,9 @@ func Select(v any, fields []string) any {
 	return out
 }
 
-func handleLogin(d Deps) http.Handler {
+func handleLogin(e *wire.Edge, d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, tenant, b, ok := begin(w, r, d, "login", true, d.Metrics.Login)
+		rt, tenant, b, ok := begin(w, r, e, d, d.Metrics.Login)
 		if !ok {
 			return
 		}
@@ -212,7 +206,7 @@ func handleLogin(d Deps) http.Handler {
 			rt.fail(err)
 			return
 		}
-		req.TenantID, req.NoSecondFactor, req.Client = tenant.ID, true, rt.client
+		req.TenantID, req.NoSecondFactor, req.Client = tenant.ID, true, wire.ClientOf(r)
 		res, err := d.Service.DeviceLogin(r.Context(), req, wantReauth)
 		if err != nil {
 			rt.fail(err)
@@ -256,8 +250,8 @@ func loginRequest(b body) (identity.LoginRequest, bool, error) {
 	switch {
 	case user == "":
 		return req, false, &Problem{"userName", "The userName field is required."}
-	case !identity.ValidEmail(user):
-		return req, false, &Problem{"userName", "The userName field must be an email address."}
+	case utf8.RuneCountInString(user) > 256:
+		return req, false, &Problem{"userName", "The userName field must be at most 256 characters."}
 	case pw == "":
 		return req, false, &Problem{"password", "The password field is required."}
 	case len(device) > 256:
@@ -268,12 +262,13 @@ func loginRequest(b body) (identity.LoginRequest, bool, error) {
 	if _, err := password.Normalize(pw); err != nil {
 		return req, false, &Problem{"password", "The password field must be at most 256 bytes."}
 	}
-	return identity.LoginRequest{Email: user, Password: pw, Device: strings.TrimSpace(device)}, want, nil
+	// userName is the user's email or user name; identity tells which.
+	return identity.LoginRequest{Login: user, Password: pw, Device: strings.TrimSpace(device)}, want, nil
 }
 
-func handleTokenLogin(d Deps) http.Handler {
+func handleTokenLogin(e *wire.Edge, d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, tenant, b, ok := begin(w, r, d, "refresh", true, d.Metrics.Refresh)
+		rt, tenant, b, ok := begin(w, r, e, d, d.Metrics.Refresh)
 		if !ok {
 			return
 		}
@@ -287,7 +282,7 @@ func handleTokenLogin(d Deps) http.Handler {
 			rt.fail(err)
 			return
 		}
-		res, err := d.Service.TokenLogin(r.Context(), tenant.ID, tok, rt.client)
+		res, err := d.Service.TokenLogin(r.Context(), tenant.ID, tok, wire.ClientOf(r))
 		if err != nil {
 			rt.fail(err)
 			return
@@ -297,9 +292,9 @@ func handleTokenLogin(d Deps) http.Handler {
 	})
 }
 
-func handleLogout(d Deps) http.Handler {
+func handleLogout(e *wire.Edge, d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, tenant, _, ok := begin(w, r, d, "logout", false, d.Metrics.Logout)
+		rt, tenant, _, ok := begin(w, r, e, d, d.Metrics.Logout)
 		if !ok {
 			return
 		}
@@ -308,7 +303,7 @@ func handleLogout(d Deps) http.Handler {
 			err = &identity.Error{Code: identity.ETOKENINVALID, Message: "the APIToken is missing; send the SessionToken of the session to end"}
 		}
 		if err == nil {
-			err = d.Service.DeviceLogout(r.Context(), tenant.ID, tok, rt.client)
+			err = d.Service.DeviceLogout(r.Context(), tenant.ID, tok, wire.ClientOf(r))
 		}
 		if err != nil {
 			rt.fail(err)
@@ -318,11 +313,4 @@ func handleLogout(d Deps) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }

@@ -23,7 +23,7 @@ func (p *Problem) Error() string { return p.Field + ": " + p.Message }
 
 // Options are the query options every route takes.
 type Options struct {
-	Fields   []string // lower-case names; nil means the full object
+	Fields   []string // lower-case names; nil (also for an empty fields=) means the full object
 	Suppress bool     // suppressResponseCodes
 }
 
@@ -65,7 +65,7 @@ func ParseOptions(r *http.Request) (Options, error) {
 			}
 		}
 		if len(o.Fields) == 0 {
-			return o, &Problem{"fields", "fields is empty; name one or more properties, or leave it out for the full object."}
+			o.Fields = nil // no usable name: the full object, as the reference says
 		}
 	}
 	return o, nil
@@ -171,6 +171,10 @@ func (b body) str(name string) (string, error) {
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		return "", &Problem{name, "The value for " + name + " must be a string."}
+	}
+	if strings.ContainsRune(s, 0) {
+		// No store keeps a NUL in text, and no real value holds one.
+		return "", &Problem{name, "The value for " + name + " must not contain NUL characters."}
 	}
 	return s, nil
 }

@@ -28,14 +28,36 @@ const (
 	pathLogout     = "/api/v1/Authentication/Logout"
 )
 
-// Routes lists the dialect's routes as ServeMux patterns.
-var Routes = []string{"POST " + pathLogin, "POST " + pathTokenLogin, "POST " + pathLogout}
+// Routes returns the dialect's routes, for httpapi to mount behind
+// wire.Route.Serve.
+func Routes(d Deps) []wire.Route {
+	e := &wire.Edge{Dialect: Dialect, Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
+		Statuses: statuses, Render: render}
+	return []wire.Route{
+		{Pattern: "POST " + pathLogin, Action: "login", Count: d.Metrics.Login, Edge: e, Handler: handleLogin(e, d)},
+		{Pattern: "POST " + pathTokenLogin, Action: "refresh", Count: d.Metrics.Refresh, Edge: e, Handler: handleTokenLogin(e, d)},
+		{Pattern: "POST " + pathLogout, Action: "logout", Count: d.Metrics.Logout, Edge: e, Handler: handleLogout(e, d)},
+	}
+}
 
-// Mount registers the dialect's routes on mux.
-func Mount(mux *http.ServeMux, d Deps) {
-	mux.Handle(Routes[0], handleLogin(d))
-	mux.Handle(Routes[1], handleTokenLogin(d))
-	mux.Handle(Routes[2], handleLogout(d))
+// Owns reports whether path is under the dialect's prefix
+// (/api/v1/Authentication/, in any case): unrouted requests there are
+// answered in the dialect's error shape.
+func Owns(path string) bool {
+	const prefix = "/api/v1/authentication"
+	return len(path) >= len(prefix) && strings.EqualFold(path[:len(prefix)], prefix) &&
+		(len(path) == len(prefix) || path[len(prefix)] == '/')
+}
+
+// WriteUnrouted answers a request under the prefix that no route takes:
+// 404, or 405 when only the method is wrong (the caller sets Allow), with
+// ASP.NET Web API's messages; suppressResponseCodes holds here too.
+func WriteUnrouted(w http.ResponseWriter, r *http.Request, status int) {
+	resp := ErrorResponse{Message: "No HTTP resource was found that matches the request URI '" + r.URL.Path + "'.", StatusCode: status}
+	if status == http.StatusMethodNotAllowed {
+		resp.Message = "The requested resource does not support http method '" + r.Method + "'."
+	}
+	writeError(w, r, resp)
 }
 
 // CanonicalPaths lets the dialect's routes match case-insensitively, as

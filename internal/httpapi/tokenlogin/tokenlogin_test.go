@@ -178,8 +178,12 @@ func TestFields(t *testing.T) {
 			t.Errorf("%s: keys %s, want %s", q, got, want)
 		}
 	}
-	wantError(t, f.call(t, "Login", "fields=", body), http.StatusBadRequest, "fields")
-	wantError(t, f.call(t, "Login", "fields=,,", body), http.StatusBadRequest, "fields")
+	// No usable name: the full object, as the reference says.
+	for _, q := range []string{"fields=", "fields=,,", "fields=%20&fields="} {
+		if got := keys(f.call(t, "Login", q, body)); got != "Authenticated,Me,ReAuthenticationToken,SessionToken" {
+			t.Errorf("%s: keys %s, want the full object", q, got)
+		}
+	}
 }
 
 // Ensure suppressResponseCodes answers 200 with the error (and
@@ -287,4 +291,43 @@ func TestBadInput(t *testing.T) {
 	keys := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/api-keys", nil).JSON(t)["api_keys"].([]any)
 	f.Admin(t, "DELETE", "/admin/v1/tenants/"+f.tenant+"/api-keys/"+keys[0].(map[string]any)["id"].(string), nil)
 	wantError(t, f.call(t, "Login", "", ok), http.StatusUnauthorized, "")
+}
+
+// Ensure NUL in any body field is a 400 naming the field, and a userName
+// that is not an email is not refused as malformed: it is looked up (and
+// here, where no user has it, is a wrong credential).
+func TestEdgeInputs(t *testing.T) {
+	f := setup(t)
+	for field, body := range map[string]map[string]any{
+		"userName":   {"userName": "ada@example.com\u0000", "password": pw},
+		"password":   {"userName": "ada@example.com", "password": pw + "\u0000"},
+		"deviceName": {"userName": "ada@example.com", "password": pw, "generateReAuthenticationToken": true, "deviceName": "ph\u0000ne"},
+	} {
+		wantError(t, f.call(t, "Login", "", body), http.StatusBadRequest, field)
+	}
+	wantError(t, f.call(t, "TokenLogin", "", map[string]any{"reAuthenticationToken": "lra1.\u0000"}), http.StatusBadRequest, "reAuthenticationToken")
+	wantError(t, f.call(t, "Login", "", "userName=ada&deviceName=%00&password=x", "Content-Type", "application/x-www-form-urlencoded"),
+		http.StatusBadRequest, "deviceName")
+	wantError(t, f.call(t, "Login", "", map[string]any{"userName": "ada", "password": pw}), http.StatusUnauthorized, "")
+}
+
+// Ensure userName matches the user's user name as well as the email (4DX
+// users log in with user names), case-insensitively, and that an unknown
+// user name is the same 401 as a wrong password.
+func TestLoginByUserName(t *testing.T) {
+	f := setup(t)
+	if r := f.Admin(t, "PATCH", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user, map[string]any{"username": "ada.l"}); r.Status != http.StatusOK {
+		t.Fatalf("set username: %d %s", r.Status, r.Body)
+	}
+	for _, name := range []string{"ada.l", "ADA.L", "ada@example.com"} {
+		m := f.login(t, map[string]any{"userName": name, "password": pw})
+		if m["Authenticated"] != true || m["Me"].(map[string]any)["ID"] != f.user {
+			t.Fatalf("login as %q: %v", name, m)
+		}
+	}
+	wrong := f.call(t, "Login", "", map[string]any{"userName": "ada.l", "password": "wrong password here"})
+	unknown := f.call(t, "Login", "", map[string]any{"userName": "nobody", "password": pw})
+	if wrong.Status != http.StatusUnauthorized || unknown.Status != http.StatusUnauthorized || string(wrong.Body) != string(unknown.Body) {
+		t.Fatalf("wrong password %d %s; unknown user name %d %s", wrong.Status, wrong.Body, unknown.Status, unknown.Body)
+	}
 }

@@ -5,12 +5,12 @@ package wire
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -82,6 +82,11 @@ func DecodeJSON(r *http.Request, v any, also ...string) error {
 	return Unmarshal(b, v)
 }
 
+// TextPlain is the media type fetch() gives a string body; the dialects
+// whose clients may be browsers read it as JSON, so that a browser app's
+// simplest call works (and needs no CORS preflight).
+const TextPlain = "text/plain"
+
 // Unmarshal decodes one JSON object from b into v with DecodeJSON's errors.
 func Unmarshal(b []byte, v any) error {
 	b = bytes.TrimSpace(b)
@@ -145,26 +150,20 @@ func (c *ClientResolver) trusted(a netip.Addr) bool {
 
 // IP returns the client address of r as a string.
 func (c *ClientResolver) IP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	peer, ok := parseHop(r.RemoteAddr)
+	if !ok {
+		return r.RemoteAddr
 	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
 	if c == nil || !c.trusted(peer) {
 		return peer.String()
 	}
 	// Walk X-Forwarded-For from the right: the last hop not ours is the client.
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
+		a, ok := parseHop(hops[i])
+		if !ok {
 			break
 		}
-		a = a.Unmap()
 		if !c.trusted(a) {
 			return a.String()
 		}
@@ -173,12 +172,58 @@ func (c *ClientResolver) IP(r *http.Request) string {
 	return peer.String()
 }
 
-// Client builds the identity.Client of r for dialect.
-func (c *ClientResolver) Client(r *http.Request, dialect string) identity.Client {
-	return identity.Client{Dialect: dialect, IP: c.IP(r), UserAgent: clip(r.UserAgent(), 512), Origin: clip(r.Header.Get("Origin"), 512)}
+// parseHop reads one address as proxies write it: bare ("203.0.113.7",
+// "2001:db8::1"), with a port ("203.0.113.7:5555", "[2001:db8::1]:443"),
+// or bracketed without one ("[2001:db8::1]"). A zone is dropped and an
+// IPv4-mapped IPv6 address is read as IPv4, so that one client has one key.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		if ap, perr := netip.ParseAddrPort(s); perr == nil {
+			a, err = ap.Addr(), nil
+		} else if inner, ok := strings.CutPrefix(s, "["); ok && strings.HasSuffix(inner, "]") {
+			a, err = netip.ParseAddr(strings.TrimSuffix(inner, "]"))
+		}
+	}
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.WithZone("").Unmap(), true
 }
 
-func clip(s string, n int) string {
+// Client builds the identity.Client of r for dialect. The User-Agent and
+// Origin are kept on the session and in the audit log as the client sent
+// them, made storable: valid UTF-8 without control characters (old clients
+// send Latin-1), and at most MaxHeaderKept bytes. They never fail a request.
+func (c *ClientResolver) Client(r *http.Request, dialect string) identity.Client {
+	return identity.Client{Dialect: dialect, IP: c.IP(r), UserAgent: Printable(r.UserAgent(), MaxHeaderKept),
+		Origin: Printable(r.Header.Get("Origin"), MaxHeaderKept)}
+}
+
+// MaxHeaderKept bounds a header value kept for the audit log, in bytes.
+const MaxHeaderKept = 512
+
+// Printable returns s as valid UTF-8 of at most n bytes: invalid bytes and
+// control characters become U+FFFD, and a cut never splits a character.
+func Printable(s string, n int) string {
+	clean := true
+	for _, c := range []byte(s) {
+		if c < 0x20 || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		var b strings.Builder
+		for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+				r = utf8.RuneError
+			}
+			b.WriteRune(r)
+		}
+		s = b.String()
+	}
 	if len(s) <= n {
 		return s
 	}
@@ -198,6 +243,9 @@ func RetryAfterSeconds(err *identity.Error) string {
 // Outcome is the metrics label of a failed login, refresh or logout; every
 // dialect counts with the same labels.
 func Outcome(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return "cancelled" // the client went away
+	}
 	switch identity.ErrorCode(err) {
 	case identity.EUNAUTHENTICATED:
 		return "invalid_credentials"

@@ -25,6 +25,13 @@ func TestClientIP(t *testing.T) {
 		{"all trusted", "10.1.2.3:5000", []string{"10.4.4.4"}, "10.4.4.4"},
 		{"mapped IPv6 peer", "[::ffff:203.0.113.9]:5000", nil, "203.0.113.9"},
 		{"IPv6 peer", "[2001:db8::1]:5000", []string{"198.51.100.1"}, "2001:db8::1"},
+		{"hop with a port", "10.1.2.3:5000", []string{"203.0.113.7:5555"}, "203.0.113.7"},
+		{"bracketed IPv6 hop with a port", "10.1.2.3:5000", []string{"[2001:db8::1]:443"}, "2001:db8::1"},
+		{"bracketed IPv6 hop", "10.1.2.3:5000", []string{" [2001:db8::2] "}, "2001:db8::2"},
+		{"trusted hop with a port is skipped", "10.1.2.3:5000", []string{"198.51.100.1, 10.9.9.9:8080"}, "198.51.100.1"},
+		{"mapped hop", "10.1.2.3:5000", []string{"[::ffff:198.51.100.3]:1"}, "198.51.100.3"},
+		{"zoned hop", "10.1.2.3:5000", []string{"fe80::1%eth0"}, "fe80::1"},
+		{"port without brackets on IPv6 is garbage", "10.1.2.3:5000", []string{"2001:db8::1:443:x"}, "10.1.2.3"},
 	} {
 		r := httptest.NewRequest("POST", "/", nil)
 		r.RemoteAddr = tc.peer
@@ -41,5 +48,27 @@ func TestClientIP(t *testing.T) {
 	r.Header.Set("X-Forwarded-For", "198.51.100.1")
 	if got := none.IP(r); got != "10.1.2.3" {
 		t.Errorf("nil resolver trusted a header: %s", got)
+	}
+}
+
+// Ensure header values kept for the audit log are valid UTF-8 without
+// control characters, and cut on a character boundary.
+func TestPrintable(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"shop/2.1", 512, "shop/2.1"},
+		{"caf\xe9/1.0", 512, "caf\uFFFD/1.0"},
+		{"a\x00b\x7fc\td", 512, "a\uFFFDb\uFFFDc\uFFFDd"},
+		{"caf\u00e9", 512, "caf\u00e9"},
+		{"\u00e9\u00e9", 3, "\u00e9"},
+		{"abc\xe9", 4, "abc"},
+		{"\xc2\x85x", 512, "\uFFFDx"},
+	} {
+		if got := Printable(tc.in, tc.n); got != tc.want {
+			t.Errorf("Printable(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
 	}
 }

@@ -154,6 +154,11 @@ func formatError(err error) error {
 			return &identity.Error{Code: identity.ECONFLICT, Message: "already exists", Err: err}
 		case pe.Code == "23503":
 			return &identity.Error{Code: identity.ENOTFOUND, Message: "a referenced record does not exist", Err: err}
+		case pe.Code == "22021", pe.Code == "22P05":
+			// A NUL or a byte that is not UTF-8 reached the database: the
+			// writes refuse them first (rowcodec.Text), so this is a read
+			// that slipped through; it is the caller's input, not our fault.
+			return &identity.Error{Code: identity.EINVALID, Message: "text must be valid UTF-8 and must not contain NUL characters", Err: err}
 		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57P"),
 			pe.Code == "40001", pe.Code == "40P01":
 			return unavailable(err)

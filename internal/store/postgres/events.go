@@ -12,6 +12,9 @@ import (
 
 // AppendEvents implements identity.EventStore; one statement is one transaction.
 func (db *DB) AppendEvents(ctx context.Context, events ...identity.Event) error {
+	if err := rowcodec.EventText(events); err != nil {
+		return err
+	}
 	return formatError(insertEvents(ctx, db.pool, events))
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 const apiKeyCols = "id, tenant_id, name, hash, prefix, created_at, last_used_at, revoked_at"
@@ -24,6 +25,9 @@ func scanAPIKey(r pgx.Row) (*identity.APIKey, error) {
 
 // CreateAPIKey implements identity.APIKeyStore.
 func (db *DB) CreateAPIKey(ctx context.Context, k *identity.APIKey) error {
+	if err := rowcodec.APIKeyText(k); err != nil {
+		return err
+	}
 	_, err := db.pool.Exec(ctx, "INSERT INTO api_keys ("+apiKeyCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 		k.ID, k.TenantID, k.Name, k.Hash, k.Prefix, k.CreatedAt.UTC(), tp(k.LastUsedAt), tp(k.RevokedAt))
 	return formatError(err)

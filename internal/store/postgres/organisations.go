@@ -49,6 +49,9 @@ func checkParent(ctx context.Context, tx pgx.Tx, o *identity.Organisation) error
 
 // CreateOrganisation implements identity.OrganisationStore.
 func (db *DB) CreateOrganisation(ctx context.Context, o *identity.Organisation) error {
+	if err := rowcodec.OrganisationText(o); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		if err := checkParent(ctx, tx, o); err != nil {
 			return err
@@ -72,6 +75,9 @@ func (db *DB) GetOrganisation(ctx context.Context, tenantID, id string) (*identi
 
 // UpdateOrganisation implements identity.OrganisationStore.
 func (db *DB) UpdateOrganisation(ctx context.Context, o *identity.Organisation) error {
+	if err := rowcodec.OrganisationText(o); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		if err := checkParent(ctx, tx, o); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 const sessionColumns = `id, tenant_id, user_id, generation, created_at, expires_at, last_seen_at, rotated_at, revoked_at,
@@ -38,28 +39,70 @@ func sessionScanner() (*identity.Session, []any, func() error) {
 		}
 }
 
-// CreateSession implements identity.SessionStore.
+// CreateSession implements identity.SessionStore. The user's row is
+// written first, which locks it until the commit: with Checked that write
+// is the compare-and-swap on the hash and status the login verified (an
+// UPDATE that waited for a concurrent password change re-checks its WHERE
+// on the committed row), and two logins of one user, say two that each
+// replace a device's grant, take their turns on it, so the second sees
+// the first's grant and revokes it instead of colliding with it on the
+// index sessions_live_grant.
 func (db *DB) CreateSession(ctx context.Context, s *identity.Session, w identity.SessionWrite) error {
+	if err := errors.Join(rowcodec.SessionText(s), rowcodec.SessionText(w.Grant), rowcodec.EventText(w.Events),
+		rowcodec.Text("password_hash", w.NewPasswordHash, "address", w.KnownAddress)); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-			$11, $12, $13, $14, $15, $16, $17)`,
-			s.ID, s.TenantID, s.UserID, s.Generation, s.CreatedAt.UTC(), s.ExpiresAt.UTC(), s.LastSeenAt.UTC(), s.RotatedAt.UTC(),
-			tp(s.RevokedAt), s.RevokeReason, s.UserAgent, s.Origin, s.IP, s.Dialect, js(s.AMR), s.DeviceName, s.Kind); err != nil {
-			return err
-		}
 		at := s.CreatedAt.UTC()
-		var err error
-		if w.NewPasswordHash != "" {
-			_, err = tx.Exec(ctx, "UPDATE users SET last_login_at = $1, last_seen_at = $1, password_hash = $2, updated_at = $1 WHERE id = $3",
-				at, w.NewPasswordHash, s.UserID)
-		} else {
-			_, err = tx.Exec(ctx, "UPDATE users SET last_login_at = $1, last_seen_at = $1 WHERE id = $2", at, s.UserID)
-		}
-		if err != nil {
+		if c := w.Checked; c != nil {
+			hash := c.PasswordHash
+			if w.NewPasswordHash != "" {
+				hash = w.NewPasswordHash
+			}
+			tag, err := tx.Exec(ctx, `UPDATE users SET last_login_at = $1, last_seen_at = $1, password_hash = $2,
+				updated_at = CASE WHEN password_hash = $2 THEN updated_at ELSE $1 END
+				WHERE id = $3 AND password_hash = $4 AND status = $5`, at, hash, s.UserID, c.PasswordHash, c.Status)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return rowcodec.UserChanged()
+			}
+		} else if _, err := tx.Exec(ctx, "UPDATE users SET last_login_at = $1, last_seen_at = $1 WHERE id = $2", at, s.UserID); err != nil {
 			return err
+		}
+		for _, x := range []*identity.Session{s, w.Grant} {
+			if err := insertSession(ctx, tx, x); err != nil {
+				return err
+			}
+		}
+		if w.KnownAddress != "" {
+			if err := rememberAddress(ctx, tx, s.UserID, w.KnownAddress, s.CreatedAt); err != nil {
+				return err
+			}
 		}
 		return insertEvents(ctx, tx, w.Events)
 	})
+}
+
+// insertSession inserts s; a grant first revokes the live grant of its
+// device (the partial unique index sessions_live_grant holds the rule).
+func insertSession(ctx context.Context, tx pgx.Tx, s *identity.Session) error {
+	if s == nil {
+		return nil
+	}
+	if s.Kind == identity.SessionReauth {
+		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1, revoke_reason = $2
+			WHERE tenant_id = $3 AND user_id = $4 AND device_name = $5 AND kind = $6 AND revoked_at IS NULL`,
+			s.CreatedAt.UTC(), identity.ReasonGrantReplaced, s.TenantID, s.UserID, s.DeviceName, s.Kind); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+		$11, $12, $13, $14, $15, $16, $17)`,
+		s.ID, s.TenantID, s.UserID, s.Generation, s.CreatedAt.UTC(), s.ExpiresAt.UTC(), s.LastSeenAt.UTC(), s.RotatedAt.UTC(),
+		tp(s.RevokedAt), s.RevokeReason, s.UserAgent, s.Origin, s.IP, s.Dialect, js(s.AMR), s.DeviceName, s.Kind)
+	return err
 }
 
 // GetSession implements identity.SessionStore.
@@ -127,6 +170,9 @@ var (
 
 // AdvanceSession implements identity.SessionStore.
 func (db *DB) AdvanceSession(ctx context.Context, id string, from int64, now time.Time, events []identity.Event) error {
+	if err := rowcodec.EventText(events); err != nil {
+		return err
+	}
 	var n int
 	q, args := advanceManySQL, append([]any{id, from, now.UTC()}, eventArrays(events)...)
 	if len(events) == 1 {
@@ -145,6 +191,9 @@ func (db *DB) AdvanceSession(ctx context.Context, id string, from int64, now tim
 // RevokeSession implements identity.SessionStore. Events are appended only
 // by the call that revokes, so concurrent revocations record one event.
 func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time, reason string, events []identity.Event) error {
+	if err := errors.Join(rowcodec.Text("revoke_reason", reason), rowcodec.EventText(events)); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL", now.UTC(), reason, id)
 		if err != nil {
@@ -166,6 +215,9 @@ func (db *DB) RevokeSession(ctx context.Context, id string, now time.Time, reaso
 
 // RevokeUserSessions implements identity.SessionStore.
 func (db *DB) RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error) {
+	if err := rowcodec.Text("revoke_reason", reason); err != nil {
+		return 0, err
+	}
 	tag, err := db.pool.Exec(ctx, "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND revoked_at IS NULL",
 		now.UTC(), reason, tenantID, userID)
 	if err != nil {
@@ -176,6 +228,9 @@ func (db *DB) RevokeUserSessions(ctx context.Context, tenantID, userID string, n
 
 // RevokeDeviceSessions implements identity.SessionStore.
 func (db *DB) RevokeDeviceSessions(ctx context.Context, tenantID, userID, device, kind string, now time.Time, reason string) (int, error) {
+	if err := rowcodec.Text("device_name", device, "revoke_reason", reason); err != nil {
+		return 0, err
+	}
 	tag, err := db.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $1, revoke_reason = $2
 		WHERE tenant_id = $3 AND user_id = $4 AND device_name = $5 AND kind = $6 AND revoked_at IS NULL`,
 		now.UTC(), reason, tenantID, userID, device, kind)
@@ -192,14 +247,14 @@ func (db *DB) ListUserSessions(ctx context.Context, tenantID, userID string) ([]
 }
 
 // ownersSQL reads a session, its tenant and its user in one statement
-// (identity.SessionOwnersLoader): a refresh needs all three, and one round
+// (identity.SessionStore): a refresh needs all three, and one round
 // trip instead of three is most of the difference in its throughput.
 const ownersSQL = "SELECT " + sessionCols + ", " + tenantCols + ", " + userCols + ` FROM sessions
 	JOIN tenants ON tenants.id = sessions.tenant_id
 	JOIN users ON users.id = sessions.user_id AND users.tenant_id = sessions.tenant_id
 	WHERE sessions.id = $1`
 
-// GetSessionWithOwners implements identity.SessionOwnersLoader.
+// GetSessionWithOwners implements identity.SessionStore.
 func (db *DB) GetSessionWithOwners(ctx context.Context, id string) (*identity.Session, *identity.Tenant, *identity.User, error) {
 	sess, sd, sf := sessionScanner()
 	t, td, tf := tenantScanner()

@@ -37,6 +37,9 @@ func scanWith[T any](r pgx.Row, scanner func() (T, []any, func() error)) (T, err
 
 // CreateTenant implements identity.TenantStore.
 func (db *DB) CreateTenant(ctx context.Context, t *identity.Tenant) error {
+	if err := rowcodec.TenantText(t); err != nil {
+		return err
+	}
 	_, err := db.pool.Exec(ctx, "INSERT INTO tenants (id, name, alias, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
 		t.ID, t.Name, nullStr(t.Alias), js(t.Settings), t.CreatedAt.UTC(), t.UpdatedAt.UTC())
 	return formatError(err)
@@ -62,6 +65,9 @@ func (db *DB) GetTenantByAlias(ctx context.Context, alias string) (*identity.Ten
 
 // UpdateTenant implements identity.TenantStore.
 func (db *DB) UpdateTenant(ctx context.Context, t *identity.Tenant) error {
+	if err := rowcodec.TenantText(t); err != nil {
+		return err
+	}
 	tag, err := db.pool.Exec(ctx, "UPDATE tenants SET name = $1, alias = $2, settings = $3, updated_at = $4 WHERE id = $5",
 		t.Name, nullStr(t.Alias), js(t.Settings), t.UpdatedAt.UTC(), t.ID)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 func errTOTPOn() error {
@@ -15,6 +16,9 @@ func errTOTPOn() error {
 
 // PutPendingTOTP implements identity.SecondFactorStore.
 func (db *DB) PutPendingTOTP(ctx context.Context, c *identity.TOTPCredential) error {
+	if err := rowcodec.Text("user_id", c.UserID, "tenant_id", c.TenantID); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2)", c.TenantID, c.UserID).Scan(&exists); err != nil {
@@ -135,11 +139,12 @@ func (db *DB) DeleteTOTP(ctx context.Context, tenantID, userID string) (bool, er
 }
 
 // TakeSecondFactorAttempt implements identity.SecondFactorStore. The
-// user's row is locked for the count and the insert, so concurrent
-// guesses on any instances are counted one after the other.
-func (db *DB) TakeSecondFactorAttempt(ctx context.Context, userID string, now time.Time, window time.Duration, max int) (int, time.Time, bool, error) {
-	var remaining int
-	var retryAt time.Time
+// user's row is locked for the history, the verdict and the insert, so
+// concurrent guesses on any instances are judged one after the other.
+func (db *DB) TakeSecondFactorAttempt(ctx context.Context, userID, address string, now, since time.Time, admit func([]identity.SecondFactorAttempt) bool) (bool, error) {
+	if err := rowcodec.Text("address", address); err != nil {
+		return false, err
+	}
 	var ok bool
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		var one int
@@ -148,29 +153,30 @@ func (db *DB) TakeSecondFactorAttempt(ctx context.Context, userID string, now ti
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "DELETE FROM second_factor_attempts WHERE user_id = $1 AND at <= $2", userID, now.Add(-window).UTC()); err != nil {
+		if _, err := tx.Exec(ctx, "DELETE FROM second_factor_attempts WHERE user_id = $1 AND at < $2", userID, since.UTC()); err != nil {
 			return err
 		}
-		var n int
-		var oldest *time.Time
-		if err := tx.QueryRow(ctx, "SELECT count(*), min(at) FROM second_factor_attempts WHERE user_id = $1", userID).Scan(&n, &oldest); err != nil {
+		rows, err := tx.Query(ctx, "SELECT address, at FROM second_factor_attempts WHERE user_id = $1 ORDER BY at", userID)
+		history, err := collect(rows, err, func(r pgx.Row) (identity.SecondFactorAttempt, error) {
+			var a identity.SecondFactorAttempt
+			err := r.Scan(&a.Address, &a.At)
+			a.At = a.At.UTC()
+			return a, err
+		})
+		if err != nil || !admit(history) {
 			return err
 		}
-		if n >= max {
-			retryAt = tv(oldest).Add(window)
-			return nil
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO second_factor_attempts (user_id, at) VALUES ($1, $2)", userID, now.UTC()); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO second_factor_attempts (user_id, address, at) VALUES ($1, $2, $3)", userID, address, now.UTC()); err != nil {
 			return err
 		}
-		ok, remaining = true, max-n-1
+		ok = true
 		return nil
 	})
-	return remaining, retryAt, ok, err
+	return ok, err
 }
 
 // ClearSecondFactorAttempts implements identity.SecondFactorStore.
-func (db *DB) ClearSecondFactorAttempts(ctx context.Context, userID string) error {
-	_, err := db.pool.Exec(ctx, "DELETE FROM second_factor_attempts WHERE user_id = $1", userID)
+func (db *DB) ClearSecondFactorAttempts(ctx context.Context, userID, address string) error {
+	_, err := db.pool.Exec(ctx, "DELETE FROM second_factor_attempts WHERE user_id = $1 AND ($2 = '' OR address = $2)", userID, address)
 	return formatError(err)
 }

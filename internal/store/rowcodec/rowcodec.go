@@ -51,7 +51,7 @@ func AfterCursor(c string) (string, error) {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) > 64 {
+	if err != nil || len(b) > 64 || !identity.ValidText(string(b)) {
 		return "", identity.Invalid("cursor", "is not a cursor this server returned")
 	}
 	return string(b), nil

@@ -23,6 +23,9 @@ func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []identity.Ev
 
 // AppendEvents implements identity.EventStore.
 func (db *DB) AppendEvents(ctx context.Context, events ...identity.Event) error {
+	if err := rowcodec.EventText(events); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error { return db.insertEvents(ctx, tx, events) })
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 const apiKeyCols = "id, tenant_id, name, hash, prefix, created_at, last_used_at, revoked_at"
@@ -23,6 +24,9 @@ func scanAPIKey(s scanner) (*identity.APIKey, error) {
 
 // CreateAPIKey implements identity.APIKeyStore.
 func (db *DB) CreateAPIKey(ctx context.Context, k *identity.APIKey) error {
+	if err := rowcodec.APIKeyText(k); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+apiKeyCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			k.ID, k.TenantID, k.Name, k.Hash, k.Prefix, tm(k.CreatedAt), tm(k.LastUsedAt), tm(k.RevokedAt))

@@ -46,6 +46,9 @@ func checkParent(ctx context.Context, tx *sql.Tx, o *identity.Organisation) erro
 
 // CreateOrganisation implements identity.OrganisationStore.
 func (db *DB) CreateOrganisation(ctx context.Context, o *identity.Organisation) error {
+	if err := rowcodec.OrganisationText(o); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		if err := checkParent(ctx, tx, o); err != nil {
 			return err
@@ -69,6 +72,9 @@ func (db *DB) GetOrganisation(ctx context.Context, tenantID, id string) (*identi
 
 // UpdateOrganisation implements identity.OrganisationStore.
 func (db *DB) UpdateOrganisation(ctx context.Context, o *identity.Organisation) error {
+	if err := rowcodec.OrganisationText(o); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		if err := checkParent(ctx, tx, o); err != nil {
 			return err

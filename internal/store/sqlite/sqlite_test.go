@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -71,5 +73,63 @@ func TestCloseTwice(t *testing.T) {
 	db.Close()
 	if err := db.AdvanceSession(context.Background(), "x", 0, time.Now(), nil); err == nil {
 		t.Fatal("rotation after Close succeeded")
+	}
+}
+
+// Ensure the security migration upgrades a database with data: addresses
+// of the last 30 days' sessions become known, and of duplicate live
+// re-authentication grants of one device (the old two-step write could
+// leave them) only the newest stays live.
+func TestMigrationSecurityUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	mustExec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`)
+	for v, name := range []string{"0001_init.sql", "0002_totp.sql", "0003_session_kind.sql", "0004_webhooks.sql"} {
+		body, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(string(body))
+		mustExec(`INSERT INTO schema_migrations VALUES (?, 0)`, v+1)
+	}
+	now := time.Now()
+	us := func(d time.Duration) int64 { return now.Add(d).UnixMicro() }
+	mustExec(`INSERT INTO tenants (id, name, created_at, updated_at) VALUES ('t', 'T', 0, 0)`)
+	mustExec(`INSERT INTO users (id, tenant_id, email, email_key, created_at, updated_at) VALUES ('u', 't', 'a@example.com', 'a@example.com', 0, 0)`)
+	session := func(id, ip, kind, device string, created time.Duration) {
+		mustExec(`INSERT INTO sessions (id, tenant_id, user_id, generation, created_at, expires_at, last_seen_at, rotated_at, ip, kind, device_name)
+			VALUES (?, 't', 'u', 0, ?, ?, ?, ?, ?, ?, ?)`, id, us(created), us(time.Hour), us(created), us(created), ip, kind, device)
+	}
+	session("recent", "198.51.100.7", "", "", -24*time.Hour)
+	session("old", "198.51.100.8", "", "", -40*24*time.Hour)
+	session("v6", "2001:db8::1", "", "", -time.Hour)
+	session("grant-old", "", "reauth", "phone", -2*time.Hour)
+	session("grant-new", "", "reauth", "phone", -time.Hour)
+	raw.Close()
+
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for addr, want := range map[string]bool{"198.51.100.7": true, "198.51.100.8": false, "2001:db8::1": false} {
+		if known, err := db.KnownAddress(ctx, "u", addr, now.Add(-identity.KnownAddressLifetime)); err != nil || known != want {
+			t.Errorf("known %s = %v, %v; want %v", addr, known, err, want)
+		}
+	}
+	for id, revoked := range map[string]bool{"grant-old": true, "grant-new": false} {
+		if s, err := db.GetSession(ctx, id); err != nil || s.Revoked() != revoked {
+			t.Errorf("%s revoked = %v, %v; want %v", id, s.Revoked(), err, revoked)
+		}
 	}
 }

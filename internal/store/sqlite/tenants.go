@@ -26,6 +26,9 @@ func tenantScanner() (*identity.Tenant, []any, func() error) {
 
 // CreateTenant implements identity.TenantStore.
 func (db *DB) CreateTenant(ctx context.Context, t *identity.Tenant) error {
+	if err := rowcodec.TenantText(t); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO tenants (id, name, alias, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
 			t.ID, t.Name, nullStr(t.Alias), js(t.Settings), tm(t.CreatedAt), tm(t.UpdatedAt))
@@ -53,6 +56,9 @@ func (db *DB) GetTenantByAlias(ctx context.Context, alias string) (*identity.Ten
 
 // UpdateTenant implements identity.TenantStore.
 func (db *DB) UpdateTenant(ctx context.Context, t *identity.Tenant) error {
+	if err := rowcodec.TenantText(t); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE tenants SET name = ?, alias = ?, settings = ?, updated_at = ? WHERE id = ?",
 			t.Name, nullStr(t.Alias), js(t.Settings), tm(t.UpdatedAt), t.ID)

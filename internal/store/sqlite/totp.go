@@ -7,10 +7,14 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/store/rowcodec"
 )
 
 // PutPendingTOTP implements identity.SecondFactorStore.
 func (db *DB) PutPendingTOTP(ctx context.Context, c *identity.TOTPCredential) error {
+	if err := rowcodec.Text("user_id", c.UserID, "tenant_id", c.TenantID); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE tenant_id = ? AND id = ?", c.TenantID, c.UserID).Scan(&n); err != nil {
@@ -149,39 +153,50 @@ func (db *DB) DeleteTOTP(ctx context.Context, tenantID, userID string) (bool, er
 }
 
 // TakeSecondFactorAttempt implements identity.SecondFactorStore. The
-// count and the insert share one write transaction, so concurrent guesses
-// cannot all see room for themselves.
-func (db *DB) TakeSecondFactorAttempt(ctx context.Context, userID string, now time.Time, window time.Duration, max int) (int, time.Time, bool, error) {
-	var remaining int
-	var retryAt time.Time
+// history, the verdict and the insert share one write transaction, so
+// concurrent guesses are judged one after the other.
+func (db *DB) TakeSecondFactorAttempt(ctx context.Context, userID, address string, now, since time.Time, admit func([]identity.SecondFactorAttempt) bool) (bool, error) {
+	if err := rowcodec.Text("address", address); err != nil {
+		return false, err
+	}
 	var ok bool
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		since := now.Add(-window).UnixMicro()
-		if _, err := tx.ExecContext(ctx, "DELETE FROM second_factor_attempts WHERE user_id = ? AND at <= ?", userID, since); err != nil {
+		var one int
+		if err := tx.QueryRowContext(ctx, "SELECT 1 FROM users WHERE id = ?", userID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return notFound("user")
+		} else if err != nil {
 			return err
 		}
-		var n int
-		var oldest sql.NullInt64
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*), MIN(at) FROM second_factor_attempts WHERE user_id = ?", userID).Scan(&n, &oldest); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM second_factor_attempts WHERE user_id = ? AND at < ?", userID, tm(since)); err != nil {
 			return err
 		}
-		if n >= max {
-			retryAt = ts(oldest).Add(window)
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO second_factor_attempts (user_id, at) VALUES (?, ?)", userID, tm(now)); err != nil {
+		rows, err := tx.QueryContext(ctx, "SELECT address, at FROM second_factor_attempts WHERE user_id = ? ORDER BY at, rowid", userID)
+		if err != nil {
 			return err
 		}
-		ok, remaining = true, max-n-1
+		history, err := collect(rows, func(r scanner) (identity.SecondFactorAttempt, error) {
+			var a identity.SecondFactorAttempt
+			var at sql.NullInt64
+			err := r.Scan(&a.Address, &at)
+			a.At = ts(at)
+			return a, err
+		})
+		if err != nil || !admit(history) {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO second_factor_attempts (user_id, address, at) VALUES (?, ?, ?)", userID, address, tm(now)); err != nil {
+			return err
+		}
+		ok = true
 		return nil
 	})
-	return remaining, retryAt, ok, err
+	return ok, err
 }
 
 // ClearSecondFactorAttempts implements identity.SecondFactorStore.
-func (db *DB) ClearSecondFactorAttempts(ctx context.Context, userID string) error {
+func (db *DB) ClearSecondFactorAttempts(ctx context.Context, userID, address string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "DELETE FROM second_factor_attempts WHERE user_id = ?", userID)
+		_, err := tx.ExecContext(ctx, "DELETE FROM second_factor_attempts WHERE user_id = ?1 AND (?2 = '' OR address = ?2)", userID, address)
 		return err
 	})
 }

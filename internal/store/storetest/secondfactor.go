@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -164,38 +165,63 @@ func testRecoveryCodes(t *testing.T, s identity.Store) {
 	}
 }
 
-// Ensure the attempt counter admits at most max attempts per sliding
-// window, says when to retry, holds under concurrency, and can be cleared.
+// Ensure the attempt counter hands admit the user's attempts of the
+// period (oldest first, with their addresses), counts one only when admit
+// says so, forgets what is older than since, clears per address or all,
+// and judges concurrent attempts one after the other.
 func testSecondFactorAttempts(t *testing.T, s identity.Store) {
 	ctx := context.Background()
 	tn := MustCreateTenant(t, s, "")
 	u := MustCreateUser(t, s, tn.ID, "guess@example.com")
-	const window, max = 5 * time.Minute, 5
-	for i := range max {
-		rem, _, ok, err := s.TakeSecondFactorAttempt(ctx, u.ID, base.Add(time.Duration(i)*time.Second), window, max)
-		if err != nil || !ok || rem != max-1-i {
-			t.Fatalf("attempt %d: remaining %d ok %v err %v", i, rem, ok, err)
+	take := func(addr string, at time.Time, admit func([]identity.SecondFactorAttempt) bool) bool {
+		t.Helper()
+		ok, err := s.TakeSecondFactorAttempt(ctx, u.ID, addr, at, at.Add(-time.Hour), admit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	yes := func([]identity.SecondFactorAttempt) bool { return true }
+	for i, addr := range []string{"192.0.2.1", "192.0.2.1", "2001:db8::/64"} {
+		if !take(addr, base.Add(time.Duration(i)*time.Minute), yes) {
+			t.Fatalf("attempt %d not counted", i)
 		}
 	}
-	_, retryAt, ok, err := s.TakeSecondFactorAttempt(ctx, u.ID, base.Add(time.Minute), window, max)
-	if err != nil || ok || !retryAt.Equal(base.Add(window)) {
-		t.Fatalf("sixth attempt: ok %v retryAt %v err %v; want refused until %v", ok, retryAt, err, base.Add(window))
+	var seen []identity.SecondFactorAttempt
+	if take("192.0.2.1", base.Add(10*time.Minute), func(h []identity.SecondFactorAttempt) bool { seen = h; return false }) {
+		t.Fatal("counted although admit said no")
 	}
-	// The first attempt leaves the window; one more fits.
-	if _, _, ok, _ := s.TakeSecondFactorAttempt(ctx, u.ID, base.Add(window).Add(time.Millisecond), window, max); !ok {
-		t.Fatal("refused after the oldest attempt left the window")
+	want := []identity.SecondFactorAttempt{{Address: "192.0.2.1", At: base.UTC()}, {Address: "192.0.2.1", At: base.Add(time.Minute).UTC()},
+		{Address: "2001:db8::/64", At: base.Add(2 * time.Minute).UTC()}}
+	if !reflect.DeepEqual(seen, want) {
+		t.Fatalf("history %+v, want %+v", seen, want)
 	}
-	if err := s.ClearSecondFactorAttempts(ctx, u.ID); err != nil {
+	// An hour and a minute later, the first attempt is forgotten.
+	take("192.0.2.1", base.Add(61*time.Minute), func(h []identity.SecondFactorAttempt) bool { seen = h; return false })
+	if len(seen) != 2 {
+		t.Fatalf("history after an hour: %+v", seen)
+	}
+	if err := s.ClearSecondFactorAttempts(ctx, u.ID, "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
-	at := base.Add(time.Hour)
-	wins := concurrently(t, 20, func() (bool, error) {
-		_, _, ok, err := s.TakeSecondFactorAttempt(ctx, u.ID, at, window, max)
-		return ok, err
-	})
-	if wins != max {
-		t.Fatalf("%d of 20 concurrent attempts admitted, want %d", wins, max)
+	take("192.0.2.1", base.Add(61*time.Minute), func(h []identity.SecondFactorAttempt) bool { seen = h; return false })
+	if len(seen) != 1 || seen[0].Address != "2001:db8::/64" {
+		t.Fatalf("after clearing one address: %+v", seen)
 	}
+	if err := s.ClearSecondFactorAttempts(ctx, u.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Twenty at once, each admitted while fewer than five are counted:
+	// exactly five get in.
+	at := base.Add(2 * time.Hour)
+	wins := concurrently(t, 20, func() (bool, error) {
+		return s.TakeSecondFactorAttempt(ctx, u.ID, "192.0.2.9", at, at.Add(-time.Hour), func(h []identity.SecondFactorAttempt) bool { return len(h) < 5 })
+	})
+	if wins != 5 {
+		t.Fatalf("%d of 20 concurrent attempts admitted, want 5", wins)
+	}
+	_, err := s.TakeSecondFactorAttempt(ctx, identity.NewID(), "x", at, at, yes)
+	wantCode(t, err, identity.ENOTFOUND)
 	if err := s.DeleteUser(ctx, tn.ID, u.ID); err != nil {
 		t.Fatalf("DeleteUser with counted attempts: %v", err)
 	}

@@ -1,0 +1,124 @@
+package wire
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/metrics"
+)
+
+// StatusClientClosed is the status logged and counted for a request whose
+// client went away before the answer was ready (nginx's 499): the server
+// did nothing wrong, so it must not look like a 5xx to an operator's alert.
+const StatusClientClosed = 499
+
+// WriteJSON writes v as a JSON answer with status. Answers on these
+// routes carry tokens or personal data, so none may be cached.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	Write(w, status, "application/json; charset=utf-8", v)
+}
+
+// Write writes v as JSON with status and the given Content-Type (the admin
+// API's problem documents are application/problem+json).
+func Write(w http.ResponseWriter, status int, contentType string, v any) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	// An error here is the client going away mid-answer: nothing to do.
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ClientGone reports whether r's client has gone away (its context was
+// cancelled because the connection closed): whatever failed after that
+// failed because of it.
+func ClientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
+}
+
+// BodyStatus is the status of each body problem in every dialect: a body
+// that is not JSON, too large or of the wrong shape is a 400 (DESIGN §3),
+// a media type the route does not take a 415.
+var BodyStatus = map[string]int{
+	ProblemMediaType: http.StatusUnsupportedMediaType,
+	ProblemTooLarge:  http.StatusBadRequest,
+	ProblemSyntax:    http.StatusBadRequest,
+	ProblemType:      http.StatusBadRequest,
+}
+
+// Failure is an error after the shared half of error writing: what a
+// dialect needs to render it in its own shape.
+type Failure struct {
+	Status  int    // from the dialect's table; StatusClientClosed when the client left
+	Code    string // identity's code (identity.E…); "" when Body is set
+	Body    string // a Problem… constant when the request body was at fault
+	Field   string // the bad field, in identity's naming or as the body spelled it
+	Message string // safe to show: an internal error's detail only reaches the log
+}
+
+// Edge is one dialect's side of the HTTP edge that every dialect shares:
+// who the client is, the address limit before the body is read, and the
+// shared half of error writing (the status from the dialect's table, the
+// log line, Retry-After, the rate-limit metric, client cancellations).
+// The dialect supplies its status table and its body shape.
+type Edge struct {
+	Dialect  string
+	Service  *identity.Service
+	Clients  *ClientResolver
+	Metrics  *metrics.Metrics
+	Logger   *slog.Logger
+	Statuses map[string]int // identity code → status; an unknown code is a 500
+	// Render writes f in the dialect's error shape.
+	Render func(w http.ResponseWriter, r *http.Request, f Failure)
+	// QuotaHeaders adds the X-Rate-Limit-* headers (accounts-v3's reference
+	// API sends them) to every answer.
+	QuotaHeaders bool
+}
+
+// Fail answers err in the dialect's shape.
+func (e *Edge) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	e.Render(w, r, e.failure(w, r, err))
+}
+
+func (e *Edge) failure(w http.ResponseWriter, r *http.Request, err error) Failure {
+	var be *BodyError
+	if errors.As(err, &be) {
+		return Failure{Status: BodyStatus[be.Problem], Body: be.Problem, Field: be.Field, Message: be.Message}
+	}
+	ie := identity.AsError(err)
+	status, ok := e.Statuses[ie.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	f := Failure{Status: status, Code: ie.Code, Field: ie.Field, Message: ie.Message}
+	switch {
+	case status >= 500 && ClientGone(r):
+		// Logged at info by the request log, with this status.
+		f.Status = StatusClientClosed
+		return f
+	case status == http.StatusInternalServerError:
+		e.logger().ErrorContext(r.Context(), "request failed", "dialect", e.Dialect, "route", r.Pattern, "err", err)
+		f.Message = "an internal error occurred"
+	}
+	switch ie.Code {
+	case identity.ERATELIMITED:
+		if e.Metrics != nil {
+			e.Metrics.RateLimited(ie.Field, e.Dialect)
+		}
+		w.Header().Set("Retry-After", RetryAfterSeconds(ie))
+	case identity.EUNAVAILABLE:
+		w.Header().Set("Retry-After", RetryAfterSeconds(ie))
+	}
+	return f
+}
+
+func (e *Edge) logger() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.Default()
+}

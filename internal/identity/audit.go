@@ -1,0 +1,162 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// AdminEventPrefix starts the type of the audit event every admin write
+// records: admin.<resource>.<action>, like admin.user.updated or
+// admin.sessions.revoked. Admin events are listed with the tenant's other
+// events (the audit log) and never delivered to webhooks: endpoints
+// subscribe to EventTypes, which are about accounts.
+const AdminEventPrefix = "admin."
+
+// audit records an admin write of resource (its id) as an event of type
+// admin.<resource>.<action>, with the names of the fields it changed
+// (never their values, so never a secret) and extra key/value pairs. It
+// is appended once the write has committed: a crash in between loses the
+// event, never records a change that did not happen. The server log gets
+// the same line.
+func (s *Service) audit(ctx context.Context, tenantID, userID, resource, action, id string, fields []string, extra ...any) {
+	if fields == nil {
+		fields = []string{}
+	}
+	data := map[string]any{"actor": "admin", "id": id, "fields": fields}
+	for i := 0; i+1 < len(extra); i += 2 {
+		data[extra[i].(string)] = extra[i+1]
+	}
+	ev := s.event(AdminEventPrefix+resource+"."+action, tenantID, userID, "", s.now(), data)
+	// The write happened; its record must not depend on whether the
+	// caller is still waiting.
+	if err := s.Events.AppendEvents(context.WithoutCancel(ctx), ev); err != nil {
+		s.log().ErrorContext(ctx, "record admin write", "event", ev.Type, "err", err)
+	}
+	s.log().InfoContext(ctx, "admin write", "event", ev.Type, "tenant_id", tenantID, "id", id, "fields", fields)
+}
+
+// WellFormedID reports whether id can name a latch record: a UUID in its
+// 36-character form, in either case. Anything else names nothing, so
+// lookups answer ENOTFOUND without asking a store (a NUL or a stray byte
+// must never reach one).
+func WellFormedID(id string) bool { return len(id) == 36 && uuid.Validate(id) == nil }
+
+// wellFormed returns id in the form stores keep (lower case), or
+// ENOTFOUND for what as when it is not an id.
+func wellFormed(what, id string) (string, error) {
+	if !WellFormedID(id) {
+		return "", &Error{Code: ENOTFOUND, Message: what + " not found"}
+	}
+	return strings.ToLower(id), nil
+}
+
+// changed lists the names whose values differ between the pairs given as
+// name, old, new, ….
+func changed(pairs ...any) []string {
+	out := []string{}
+	for i := 0; i+2 < len(pairs); i += 3 {
+		if !reflect.DeepEqual(pairs[i+1], pairs[i+2]) {
+			out = append(out, pairs[i].(string))
+		}
+	}
+	return out
+}
+
+func tenantChanges(old, t *Tenant) []string {
+	out := changed("name", old.Name, t.Name, "alias", old.Alias, t.Alias)
+	// Settings by their own names, so the log says which limit moved.
+	var a, b map[string]any
+	ja, _ := json.Marshal(old.Settings)
+	jb, _ := json.Marshal(t.Settings)
+	json.Unmarshal(ja, &a)
+	json.Unmarshal(jb, &b)
+	var settings []string
+	for k := range b {
+		if !reflect.DeepEqual(a[k], b[k]) {
+			settings = append(settings, "settings."+k)
+		}
+	}
+	slices.Sort(settings)
+	return append(out, settings...)
+}
+
+func userChanges(old, u *User) []string {
+	return changed("email", old.Email, u.Email, "username", old.Username, u.Username,
+		"email_verified", old.EmailVerified, u.EmailVerified, "password", old.PasswordHash, u.PasswordHash,
+		"first_name", old.FirstName, u.FirstName, "last_name", old.LastName, u.LastName, "role", old.Role, u.Role,
+		"roles", emptyNil(old.Roles), emptyNil(u.Roles), "status", old.Status, u.Status,
+		"tags", emptyNil(old.Tags), emptyNil(u.Tags), "metadata", metadataValues(old.Metadata), metadataValues(u.Metadata),
+		"profile", emptyMap(old.Profile), emptyMap(u.Profile),
+		"organisation_ids", emptyNil(old.OrganisationIDs), emptyNil(u.OrganisationIDs))
+}
+
+func organisationChanges(old, o *Organisation) []string {
+	return changed("name", old.Name, o.Name, "email", old.Email, o.Email, "description", old.Description, o.Description,
+		"parent_id", old.ParentID, o.ParentID, "tags", emptyNil(old.Tags), emptyNil(o.Tags),
+		"profile", emptyMap(old.Profile), emptyMap(o.Profile))
+}
+
+func emptyNil(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func emptyMap(m map[string]any) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// metadataValues is what an admin can change of metadata: keys, values,
+// permissions and visibility (ids and times follow from them).
+func metadataValues(items []MetadataItem) []MetadataInput {
+	var out []MetadataInput
+	for _, m := range items {
+		v := m.Visible
+		out = append(out, MetadataInput{Key: m.Key, Value: m.Value, ViewPermissions: emptyNil(m.ViewPermissions), Visible: &v})
+	}
+	return out
+}
+
+// fields names the fields a webhook PATCH sets.
+func (in *WebhookInput) fields() []string {
+	return presentFields(in)
+}
+
+// presentFields names the JSON fields of a PATCH input (a struct of
+// pointers) that are set.
+func presentFields(in any) []string {
+	out := []string{}
+	v := reflect.ValueOf(in).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
+			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// DeleteWebhook removes an endpoint and its deliveries.
+func (s *Service) DeleteWebhook(ctx context.Context, tenantID, id string) error {
+	tenantID, err := wellFormed("tenant", tenantID)
+	if err != nil {
+		return err
+	}
+	if id, err = wellFormed("webhook", id); err != nil {
+		return err
+	}
+	if err := s.Webhooks.DeleteWebhook(ctx, tenantID, id); err != nil {
+		return err
+	}
+	s.audit(ctx, tenantID, "", "webhook", "deleted", id, nil)
+	return nil
+}

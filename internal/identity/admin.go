@@ -441,7 +441,7 @@ func (s *Service) GetUser(ctx context.Context, tenantID, id string) (*User, erro
 // ListUsers returns a page of the tenant's users, ENOTFOUND when the
 // tenant does not exist.
 func (s *Service) ListUsers(ctx context.Context, tenantID string, f UserFilter, p Page) ([]*User, string, error) {
-	if err := errors.Join(CheckText("email", f.Email), CheckText("username", f.Username)); err != nil {
+	if err := errors.Join(CheckText("email", f.Email), CheckText("username", f.Username), CheckText("email_prefix", f.EmailPrefix)); err != nil {
 		return nil, "", AsError(err)
 	}
 	t, err := s.GetTenant(ctx, tenantID)

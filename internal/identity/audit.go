@@ -28,6 +28,9 @@ func (s *Service) audit(ctx context.Context, tenantID, userID, resource, action,
 		fields = []string{}
 	}
 	data := map[string]any{"actor": "admin", "id": id, "fields": fields}
+	if v := via(ctx); v != "" {
+		data["via"] = v
+	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		data[extra[i].(string)] = extra[i+1]
 	}

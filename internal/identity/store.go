@@ -14,14 +14,17 @@ type Page struct {
 
 // UserFilter narrows ListUsers.
 type UserFilter struct {
-	Email    string // exact match after EmailKey
-	Username string // exact match after UsernameKey
+	Email       string // exact match after EmailKey
+	Username    string // exact match after UsernameKey
+	EmailPrefix string // the EmailKey starts with EmailKey(EmailPrefix)
 }
 
 // EventFilter narrows ListEvents.
 type EventFilter struct {
 	Type   string
 	UserID string
+	Since  time.Time // created at or after; zero: no bound
+	Until  time.Time // created before; zero: no bound
 }
 
 // TenantStore persists tenants.
@@ -230,6 +233,7 @@ type Store interface {
 	SecondFactorStore
 	WebhookStore
 	KeyStore
+	ConsoleSessionStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the connections.

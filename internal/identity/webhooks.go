@@ -151,6 +151,13 @@ type WebhookStore interface {
 	// that have none, the log's view (delivered once the cursor passed
 	// them, with Attempts 1 and no log; pending before).
 	ListDeliveries(ctx context.Context, tenantID, endpointID string, p Page) ([]*Delivery, string, error)
+	// Redeliver makes the event's delivery to the endpoint pending and
+	// due at now: a delivery row keeps its attempts and payload; without
+	// one, a row is written from the event, which must be of the
+	// endpoint's types and not older than the endpoint. It returns the
+	// delivery as stored. ENOTFOUND when the endpoint or such an event
+	// does not exist in the tenant.
+	Redeliver(ctx context.Context, tenantID, endpointID, eventID string, now time.Time) (*Delivery, error)
 	// ListDeliveryAttempts returns a delivery's attempts, newest first.
 	ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]*DeliveryAttempt, error)
 	// PendingDeliveries counts what is waiting: pending delivery rows and

@@ -40,6 +40,12 @@ func (db *DB) ListEvents(ctx context.Context, tenantID string, f identity.EventF
 	if f.UserID != "" {
 		add("user_id =", f.UserID)
 	}
+	if !f.Since.IsZero() {
+		add("created_at >=", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		add("created_at <", f.Until.UTC())
+	}
 	args = append(args, n+1)
 	rows, err := db.pool.Query(ctx, q+" ORDER BY id DESC LIMIT $"+itoa(len(args)), args...)
 	out, err := collect(rows, err, func(r pgx.Row) (*identity.Event, error) {

@@ -205,6 +205,10 @@ func (db *DB) ListUsers(ctx context.Context, tenantID string, f identity.UserFil
 		args = append(args, identity.UsernameKey(f.Username))
 		q += " AND username_key = $" + itoa(len(args))
 	}
+	if p := identity.EmailKey(f.EmailPrefix); p != "" {
+		args = append(args, p)
+		q += " AND starts_with(email_key, $" + itoa(len(args)) + ")"
+	}
 	args = append(args, n+1)
 	rows, err := db.pool.Query(ctx, q+" ORDER BY id LIMIT $"+itoa(len(args)), args...)
 	out, err := collect(rows, err, scanUser)

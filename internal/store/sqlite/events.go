@@ -50,6 +50,14 @@ func (db *DB) ListEvents(ctx context.Context, tenantID string, f identity.EventF
 		q += " AND user_id = ?"
 		args = append(args, f.UserID)
 	}
+	if !f.Since.IsZero() {
+		q += " AND created_at >= ?"
+		args = append(args, tm(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q += " AND created_at < ?"
+		args = append(args, tm(f.Until))
+	}
 	rows, err := db.r.QueryContext(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, n+1)...)
 	if err != nil {
 		return nil, "", formatError(err)

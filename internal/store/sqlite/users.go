@@ -209,6 +209,10 @@ func (db *DB) ListUsers(ctx context.Context, tenantID string, f identity.UserFil
 		q += " AND username_key = ?"
 		args = append(args, identity.UsernameKey(f.Username))
 	}
+	if p := identity.EmailKey(f.EmailPrefix); p != "" {
+		q += " AND substr(email_key, 1, length(?)) = ?"
+		args = append(args, p, p)
+	}
 	rows, err := db.r.QueryContext(ctx, q+" ORDER BY id LIMIT ?", append(args, n+1)...)
 	if err != nil {
 		return nil, "", formatError(err)

@@ -60,6 +60,10 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"KnownAddresses", testKnownAddresses},
 		{"Usernames", testUsernames},
 		{"TextColumns", testTextColumns},
+		{"ConsoleSessions", testConsoleSessions},
+		{"UserEmailPrefix", testUserEmailPrefix},
+		{"EventsByTime", testEventsByTime},
+		{"Redeliver", testRedeliver},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,14 @@
+-- Sessions of the operator console, shared by every instance. A row is
+-- keyed by the SHA-256 of the session id the operator's cookie holds;
+-- the id itself is never stored. token_mac ties the session to the admin
+-- token it was started with (HMAC keyed with the id), so that changing
+-- LATCH_ADMIN_TOKEN ends every console session.
+CREATE TABLE console_sessions (
+    id_hash    bytea PRIMARY KEY,
+    token_mac  bytea NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    ip         text NOT NULL DEFAULT '',
+    user_agent text NOT NULL DEFAULT ''
+);
+CREATE INDEX console_sessions_expiry ON console_sessions(expires_at);

@@ -83,6 +83,7 @@ func devSetup(ctx context.Context, svc *identity.Service, db *sqlite.DB, cfg *se
 latch is running in development mode (data in %s; secrets generated and kept there).
 
   admin token:  %s
+  console:      %s/console/ (sign in with the admin token)
   demo tenant:  %s (alias %q)
   demo user:    %s / %s
 
@@ -116,7 +117,7 @@ Try it:
 
 Not for production: set LATCH_SECRET and LATCH_ADMIN_TOKEN and drop --dev.
 
-`, cfg.dbName, cfg.adminToken, t.ID, devAlias, devEmail, devPassword,
+`, cfg.dbName, cfg.adminToken, base, t.ID, devAlias, devEmail, devPassword,
 		base, t.ID, devEmail, devPassword, base,
 		base, t.ID, devEmail, devPassword,
 		base, apiKey, devEmail, devPassword,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchauth/latch/internal/console"
 	"github.com/latchauth/latch/internal/httpapi"
 	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
@@ -90,10 +91,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	mets.ObserveWebhookQueue(db.PendingDeliveries)
 	svc.EventsWritten = dispatcher.Wake
+	samples := console.NewSampler(mets)
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service: svc, Store: db, Keys: keys, Metrics: mets, Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},
 		AdminToken: cfg.adminToken, Version: version(), Logger: log, Webhooks: dispatcher, CORSOrigins: cfg.corsOrigins, Hashing: hasher,
-		MetricsElsewhere: cfg.metricsListen != "",
+		MetricsElsewhere: cfg.metricsListen != "", ConsoleSamples: samples,
 	})
 
 	ln, err := net.Listen("tcp", cfg.listen)
@@ -126,6 +128,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Pick up keys rotated by another instance or by `latch keys rotate`.
 	reloadCtx, stopReload := context.WithCancel(ctx)
 	defer stopReload()
+	go samples.Run(reloadCtx)
 	go func() {
 		t := time.NewTicker(token.ReloadEvery)
 		defer t.Stop()

@@ -5,11 +5,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/latchauth/latch/internal/console"
 	"github.com/latchauth/latch/internal/httpapi/accountsv3"
 	"github.com/latchauth/latch/internal/httpapi/appauth"
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
 	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/metrics"
+	"github.com/latchauth/latch/internal/webhook"
 )
 
 // adminRoutes is the admin API, pattern → handler maker. Listed here in
@@ -107,6 +109,11 @@ func addRoutes(mux *http.ServeMux, d Deps, cors *wire.CORS) {
 	admin := requireAdmin(d.AdminToken)
 	for p, h := range adminRoutes(d) {
 		mux.Handle(p, admin(h))
+	}
+	// The operator console exists only where the admin API does.
+	if d.AdminToken != "" {
+		mux.Handle(console.Prefix, console.New(console.Deps{Service: d.Service, Sessions: d.Store, AdminToken: d.AdminToken,
+			Clients: d.Clients, Pinger: d.Webhooks, Samples: d.ConsoleSamples, NewSecret: webhook.NewSecret, Logger: d.Logger, Now: d.Service.Now}))
 	}
 	// Every dialect route runs behind the same middleware, applied here
 	// and nowhere else: the client, the address limit before the body is

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/latchauth/latch/internal/console"
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
 	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
@@ -37,6 +38,8 @@ type Deps struct {
 	// MetricsElsewhere leaves /metrics out of this handler: it is served
 	// on a listener of its own (LATCH_METRICS_LISTEN).
 	MetricsElsewhere bool
+	// ConsoleSamples feeds the console overview's chart; nil: no chart.
+	ConsoleSamples *console.Sampler
 }
 
 // WebhookPinger sends a test event to a webhook endpoint (package webhook).

@@ -107,6 +107,6 @@ func (s *Service) Redeliver(ctx context.Context, tenantID, webhookID, eventID st
 		return nil, err
 	}
 	s.eventsWritten()
-	s.audit(ctx, w.TenantID, d.UserID, "delivery", "redelivered", d.ID, nil, "webhook_id", w.ID, "event_id", d.EventID)
+	s.audit(ctx, w.TenantID, "", "delivery", "redelivered", d.ID, nil, "webhook_id", w.ID, "event_id", d.EventID)
 	return d, nil
 }

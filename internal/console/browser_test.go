@@ -358,6 +358,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	c.checkPage("overview")
 	c.screenshot("overview")
+	// The keyboard's first stop is the link past the navigation.
+	c.do(chromedp.KeyEvent("\t"))
+	if got := run(c, chromedp.EvaluateAsDevTools[string](`document.activeElement.className + " " + document.activeElement.getAttribute("href")`)); got != "skip #main" {
+		t.Errorf("the first Tab focuses %q, want the skip link", got)
+	}
 	c.do(chromedp.Navigate(base + "/users"))
 	c.screenshot("users")
 	c.do(chromedp.Navigate(base))
@@ -400,4 +405,69 @@ func traffic(t *testing.T, e *env, tid string, minutes int) {
 		}
 	}
 	e.Samples.Sample(e.Now())
+}
+
+// Ensure the console's one script runs under its policy (no inline
+// script is needed): a destructive action asks first, and nothing
+// happens when the operator says no.
+func TestConsoleScriptUnderCSP(t *testing.T) {
+	c := newChrome(t)
+	e := start(t, options{adminToken: adminToken})
+	tn := e.mustTenant(t, "acme")
+	u := e.mustUser(t, tn.ID, "ada@example.com")
+	e.login(t, tn.ID, "ada@example.com")
+	live := func() int {
+		ss, err := e.Service.ListUserSessions(context.Background(), tn.ID, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range ss {
+			if !s.Revoked() {
+				n++
+			}
+		}
+		return n
+	}
+	answers := make(chan bool, 2)
+	asked := make(chan string, 2)
+	dialogs := chromedp.Events(c.ctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			asked <- ev.Message
+			if _, err := chromedp.Call(c.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: <-answers}); err != nil {
+				return
+			}
+		}
+	}()
+	c.do(chromedp.Navigate(e.URL+"/console/"), chromedp.SendKeys(chromedp.CSS("#token"), adminToken))
+	c.submit("form button")
+	c.do(chromedp.Navigate(e.URL + "/console/tenants/" + tn.ID + "/users/" + u.ID))
+
+	question := func() string {
+		select {
+		case msg := <-asked:
+			return msg
+		case <-time.After(30 * time.Second):
+			t.Fatal("no question within 30 s: the script did not run")
+			return ""
+		}
+	}
+	answers <- false
+	c.do(chromedp.Click(chromedp.CSS("button[data-confirm^='Revoke every session']")))
+	if msg := question(); msg != "Revoke every session of ada@example.com?" {
+		t.Fatalf("asked %q", msg)
+	}
+	if n := live(); n != 1 {
+		t.Fatalf("after saying no: %d live sessions", n)
+	}
+	answers <- true
+	c.submit("button[data-confirm^='Revoke every session']")
+	question()
+	if txt := c.text(); !strings.Contains(txt, "All sessions revoked.") || live() != 0 {
+		t.Fatalf("after saying yes: %d live: %s", live(), txt)
+	}
 }

@@ -109,6 +109,9 @@ func TestSignInCookie(t *testing.T) {
 	if c := cookie(t, e.browser(t).signIn(adminToken, "X-Forwarded-Proto", "https")); c.Secure {
 		t.Errorf("an untrusted peer's X-Forwarded-Proto made the cookie Secure")
 	}
+	if c := cookie(t, start(t, options{adminToken: adminToken, tls: true}).browser(t).signIn(adminToken)); !c.Secure {
+		t.Errorf("over TLS the cookie is not Secure: %+v", c)
+	}
 	proxied := start(t, options{adminToken: adminToken, trusted: loopback})
 	if c := cookie(t, proxied.browser(t).signIn(adminToken, "X-Forwarded-Proto", "https")); !c.Secure {
 		t.Errorf("behind a trusted proxy saying https the cookie is not Secure: %+v", c)

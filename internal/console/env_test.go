@@ -52,6 +52,7 @@ type options struct {
 	adminToken string // "" in a test of the console's absence; use adminToken otherwise
 	trusted    []netip.Prefix
 	hooks      bool
+	tls        bool       // serve over TLS (a test certificate)
 	store      *sqlite.DB // another instance on this store
 	offset     *atomic.Int64
 }
@@ -102,7 +103,11 @@ func start(t *testing.T, o options) *env {
 		go func() { e.Hooks.Run(dctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	e.Server = httptest.NewServer(httpapi.NewServer(deps))
+	if o.tls {
+		e.Server = httptest.NewTLSServer(httpapi.NewServer(deps))
+	} else {
+		e.Server = httptest.NewServer(httpapi.NewServer(deps))
+	}
 	e.URL = e.Server.URL
 	t.Cleanup(e.Server.Close)
 	return e
@@ -130,9 +135,8 @@ type browser struct {
 
 func (e *env) browser(t *testing.T) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, e: e, jar: jar, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}}
+	return &browser{t: t, e: e, jar: jar, c: &http.Client{Jar: jar, Transport: e.Server.Client().Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 func (b *browser) do(method, path string, form url.Values, headers ...string) *response {

@@ -183,21 +183,25 @@ func (s *Sampler) chart(now time.Time) *chart {
 			cs.Total = math.Max(0, live[i]-oldest.v[i])
 		}
 		var pts []string
+		flush := func() {
+			if len(pts) == 1 {
+				pts = append(pts, pts[0]) // a lone minute: drawn as a dot (round caps)
+			}
+			if len(pts) > 0 {
+				cs.Segments = append(cs.Segments, strings.Join(pts, " "))
+			}
+			pts = nil
+		}
 		for k := range window {
 			if values[k] == nil {
-				if len(pts) > 0 {
-					cs.Segments = append(cs.Segments, strings.Join(pts, " "))
-				}
-				pts = nil
+				flush()
 				continue
 			}
 			x := c.Left + c.PlotW*k/(window-1)
 			y := c.Top + c.PlotH - int(math.Round(float64(c.PlotH)*values[k][i]/c.Max))
 			pts = append(pts, fmt.Sprintf("%d,%d", x, y))
 		}
-		if len(pts) > 0 {
-			cs.Segments = append(cs.Segments, strings.Join(pts, " "))
-		}
+		flush()
 		c.Series = append(c.Series, cs)
 	}
 	if oldest != nil {

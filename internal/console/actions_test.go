@@ -336,3 +336,42 @@ func TestAuditLog(t *testing.T) {
 		t.Fatalf("page 2: %d logins", n)
 	}
 }
+
+// Ensure a delivery is redelivered from the console: the receiver gets
+// the event again with the same webhook-id, the attempt is logged, and the
+// action is audited.
+func TestRedeliver(t *testing.T) {
+	e := start(t, options{adminToken: adminToken, hooks: true})
+	tn := e.mustTenant(t, "acme")
+	e.mustUser(t, tn.ID, "ada@example.com")
+	recv := newHookReceiver(t)
+	hookURL := recv.URL
+	ep, _, err := e.Service.CreateWebhook(context.Background(), tn.ID, identity.WebhookInput{URL: &hookURL, Events: &[]string{identity.EventLoggedIn}},
+		func() string { return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.login(t, tn.ID, "ada@example.com")
+	waitFor(t, "the login's delivery", func() bool { return len(recv.got()) == 1 })
+	b := e.browser(t).mustSignIn()
+	page := "/console/tenants/" + tn.ID + "/webhooks/" + ep.ID
+	var eventID string
+	waitFor(t, "the delivery in the log", func() bool {
+		m := regexp.MustCompile(`/deliveries/([0-9a-f-]{36})/redeliver`).FindStringSubmatch(b.get(page).Body)
+		if m != nil {
+			eventID = m[1]
+		}
+		return m != nil
+	})
+	wantRedirect(t, "redeliver", b.post(page+"/deliveries/"+eventID+"/redeliver", nil), page+"?done=redelivered")
+	waitFor(t, "the redelivery", func() bool { return len(recv.got()) == 2 })
+	if ids := recv.got(); ids[0] != ids[1] {
+		t.Fatalf("webhook-ids %v", ids)
+	}
+	waitFor(t, "the logged attempt", func() bool { return strings.Count(b.get(page).Body, "HTTP 204") == 2 })
+	evs := adminEvents(t, e, tn.ID)
+	if evs[0].Type != "admin.delivery.redelivered" || evs[0].Data["via"] != "console" || evs[0].Data["event_id"] != eventID || evs[0].UserID != "" {
+		t.Fatalf("audit %+v", evs[0])
+	}
+	wantStatus(t, "an unknown event", b.post(page+"/deliveries/"+identity.NewID()+"/redeliver", nil), http.StatusNotFound)
+}

@@ -212,7 +212,8 @@ func openAPIDocument(version string) m {
 			"get": withParams(adminOp("Audit log, newest first", nil, "200", ok("Events.", listOf("events", ref("Event")))),
 				append([]m{{"name": "type", "in": "query", "schema": str(), "description": "an account event (account.logged-in, " +
 					"account.login-failed, account.refresh-token-reused, account.locked, account.logged-out) or an admin write " +
-					"(admin.<resource>.<action>, e.g. admin.user.updated, admin.sessions.revoked)"},
+					"(admin.<resource>.<action>, e.g. admin.user.updated, admin.sessions.revoked; from the console also " +
+					"admin.session.revoked and admin.delivery.redelivered)"},
 					{"name": "user_id", "in": "query", "schema": str()}}, pageParams...)...),
 		},
 	}
@@ -285,7 +286,10 @@ func openAPIDocument(version string) m {
 			"description": "Self-hostable authentication server: identity core behind wire-compatible login dialects. " +
 				"A path no route serves answers 404 (405 with Allow when another method is served) in the error shape of the dialect " +
 				"whose prefix it is under (/v3/: accounts-v3; /api/v1/Authentication/: token-login; other /api/: app-auth), " +
-				"elsewhere as application/problem+json. Paths with dot segments or empty segments are 404, never redirected."},
+				"elsewhere as application/problem+json. Paths with dot segments or empty segments are 404, never redirected. " +
+				"The operator console, HTML pages under /console/ signed in to with the admin token (POST /console/login, form field token), " +
+				"is served when LATCH_ADMIN_TOKEN is set and is not part of this API; its actions are the admin writes below, " +
+				"audited with data.via = \"console\"."},
 		"paths": paths,
 		"components": m{"schemas": schemas, "securitySchemes": m{"adminToken": m{"type": "http", "scheme": "bearer",
 			"description": "LATCH_ADMIN_TOKEN"}}},

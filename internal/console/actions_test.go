@@ -375,3 +375,19 @@ func TestRedeliver(t *testing.T) {
 	}
 	wantStatus(t, "an unknown event", b.post(page+"/deliveries/"+identity.NewID()+"/redeliver", nil), http.StatusNotFound)
 }
+
+// Ensure a user with many sessions gets a page of the newest 50, says
+// how many are not listed, and still counts every live one.
+func TestManySessions(t *testing.T) {
+	e := start(t, options{adminToken: adminToken})
+	tn := e.mustTenant(t, "acme")
+	u := e.mustUser(t, tn.ID, "ada@example.com")
+	for range 52 {
+		e.login(t, tn.ID, "ada@example.com")
+	}
+	r := e.browser(t).mustSignIn().get("/console/tenants/" + tn.ID + "/users/" + u.ID)
+	wantStatus(t, "user", r, http.StatusOK, "(52 live)", "2 older sessions are not listed.")
+	if n := strings.Count(r.Body, `name="session" value="`) - strings.Count(r.Body, `name="session" value="all"`); n != 50 {
+		t.Fatalf("%d sessions listed", n)
+	}
+}

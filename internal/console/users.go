@@ -7,6 +7,9 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
+// maxSessionsShown bounds the sessions listed on a user's page.
+const maxSessionsShown = 50
+
 func userPath(tid, uid string) string { return tenantPath(tid) + "/users/" + uid }
 
 func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -94,8 +97,12 @@ func (c *Console) showUser(w http.ResponseWriter, r *http.Request, s *session, v
 			live++
 		}
 	}
+	// A user who logs in often has many sessions: the newest are shown,
+	// and revoke-all ends the others too.
+	hidden := max(0, len(sessions)-maxSessionsShown)
+	sessions = sessions[:len(sessions)-hidden]
 	c.show(w, r, s, "user", &page{Title: u.Email + " · " + t.Name, Tenant: t, Section: "users",
-		Data: map[string]any{"User": u, "TOTP": totp, "Sessions": sessions, "Live": live, "Events": events, "MoreEvents": more != ""}}, v)
+		Data: map[string]any{"User": u, "TOTP": totp, "Sessions": sessions, "Hidden": hidden, "Live": live, "Events": events, "MoreEvents": more != ""}}, v)
 }
 
 // act runs an action on the path's user and goes back to the user's page

@@ -51,9 +51,9 @@ func TestRunWebhooks(t *testing.T) {
 	env := httpapitest.New(t, httpapitest.CheapArgon)
 	tid := env.MustTenant(t, "hooks")
 	env.MustUser(t, tid, map[string]any{"email": "load@example.com", "password": "correct horse battery"})
-	disp := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
+	disp := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.Webhooks.Secret, Render: httpapi.WebhookPayload(env.Service.Webhooks),
 		Client: webhook.Guard{AllowPrivate: true}.Client(5 * time.Second), Logger: slog.New(slog.DiscardHandler)}
-	env.Service.EventsWritten = disp.Wake
+	env.Service.Auth.EventsWritten = disp.Wake
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { disp.Run(ctx); close(done) }()

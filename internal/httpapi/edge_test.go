@@ -248,8 +248,8 @@ func grep(b []byte, s string) string {
 func TestEveryDialectRouteAdmitsByAddress(t *testing.T) {
 	env := httpapitest.New(t, httpapitest.CheapArgon)
 	tid := env.MustTenant(t, "acme")
-	env.Service.Limiter = ratelimit.NewMemory(env.Now)
-	env.Service.Config.IPLimit = ratelimit.Limit{Count: 1, Period: time.Hour}
+	env.Service.Auth.Limiter = ratelimit.NewMemory(env.Now)
+	env.Service.Auth.Config.IPLimit = ratelimit.Limit{Count: 1, Period: time.Hour}
 	for i, tc := range []struct{ path, shape string }{
 		{"/v3/accounts/login", "accounts-v3"},
 		{"/v3/accounts/login-refresh-token", "accounts-v3"},

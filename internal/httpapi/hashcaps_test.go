@@ -38,7 +38,7 @@ func TestImportHashOverCostCap(t *testing.T) {
 func TestLoginWithStoredHashOverCostCap(t *testing.T) {
 	env := httpapitest.New(t, httpapitest.CheapArgon)
 	var logs syncBuffer
-	env.Service.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	env.Service.Auth.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	tid := env.MustTenant(t, "legacy")
 	env.MustUser(t, tid, map[string]any{"email": "old@example.com", "password": "correct horse battery"})
 	ctx := context.Background()

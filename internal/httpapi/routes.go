@@ -9,6 +9,7 @@ import (
 	"github.com/latchauth/latch/internal/httpapi/appauth"
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
 	"github.com/latchauth/latch/internal/httpapi/wire"
+	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/metrics"
 )
 
@@ -77,10 +78,14 @@ func publicRoutes(d Deps) map[string]http.Handler {
 
 // dialectRoutes are the login dialects' routes.
 func dialectRoutes(d Deps) []wire.Route {
+	var auth *identity.Auth // nil when only the patterns are wanted (Routes, the OpenAPI document)
+	if d.Service != nil {
+		auth = d.Service.Auth
+	}
 	return slices.Concat(
-		accountsv3.Routes(accountsv3.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
-		appauth.Routes(appauth.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
-		tokenlogin.Routes(tokenlogin.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
+		accountsv3.Routes(accountsv3.Deps{Auth: auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
+		appauth.Routes(appauth.Deps{Auth: auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
+		tokenlogin.Routes(tokenlogin.Deps{Auth: auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
 	)
 }
 

@@ -51,8 +51,9 @@ func newShedFixture(t *testing.T, saturated bool) *shedFixture {
 		Hashing: saturation(saturated)}
 	f.shed = httptest.NewServer(httpapi.NewServer(deps))
 	t.Cleanup(f.shed.Close)
-	svc := *env.Service
-	svc.Passwords = overloaded{env.Hasher}
+	svc, auth := *env.Service, *env.Service.Auth
+	auth.Passwords = overloaded{env.Hasher}
+	svc.Auth = &auth
 	deps.Service, deps.Hashing = &svc, nil
 	f.refusing = httptest.NewServer(httpapi.NewServer(deps))
 	t.Cleanup(f.refusing.Close)

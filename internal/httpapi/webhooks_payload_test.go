@@ -174,7 +174,7 @@ func TestWebhookPayloadGolden(t *testing.T) {
 		t.Fatalf("login: %d", r.Status)
 	}
 	want := httpapitest.ReadJSON(t, "testdata/reference-webhook-logged-in.json")
-	render := httpapi.WebhookPayload(env.Service)
+	render := httpapi.WebhookPayload(env.Service.Webhooks)
 	for who, uid := range users {
 		for _, typ := range identity.EventTypes {
 			d := &identity.Delivery{ID: identity.NewID(), TenantID: tid, EventID: identity.NewID(), EventType: typ, UserID: uid, EventAt: time.Now()}

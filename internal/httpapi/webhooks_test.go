@@ -86,13 +86,13 @@ func setupHooks(t *testing.T, guarded bool, timeout time.Duration, options ...fu
 	env := httpapitest.New(t, httpapitest.CheapArgon)
 	h := &hookEnv{Env: env, tenant: env.MustTenant(t, "hooks")}
 	env.MustUser(t, h.tenant, map[string]any{"email": "ada@example.com", "password": "correct horse battery", "first_name": "Ada"})
-	h.disp = &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
+	h.disp = &webhook.Dispatcher{Store: env.Store, Secret: env.Service.Webhooks.Secret, Render: httpapi.WebhookPayload(env.Service.Webhooks),
 		Client: webhook.Guard{AllowPrivate: !guarded}.Client(timeout), RetryBase: 50 * time.Millisecond, SuspendAfter: 500 * time.Millisecond, Poll: 20 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler)}
 	for _, o := range options {
 		o(h.disp)
 	}
-	env.Service.EventsWritten = h.disp.Wake
+	env.Service.Auth.EventsWritten = h.disp.Wake
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { h.disp.Run(ctx); close(done) }()
@@ -307,9 +307,9 @@ func BenchmarkLoginToDelivery(b *testing.B) {
 	env := httpapitest.New(b, httpapitest.CheapArgon)
 	tid := env.MustTenant(b, "bench")
 	env.MustUser(b, tid, map[string]any{"email": "ada@example.com", "password": "correct horse battery"})
-	disp := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
+	disp := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.Webhooks.Secret, Render: httpapi.WebhookPayload(env.Service.Webhooks),
 		Client: webhook.Guard{AllowPrivate: true}.Client(5 * time.Second), Logger: slog.New(slog.DiscardHandler)}
-	env.Service.EventsWritten = disp.Wake
+	env.Service.Auth.EventsWritten = disp.Wake
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { disp.Run(ctx); close(done) }()

@@ -14,18 +14,6 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-// Store is what the dispatcher needs of the database.
-type Store interface {
-	ClaimEndpoints(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*identity.WebhookEndpoint, error)
-	ReadEvents(ctx context.Context, owner, endpointID, after string, limit int) ([]*identity.LogEvent, error)
-	DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]*identity.Delivery, time.Time, error)
-	SaveCursor(ctx context.Context, owner, endpointID, cursor string, now time.Time, lease time.Duration) (*identity.WebhookEndpoint, error)
-	ReleaseEndpoint(ctx context.Context, owner, endpointID, cursor string) error
-	RecordAttempt(ctx context.Context, r *identity.AttemptRecord) (*identity.EndpointHealth, error)
-	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
-	PruneEvents(ctx context.Context, before time.Time, after string, limit int) (int, string, error)
-}
-
 // Limits of one delivery.
 const (
 	Timeout         = 10 * time.Second
@@ -46,7 +34,7 @@ const (
 // overall slots in FIFO order, so endpoints with work take turns and a
 // slow receiver holds up only itself.
 type Dispatcher struct {
-	Store  Store
+	Store  identity.DispatchStore
 	Secret func(*identity.WebhookEndpoint) (string, error)
 	// Render fills in the Payload of each delivery: the body as the event
 	// is first sent, kept unchanged for its retries.

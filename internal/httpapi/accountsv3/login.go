@@ -172,7 +172,7 @@ func handleLogin(e *wire.Edge, d Deps) http.Handler {
 		}
 		id := accountID(deref(req.AccountID))
 		wire.ForTenantNamed(r, id, deref(req.AccountAlias))
-		res, err := d.Service.Login(r.Context(), identity.LoginRequest{
+		res, err := d.Auth.Login(r.Context(), identity.LoginRequest{
 			TenantID: id, TenantAlias: deref(req.AccountAlias),
 			Email: *req.Email, Password: *req.Password,
 			TwoFactorCode: deref(req.TwoFactorCode), TwoFactorRecoveryCode: deref(req.TwoFactorRecoveryCode),
@@ -195,7 +195,7 @@ func handleRefresh(e *wire.Edge, d Deps) http.Handler {
 		if !decodeValid(w, r, e, &req, d.Metrics.Refresh) {
 			return
 		}
-		res, err := d.Service.Refresh(r.Context(), *req.RefreshToken, wire.ClientOf(r))
+		res, err := d.Auth.Refresh(r.Context(), *req.RefreshToken, wire.ClientOf(r))
 		if err != nil {
 			d.Metrics.Refresh(Dialect, wire.Outcome(err))
 			e.Fail(w, r, err)

@@ -21,8 +21,8 @@ import (
 
 // limited sets the fixture's limits, counted in memory on its clock.
 func (f *fixture) limited(ip, account ratelimit.Limit) *fixture {
-	f.Service.Limiter = ratelimit.NewMemory(f.Now)
-	f.Service.Config.IPLimit, f.Service.Config.AccountLimit = ip, account
+	f.Service.Auth.Limiter = ratelimit.NewMemory(f.Now)
+	f.Service.Auth.Config.IPLimit, f.Service.Auth.Config.AccountLimit = ip, account
 	return f
 }
 
@@ -225,8 +225,8 @@ func TestTwoServersShareRedisLimit(t *testing.T) {
 	a := setup(t)
 	b := &fixture{Env: a.Twin(t), tenant: a.tenant}
 	for _, e := range []*httpapitest.Env{a.Env, b.Env} {
-		e.Service.Limiter = redisrate.New(testRedis(t), prefix) // a connection pool of its own each, as two processes
-		e.Service.Config.AccountLimit = ratelimit.Limit{Count: 4, Period: time.Minute}
+		e.Service.Auth.Limiter = redisrate.New(testRedis(t), prefix) // a connection pool of its own each, as two processes
+		e.Service.Auth.Config.AccountLimit = ratelimit.Limit{Count: 4, Period: time.Minute}
 	}
 	var statuses []int
 	for i := range 6 {
@@ -247,8 +247,8 @@ func TestTwoServersShareRedisLimit(t *testing.T) {
 func TestRedisDownFallsBack(t *testing.T) {
 	f := setup(t)
 	dead := redisrate.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), "x:")
-	f.Service.Limiter = &ratelimit.Fallback{Primary: dead, Secondary: ratelimit.NewMemory(nil)}
-	f.Service.Config.AccountLimit = ratelimit.Limit{Count: 2, Period: time.Minute}
+	f.Service.Auth.Limiter = &ratelimit.Fallback{Primary: dead, Secondary: ratelimit.NewMemory(nil)}
+	f.Service.Auth.Config.AccountLimit = ratelimit.Limit{Count: 2, Period: time.Minute}
 	var got []int
 	for _, p := range []string{pw, "wrong password", "wrong password", pw} {
 		got = append(got, f.loginAs(t, "ada@example.com", p, "192.0.2.2").Status)
@@ -272,7 +272,7 @@ func TestHashPoolSheds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Service.Passwords = h
+	f.Service.Auth.Passwords = h
 	f.MustUser(t, f.tenant, map[string]any{"email": "slow@example.com", "password": pw})
 	var mu sync.Mutex
 	counts := map[int]int{}

@@ -88,7 +88,7 @@ func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, body va
 	if id, err := uuid.Parse(appID); err == nil {
 		appID = id.String()
 	}
-	tenant, err := d.Service.Tenant(r.Context(), appID)
+	tenant, err := d.Auth.Tenant(r.Context(), appID)
 	if err != nil {
 		return fail(err)
 	}
@@ -104,7 +104,7 @@ func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, body va
 
 // answer renders a successful login or refresh.
 func answer(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, res *identity.LoginResult) {
-	orgs, err := d.Service.UserOrganisations(r.Context(), res.User)
+	orgs, err := d.Auth.UserOrganisations(r.Context(), res.User)
 	if err != nil {
 		e.Fail(w, r, err)
 		return
@@ -122,7 +122,7 @@ func handleLogin(e *wire.Edge, d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		res, err := d.Service.Login(r.Context(), identity.LoginRequest{
+		res, err := d.Auth.Login(r.Context(), identity.LoginRequest{
 			TenantID: tenant.ID, Email: strings.TrimSpace(*req.Email), Password: *req.Password, NoSecondFactor: true, Client: wire.ClientOf(r),
 		})
 		if err != nil {
@@ -142,7 +142,7 @@ func handleRefresh(e *wire.Edge, d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		res, err := d.Service.RefreshIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r))
+		res, err := d.Auth.RefreshIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r))
 		if err != nil {
 			d.Metrics.Refresh(Dialect, wire.Outcome(err))
 			e.Fail(w, r, err)
@@ -164,7 +164,7 @@ func handleLogout(e *wire.Edge, d Deps) http.Handler {
 		if !ok {
 			return
 		}
-		if err := d.Service.LogoutIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r)); err != nil {
+		if err := d.Auth.LogoutIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r)); err != nil {
 			d.Metrics.Logout(Dialect, wire.Outcome(err))
 			e.Fail(w, r, err)
 			return

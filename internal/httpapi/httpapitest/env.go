@@ -103,8 +103,8 @@ func Start(tb testing.TB, c Config) *Env {
 	if e.Hasher, err = password.New(p); err != nil {
 		tb.Fatal(err)
 	}
-	e.Service = (&identity.Service{Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet,
-		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}).UseStore(db)
+	e.Service = identity.New(identity.Deps{Store: db, Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet,
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)})
 	e.Server = httptest.NewServer(e.handler())
 	e.URL = e.Server.URL
 	tb.Cleanup(func() {
@@ -131,10 +131,11 @@ func (e *Env) handler() http.Handler {
 }
 
 // Twin starts a second server on the same store, keys and clock, as a
-// second instance of one deployment. Its Service is a copy, so that it can
+// second instance of one deployment. Its Auth is a copy, so that it can
 // be given its own limiter.
 func (e *Env) Twin(tb testing.TB) *Env {
-	svc := *e.Service
+	svc, auth := *e.Service, *e.Service.Auth
+	svc.Auth = &auth
 	t := &Env{Store: e.Store, Keys: e.Keys, Hasher: e.Hasher, Service: &svc, offset: e.offset, cfg: Config{CORSOrigins: e.cfg.CORSOrigins}}
 	t.Server = httptest.NewServer(t.handler())
 	t.URL = t.Server.URL

@@ -136,7 +136,7 @@ func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, count f
 		rt.fail(err)
 		return nil, nil, nil, false
 	}
-	tenant, err := d.Service.TenantForAPIKey(r.Context(), key)
+	tenant, err := d.Auth.TenantForAPIKey(r.Context(), key)
 	if err != nil {
 		rt.fail(err)
 		return nil, nil, nil, false
@@ -207,7 +207,7 @@ func handleLogin(e *wire.Edge, d Deps) http.Handler {
 			return
 		}
 		req.TenantID, req.NoSecondFactor, req.Client = tenant.ID, true, wire.ClientOf(r)
-		res, err := d.Service.DeviceLogin(r.Context(), req, wantReauth)
+		res, err := d.Auth.DeviceLogin(r.Context(), req, wantReauth)
 		if err != nil {
 			rt.fail(err)
 			return
@@ -282,7 +282,7 @@ func handleTokenLogin(e *wire.Edge, d Deps) http.Handler {
 			rt.fail(err)
 			return
 		}
-		res, err := d.Service.TokenLogin(r.Context(), tenant.ID, tok, wire.ClientOf(r))
+		res, err := d.Auth.TokenLogin(r.Context(), tenant.ID, tok, wire.ClientOf(r))
 		if err != nil {
 			rt.fail(err)
 			return
@@ -303,7 +303,7 @@ func handleLogout(e *wire.Edge, d Deps) http.Handler {
 			err = &identity.Error{Code: identity.ETOKENINVALID, Message: "the APIToken is missing; send the SessionToken of the session to end"}
 		}
 		if err == nil {
-			err = d.Service.DeviceLogout(r.Context(), tenant.ID, tok, wire.ClientOf(r))
+			err = d.Auth.DeviceLogout(r.Context(), tenant.ID, tok, wire.ClientOf(r))
 		}
 		if err != nil {
 			rt.fail(err)

@@ -15,7 +15,7 @@ const Dialect = "token-login"
 
 // Deps are what the handlers need.
 type Deps struct {
-	Service *identity.Service
+	Auth    *identity.Auth
 	Clients *wire.ClientResolver
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
@@ -31,7 +31,7 @@ const (
 // Routes returns the dialect's routes, for httpapi to mount behind
 // wire.Route.Serve.
 func Routes(d Deps) []wire.Route {
-	e := &wire.Edge{Dialect: Dialect, Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
+	e := &wire.Edge{Dialect: Dialect, Auth: d.Auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
 		Statuses: statuses, Render: render}
 	return []wire.Route{
 		{Pattern: "POST " + pathLogin, Action: "login", Count: d.Metrics.Login, Edge: e, Handler: handleLogin(e, d)},

@@ -67,7 +67,7 @@ type Failure struct {
 // The dialect supplies its status table and its body shape.
 type Edge struct {
 	Dialect  string
-	Service  *identity.Service
+	Auth     Admitter
 	Clients  *ClientResolver
 	Metrics  *metrics.Metrics
 	Logger   *slog.Logger
@@ -77,6 +77,12 @@ type Edge struct {
 	// QuotaHeaders adds the X-Rate-Limit-* headers (accounts-v3's reference
 	// API sends them) to every answer.
 	QuotaHeaders bool
+}
+
+// Admitter counts a request against its client address's limit before
+// the body is read (identity.Auth).
+type Admitter interface {
+	AdmitIP(ctx context.Context, action string, c identity.Client) error
 }
 
 // Fail answers err in the dialect's shape.

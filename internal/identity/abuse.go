@@ -69,7 +69,7 @@ func (q *Quota) update(r ratelimit.Result, now time.Time) {
 }
 
 func errLimited(limit string, retry time.Duration) *Error {
-	return &Error{Code: ERATELIMITED, Field: limit, RetryAfter: retry, Message: "too many requests; retry after the time in Retry-After"}
+	return &Error{Code: ERATELIMITED, Field: limit, RetryAfter: retry, Message: "too many requests"}
 }
 
 // allow counts one request under key against l; when perAddress, the
@@ -266,7 +266,7 @@ func (a *Auth) LiftThrottle(ctx context.Context, tenantID, userID string) error 
 func busy(err error) (*Error, bool) {
 	var ov interface{ RetryAfter() time.Duration }
 	if errors.As(err, &ov) {
-		return &Error{Code: EUNAVAILABLE, RetryAfter: ov.RetryAfter(), Message: "the server is busy; retry after the time in Retry-After", Err: err}, true
+		return &Error{Code: EUNAVAILABLE, RetryAfter: ov.RetryAfter(), Message: "the server is busy", Err: err}, true
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Code: EUNAVAILABLE, RetryAfter: time.Second, Message: "the request ended while it waited for the server", Err: err}, true

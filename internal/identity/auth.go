@@ -48,16 +48,15 @@ type LoginRequest struct {
 	TenantID    string
 	TenantAlias string
 	Email       string
-	// Login, for dialects whose field takes an email or a user name
-	// (token-login's userName), is used instead of Email: with an '@' it
+	// Login, for dialects whose field takes an email or a user name, is
+	// used instead of Email: with an '@' it
 	// is looked up as an email, without as a user name (user names cannot
 	// hold '@'). Errors about it name the field "login".
 	Login                 string
 	Password              string
 	TwoFactorCode         string
 	TwoFactorRecoveryCode string
-	// Device names the client device (token-login's deviceName); it is
-	// stored on the session.
+	// Device names the client device; it is stored on the session.
 	Device string
 	// NoSecondFactor is set by dialects whose wire format has no field for
 	// a second factor; users with two-factor on are refused there unless
@@ -246,8 +245,8 @@ func (a *Auth) Refresh(ctx context.Context, refreshToken string, client Client) 
 	return a.RefreshIn(ctx, "", refreshToken, client)
 }
 
-// RefreshIn is Refresh for dialects whose routes name the tenant (app-auth's
-// app_id): a token of another tenant is invalid there, before anything moves.
+// RefreshIn is Refresh for dialects whose routes name the tenant: a token
+// of another tenant is invalid there, before anything moves.
 func (a *Auth) RefreshIn(ctx context.Context, tenantID, refreshToken string, client Client) (*LoginResult, error) {
 	client = client.clean()
 	id, gen, err := a.Codec.Decode(PrefixRefresh, refreshToken)
@@ -335,7 +334,7 @@ func (a *Auth) logout(ctx context.Context, tenantID, prefix, tok string, client 
 	client = client.clean()
 	invalid := errTokenInvalid()
 	if prefix == PrefixSession {
-		invalid = &Error{Code: ETOKENINVALID, Message: "the APIToken is not a session token this server issued"}
+		invalid = &Error{Code: ETOKENINVALID, Field: "session_token", Message: "the session token is not one this server issued"}
 	}
 	id, _, err := a.Codec.Decode(prefix, tok)
 	if err != nil {

@@ -16,13 +16,13 @@ const ReauthLifetime = 30 * 24 * time.Hour
 // the device's re-authentication token when one was asked for.
 type DeviceLoginResult struct {
 	*LoginResult
-	SessionToken string // the APIToken of the session
+	SessionToken string // the session's token, presented to log out
 	ReauthToken  string // "" when not asked for
 }
 
 // Tenant returns the tenant with id: EINVALID (field tenant_id) when id is
 // not a UUID, ENOTFOUND when there is none. Dialects whose routes name the
-// tenant (app-auth's app_id) answer those as the contract says.
+// tenant answer those as their contract says.
 func (a *Auth) Tenant(ctx context.Context, id string) (*Tenant, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, Invalid("tenant_id", "must be a UUID")
@@ -31,9 +31,10 @@ func (a *Auth) Tenant(ctx context.Context, id string) (*Tenant, error) {
 }
 
 // TenantForAPIKey returns the tenant an API key belongs to;
-// EUNAUTHENTICATED when the key is missing, unknown or revoked.
+// EUNAUTHENTICATED (Field "api_key") when the key is missing, unknown or
+// revoked.
 func (a *Auth) TenantForAPIKey(ctx context.Context, key string) (*Tenant, error) {
-	bad := &Error{Code: EUNAUTHENTICATED, Field: "APIKey", Message: "the APIKey is missing, unknown or revoked"}
+	bad := &Error{Code: EUNAUTHENTICATED, Field: "api_key", Message: "the API key is missing, unknown or revoked"}
 	if key == "" {
 		return nil, bad
 	}
@@ -165,7 +166,7 @@ func (a *Auth) TokenLogin(ctx context.Context, tenantID, reauthToken string, cli
 	return &DeviceLoginResult{LoginResult: res, SessionToken: a.sessionToken(sess), ReauthToken: token}, nil
 }
 
-// DeviceLogout ends the session an APIToken (session token) names and
+// DeviceLogout ends the session a session token names and
 // revokes its device's re-authentication token.
 func (a *Auth) DeviceLogout(ctx context.Context, tenantID, sessionToken string, client Client) error {
 	return a.logout(ctx, tenantID, PrefixSession, sessionToken, client)

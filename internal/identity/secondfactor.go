@@ -237,11 +237,11 @@ func (a *Auth) secondFactor(ctx context.Context, tenant *Tenant, user *User, req
 			return "", nil
 		}
 		return fail("second_factor_unsupported", &Error{Code: ETWOFACTORREQUIRED,
-			Message: "this account uses two-factor authentication, which this API cannot carry; sign in through the accounts-v3 API, or ask the operator to allow password-only logins for this tenant"})
+			Message: "this account uses two-factor authentication, which this login cannot carry; ask the operator to allow password-only logins for this tenant"})
 	}
 	if req.TwoFactorCode == "" && req.TwoFactorRecoveryCode == "" {
 		return fail("second_factor_required", &Error{Code: ETWOFACTORREQUIRED,
-			Message: "this account uses two-factor authentication: send twoFactorCode (or twoFactorRecoveryCode)"})
+			Message: "this account uses two-factor authentication: a two-factor code or a recovery code is required"})
 	}
 	now := a.now()
 	addr := AddressKey(req.Client.IP)
@@ -257,7 +257,7 @@ func (a *Auth) secondFactor(ctx context.Context, tenant *Tenant, user *User, req
 	}
 	if !ok {
 		return fail("throttled", &Error{Code: ERATELIMITED, Field: "second_factor", RetryAfter: retryAt.Sub(now),
-			Message: "too many two-factor attempts; try again later"})
+			Message: "too many two-factor attempts"})
 	}
 	method, reason, err := a.checkSecondFactor(ctx, user, req, now)
 	if err != nil {

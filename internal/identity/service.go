@@ -47,7 +47,7 @@ type OpaqueCodec interface {
 // leaked tokens and lets a server refuse a token of the wrong kind at once.
 const (
 	PrefixRefresh = "lrt1" // refresh tokens
-	PrefixSession = "lst1" // session tokens (token-login's APIToken)
+	PrefixSession = "lst1" // session tokens (a device's session, presented to log out)
 	PrefixReauth  = "lra1" // re-authentication tokens (token-login)
 )
 

@@ -28,7 +28,7 @@ type Deps struct {
 // wire.Route.Serve.
 func Routes(d Deps) []wire.Route {
 	e := &wire.Edge{Dialect: Dialect, Auth: d.Auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
-		Statuses: statuses, Render: render, QuotaHeaders: true}
+		Statuses: statuses, Messages: messages, Render: render, QuotaHeaders: true}
 	return []wire.Route{
 		{Pattern: "POST /v3/accounts/login", Action: "login", Count: d.Metrics.Login, Edge: e, Handler: handleLogin(e, d)},
 		{Pattern: "POST /v3/accounts/login-refresh-token", Action: "refresh", Count: d.Metrics.Refresh, Edge: e, Handler: handleRefresh(e, d)},

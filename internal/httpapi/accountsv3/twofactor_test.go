@@ -184,7 +184,9 @@ func TestTOTPEnrolmentPendingUntilConfirmed(t *testing.T) {
 func TestTOTPLogin(t *testing.T) {
 	f := setupTOTP(t)
 	r := f.login2FA(t, nil)
-	wantError(t, r, http.StatusUnauthorized, "TWO_FACTOR_REQUIRED")
+	if m := wantError(t, r, http.StatusUnauthorized, "TWO_FACTOR_REQUIRED"); !strings.Contains(m["message"].(string), "twoFactorCode") {
+		t.Fatalf("message %q does not name the field", m["message"])
+	}
 	// A wrong password is a wrong password, code or not.
 	r = f.login(t, map[string]any{"accountId": f.tenant, "email": "ada@example.com", "password": "wrong password!", "twoFactorCode": f.code(t, f.secret)})
 	wantError(t, r, http.StatusUnauthorized, "INVALID_CREDENTIALS")

@@ -28,7 +28,7 @@ type Deps struct {
 // wire.Route.Serve.
 func Routes(d Deps) []wire.Route {
 	e := &wire.Edge{Dialect: Dialect, Auth: d.Auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
-		Statuses: statuses, Render: render}
+		Statuses: statuses, Messages: messages, Render: render}
 	return []wire.Route{
 		{Pattern: "POST /api/v1/{app_id}/auth/login", Action: "login", Count: d.Metrics.Login, Edge: e, Handler: handleLogin(e, d)},
 		{Pattern: "POST /api/v1/{app_id}/auth/refresh", Action: "refresh", Count: d.Metrics.Refresh, Edge: e, Handler: handleRefresh(e, d)},

@@ -60,7 +60,15 @@ const (
 )
 
 // fieldNames maps identity's field names to this dialect's.
-var fieldNames = map[string]string{"email": "userName", "login": "userName", "password": "password", "device_name": "deviceName"}
+var fieldNames = map[string]string{"email": "userName", "login": "userName", "password": "password", "device_name": "deviceName",
+	"api_key": "APIKey", "session_token": "APIToken"}
+
+// messages are this dialect's words for identity's (wire.Edge.Messages).
+var messages = map[string]string{
+	identity.ETWOFACTORREQUIRED:               wire.NoSecondFactor,
+	identity.EUNAUTHENTICATED + "/api_key":    "the APIKey is missing, unknown or revoked",
+	identity.ETOKENINVALID + "/session_token": "the APIToken is not a session token this server issued",
+}
 
 // render writes a failure in the ASP.NET shape (wire.Edge.Render).
 func render(w http.ResponseWriter, r *http.Request, f wire.Failure) {

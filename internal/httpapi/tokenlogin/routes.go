@@ -32,7 +32,7 @@ const (
 // wire.Route.Serve.
 func Routes(d Deps) []wire.Route {
 	e := &wire.Edge{Dialect: Dialect, Auth: d.Auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
-		Statuses: statuses, Render: render}
+		Statuses: statuses, Messages: messages, Render: render}
 	return []wire.Route{
 		{Pattern: "POST " + pathLogin, Action: "login", Count: d.Metrics.Login, Edge: e, Handler: handleLogin(e, d)},
 		{Pattern: "POST " + pathTokenLogin, Action: "refresh", Count: d.Metrics.Refresh, Edge: e, Handler: handleTokenLogin(e, d)},

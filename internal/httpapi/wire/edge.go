@@ -72,6 +72,11 @@ type Edge struct {
 	Metrics  *metrics.Metrics
 	Logger   *slog.Logger
 	Statuses map[string]int // identity code → status; an unknown code is a 500
+	// Messages are what the dialect says instead of identity's message,
+	// in its own words: by identity code and field ("token_invalid/
+	// session_token"), else by code. Identity speaks of the domain; only
+	// the dialect knows its field names and what its clients can send.
+	Messages map[string]string
 	// Render writes f in the dialect's error shape.
 	Render func(w http.ResponseWriter, r *http.Request, f Failure)
 	// QuotaHeaders adds the X-Rate-Limit-* headers (accounts-v3's reference
@@ -100,7 +105,7 @@ func (e *Edge) failure(w http.ResponseWriter, r *http.Request, err error) Failur
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	f := Failure{Status: status, Code: ie.Code, Field: ie.Field, Message: ie.Message}
+	f := Failure{Status: status, Code: ie.Code, Field: ie.Field, Message: e.message(ie)}
 	switch {
 	case status >= 500 && ClientGone(r):
 		// Logged at info by the request log, with this status.
@@ -115,12 +120,31 @@ func (e *Edge) failure(w http.ResponseWriter, r *http.Request, err error) Failur
 		if e.Metrics != nil {
 			e.Metrics.RateLimited(ie.Field, e.Dialect)
 		}
-		w.Header().Set("Retry-After", RetryAfterSeconds(ie))
+		fallthrough
 	case identity.EUNAVAILABLE:
 		w.Header().Set("Retry-After", RetryAfterSeconds(ie))
+		f.Message += RetryHint
 	}
 	return f
 }
+
+// RetryHint ends the message of every answer that carries Retry-After.
+const RetryHint = "; retry after the time in Retry-After"
+
+func (e *Edge) message(ie *identity.Error) string {
+	if m, ok := e.Messages[ie.Code+"/"+ie.Field]; ok && ie.Field != "" {
+		return m
+	}
+	if m, ok := e.Messages[ie.Code]; ok {
+		return m
+	}
+	return ie.Message
+}
+
+// NoSecondFactor is what the dialects that have no field for a second
+// factor say to a user who has one.
+const NoSecondFactor = "this account uses two-factor authentication, which this API cannot carry; " +
+	"sign in through the accounts-v3 API, or ask the operator to allow password-only logins for this tenant"
 
 func (e *Edge) logger() *slog.Logger {
 	if e.Logger != nil {

@@ -1,7 +1,4 @@
-// Package rowcodec holds what latch's SQL stores encode the same way: JSON
-// columns, list cursors and pages, and the not-found error, so that every
-// store answers lists and missing rows identically.
-package rowcodec
+package sqlstore
 
 import (
 	"encoding/base64"

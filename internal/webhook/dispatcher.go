@@ -63,6 +63,11 @@ type Dispatcher struct {
 	// is written to the delivery log (every failure always is). Default 1 min.
 	SampleEvery time.Duration
 	Logger      *slog.Logger
+	// Now is the clock of every time the dispatcher records or compares
+	// with stored times (attempts, retries, health, leases, retention);
+	// nil: time.Now. Pacing and the length of a send are measured on the
+	// real clock.
+	Now func() time.Time
 	// Observe, when set, is told each attempt's outcome ("delivered",
 	// "failed", "retry") and, for deliveries, the time from the event.
 	Observe func(outcome string, sinceEvent time.Duration)
@@ -121,6 +126,13 @@ func (d *Dispatcher) init() {
 	})
 }
 
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
 // giveUp is how long a delivery is retried.
 func (d *Dispatcher) giveUp() time.Duration { return max(GiveUpAfter, d.SuspendAfter) }
 
@@ -158,7 +170,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		if look {
 			if wait = every - time.Since(looked); wait <= 0 {
 				looked, look = time.Now(), false
-				eps, err := d.Store.ClaimEndpoints(ctx, d.owner, looked, d.Lease, claimLimit)
+				eps, err := d.Store.ClaimEndpoints(ctx, d.owner, d.now(), d.Lease, claimLimit)
 				if err != nil {
 					d.logErr(ctx, "claim endpoints", err)
 				}
@@ -255,7 +267,7 @@ func (d *Dispatcher) pruneLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		d.Prune(ctx, time.Now())
+		d.Prune(ctx, d.now())
 		t.Reset(time.Hour)
 	}
 }
@@ -320,8 +332,9 @@ type result struct {
 func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, sg *signer, dl *identity.Delivery, remember bool) (res result) {
 	ctx := context.Background()
 	d.slots <- struct{}{}
-	start := time.Now()
+	start, began := d.now(), time.Now()
 	status, excerpt, err := d.post(ctx, ep, sg, dl.EventID, dl.Payload, start, remember)
+	took := time.Since(began)
 	<-d.slots
 	errText := ""
 	if err != nil {
@@ -333,7 +346,7 @@ func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, sg *signer, dl *ident
 	outcome := "delivered"
 	if !res.success || remember {
 		rec := &identity.AttemptRecord{Delivery: *dl, SuspendAfter: d.SuspendAfter, RecoveredAfter: d.RetryBase,
-			Attempt: identity.DeliveryAttempt{DeliveryID: dl.ID, At: start, StatusCode: status, Duration: time.Since(start), Error: errText, Response: excerpt}}
+			Attempt: identity.DeliveryAttempt{DeliveryID: dl.ID, At: start, StatusCode: status, Duration: took, Error: errText, Response: excerpt}}
 		rec.Delivery.Status, rec.Delivery.LastStatusCode, rec.Delivery.LastError, rec.Delivery.UpdatedAt = identity.DeliveryDelivered, status, errText, start
 		if !res.success {
 			next, ok := NextAttempt(dl.EventAt, start, dl.Attempts+1, d.RetryBase, d.giveUp())
@@ -352,7 +365,7 @@ func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, sg *signer, dl *ident
 		}
 	}
 	if d.Observe != nil {
-		d.Observe(outcome, time.Since(dl.EventAt))
+		d.Observe(outcome, d.now().Sub(dl.EventAt))
 	}
 	return res
 }
@@ -399,13 +412,13 @@ func excerpt(b []byte) string {
 // and returns how it went, for operators checking an endpoint.
 func (d *Dispatcher) Ping(ctx context.Context, w *identity.WebhookEndpoint) identity.DeliveryAttempt {
 	d.init()
-	start := time.Now()
+	start, began := d.now(), time.Now()
 	body := fmt.Appendf(nil, `{"event":"ping","data":{"webhookId":%q},"triggeredAt":%q}`, w.ID, start.UTC().Format(time.RFC3339Nano))
 	id := "ping-" + start.UTC().Format("20060102T150405.000000000")
 	a := identity.DeliveryAttempt{At: start}
 	var err error
 	a.StatusCode, a.Response, err = d.post(ctx, w, d.signer(w), id, body, start, true)
-	a.Duration = time.Since(start)
+	a.Duration = time.Since(began)
 	if err != nil {
 		a.Error = err.Error()
 	} else if a.StatusCode < 200 || a.StatusCode > 299 {

@@ -10,7 +10,6 @@ import (
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
 	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
-	"github.com/latchauth/latch/internal/metrics"
 )
 
 // adminRoutes is the admin API, pattern → handler maker. Listed here in
@@ -87,22 +86,6 @@ func dialectRoutes(d Deps) []wire.Route {
 		appauth.Routes(appauth.Deps{Auth: auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
 		tokenlogin.Routes(tokenlogin.Deps{Auth: auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
 	)
-}
-
-// Routes returns every route pattern the server serves.
-func Routes() []string {
-	var out []string
-	d := Deps{Metrics: metrics.New()}
-	for p := range adminRoutes(d) {
-		out = append(out, p)
-	}
-	for p := range publicRoutes(d) {
-		out = append(out, p)
-	}
-	for _, rt := range dialectRoutes(d) {
-		out = append(out, rt.Pattern, "OPTIONS "+rt.Path())
-	}
-	return out
 }
 
 func addRoutes(mux *http.ServeMux, d Deps, cors *wire.CORS) {

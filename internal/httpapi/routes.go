@@ -9,7 +9,6 @@ import (
 	"github.com/latchauth/latch/internal/httpapi/appauth"
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
 	"github.com/latchauth/latch/internal/httpapi/wire"
-	"github.com/latchauth/latch/internal/identity"
 )
 
 // adminRoutes is the admin API, pattern → handler maker. Listed here in
@@ -77,14 +76,12 @@ func publicRoutes(d Deps) map[string]http.Handler {
 
 // dialectRoutes are the login dialects' routes.
 func dialectRoutes(d Deps) []wire.Route {
-	var auth *identity.Auth // nil when only the patterns are wanted (Routes, the OpenAPI document)
-	if d.Service != nil {
-		auth = d.Service.Auth
+	wd := wire.Deps{Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}
+	if d.Service != nil { // nil when only the patterns are wanted (the OpenAPI document)
+		wd.Auth = d.Service.Auth
 	}
 	return slices.Concat(
-		accountsv3.Routes(accountsv3.Deps{Auth: auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
-		appauth.Routes(appauth.Deps{Auth: auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
-		tokenlogin.Routes(tokenlogin.Deps{Auth: auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
+		accountsv3.Routes(wd), appauth.Routes(wd), tokenlogin.Routes(wd),
 	)
 }
 

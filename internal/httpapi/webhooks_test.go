@@ -7,7 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
+
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,7 +20,6 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/latchauth/latch/internal/httpapi"
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/webhook"
 )
@@ -88,17 +87,10 @@ func setupHooks(t *testing.T, guarded bool, timeout time.Duration, options ...fu
 	env := httpapitest.New(t, httpapitest.CheapArgon)
 	h := &hookEnv{Env: env, tenant: env.MustTenant(t, "hooks")}
 	env.MustUser(t, h.tenant, map[string]any{"email": "ada@example.com", "password": "correct horse battery", "first_name": "Ada"})
-	h.disp = &webhook.Dispatcher{Store: env.Store, Secret: env.Service.Webhooks.Secret, Render: httpapi.WebhookPayload(env.Service.Webhooks),
-		Client: webhook.Guard{AllowPrivate: !guarded}.Client(timeout), RetryBase: 50 * time.Millisecond, SuspendAfter: time.Hour, Poll: 20 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler), Now: env.Now}
-	for _, o := range options {
-		o(h.disp)
-	}
-	env.Service.Auth.EventsWritten = h.disp.Wake
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { h.disp.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	h.disp = env.Deliver(t, timeout, append([]func(*webhook.Dispatcher){func(d *webhook.Dispatcher) {
+		d.Client = webhook.Guard{AllowPrivate: !guarded}.Client(timeout)
+		d.RetryBase, d.SuspendAfter, d.Poll = 50*time.Millisecond, time.Hour, 20*time.Millisecond
+	}}, options...)...)
 	return h
 }
 
@@ -312,13 +304,7 @@ func BenchmarkLoginToDelivery(b *testing.B) {
 	env := httpapitest.New(b, httpapitest.CheapArgon)
 	tid := env.MustTenant(b, "bench")
 	env.MustUser(b, tid, map[string]any{"email": "ada@example.com", "password": "correct horse battery"})
-	disp := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.Webhooks.Secret, Render: httpapi.WebhookPayload(env.Service.Webhooks),
-		Client: webhook.Guard{AllowPrivate: true}.Client(5 * time.Second), Logger: slog.New(slog.DiscardHandler)}
-	env.Service.Auth.EventsWritten = disp.Wake
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { disp.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	env.Deliver(b, 5*time.Second)
 
 	var mu sync.Mutex
 	var lat []time.Duration

@@ -154,11 +154,11 @@ type Client struct {
 	Quota *Quota
 }
 
-// clean makes the header-derived values safe to keep (see cleanText):
+// clean makes the header-derived values safe to keep (see Printable):
 // they are recorded, never refused.
 func (c Client) clean() Client {
-	c.Dialect, c.IP = cleanText(c.Dialect, 64), cleanText(c.IP, 64)
-	c.UserAgent, c.Origin = cleanText(c.UserAgent, 512), cleanText(c.Origin, 512)
+	c.Dialect, c.IP = Printable(c.Dialect, 64), Printable(c.IP, 64)
+	c.UserAgent, c.Origin = Printable(c.UserAgent, 512), Printable(c.Origin, 512)
 	return c
 }
 

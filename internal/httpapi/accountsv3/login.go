@@ -164,7 +164,7 @@ func accountID(s string) string {
 	return s
 }
 
-func handleLogin(e *wire.Edge, d Deps) http.Handler {
+func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req LoginRequest
 		if !decodeValid(w, r, e, &req, d.Metrics.Login) {
@@ -189,7 +189,7 @@ func handleLogin(e *wire.Edge, d Deps) http.Handler {
 	})
 }
 
-func handleRefresh(e *wire.Edge, d Deps) http.Handler {
+func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req RefreshRequest
 		if !decodeValid(w, r, e, &req, d.Metrics.Refresh) {

@@ -76,7 +76,7 @@ type validator interface{ Validate() error }
 // begin does what every route does after the address limit: check app_id,
 // decode and validate. It answers the error itself and returns false on
 // failure.
-func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, body validator, count func(dialect, outcome string)) (*identity.Tenant, bool) {
+func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d wire.Deps, body validator, count func(dialect, outcome string)) (*identity.Tenant, bool) {
 	fail := func(err error) (*identity.Tenant, bool) {
 		count(Dialect, wire.Outcome(err))
 		e.Fail(w, r, err)
@@ -103,7 +103,7 @@ func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, body va
 }
 
 // answer renders a successful login or refresh.
-func answer(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, res *identity.LoginResult) {
+func answer(w http.ResponseWriter, r *http.Request, e *wire.Edge, d wire.Deps, res *identity.LoginResult) {
 	orgs, err := d.Auth.UserOrganisations(r.Context(), res.User)
 	if err != nil {
 		e.Fail(w, r, err)
@@ -115,7 +115,7 @@ func answer(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, res *i
 	})
 }
 
-func handleLogin(e *wire.Edge, d Deps) http.Handler {
+func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req LoginRequest
 		tenant, ok := begin(w, r, e, d, &req, d.Metrics.Login)
@@ -135,7 +135,7 @@ func handleLogin(e *wire.Edge, d Deps) http.Handler {
 	})
 }
 
-func handleRefresh(e *wire.Edge, d Deps) http.Handler {
+func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req TokenRequest
 		tenant, ok := begin(w, r, e, d, &req, d.Metrics.Refresh)
@@ -157,7 +157,7 @@ func handleRefresh(e *wire.Edge, d Deps) http.Handler {
 	})
 }
 
-func handleLogout(e *wire.Edge, d Deps) http.Handler {
+func handleLogout(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req TokenRequest
 		tenant, ok := begin(w, r, e, d, &req, d.Metrics.Logout)

@@ -23,6 +23,7 @@ import (
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
+	"github.com/latchauth/latch/internal/webhook"
 )
 
 // AdminToken is the admin bearer token of every Env.
@@ -141,6 +142,24 @@ func (e *Env) Twin(tb testing.TB) *Env {
 	t.URL = t.Server.URL
 	tb.Cleanup(t.Server.Close)
 	return t
+}
+
+// Deliver starts a webhook dispatcher on the Env's store and clock, woken
+// by its logins and refreshes, sending to private addresses (receivers in
+// tests listen on 127.0.0.1) with timeout; options change it before it
+// runs. It stops when tb ends.
+func (e *Env) Deliver(tb testing.TB, timeout time.Duration, options ...func(*webhook.Dispatcher)) *webhook.Dispatcher {
+	d := &webhook.Dispatcher{Store: e.Store, Secret: e.Service.Webhooks.Secret, Render: httpapi.WebhookPayload(e.Service.Webhooks),
+		Client: webhook.Guard{AllowPrivate: true}.Client(timeout), Logger: quiet, Now: e.Now}
+	for _, o := range options {
+		o(d)
+	}
+	e.Service.Auth.EventsWritten = d.Wake
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return d
 }
 
 // Response is a decoded answer.

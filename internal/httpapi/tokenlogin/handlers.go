@@ -131,7 +131,7 @@ func (rt *route) fail(err error) {
 
 // begin does what every route does after the address limit: read the
 // options, find the tenant by APIKey and read the body.
-func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, count func(dialect, outcome string)) (*route, *identity.Tenant, body, bool) {
+func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d wire.Deps, count func(dialect, outcome string)) (*route, *identity.Tenant, body, bool) {
 	rt := &route{e: e, w: w, r: r, count: count}
 	opts, err := ParseOptions(r)
 	if err != nil {
@@ -203,7 +203,7 @@ func Select(v any, fields []string) any {
 	return out
 }
 
-func handleLogin(e *wire.Edge, d Deps) http.Handler {
+func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rt, tenant, b, ok := begin(w, r, e, d, d.Metrics.Login)
 		if !ok {
@@ -274,7 +274,7 @@ func loginRequest(b body) (identity.LoginRequest, bool, error) {
 	return identity.LoginRequest{Login: user, Password: pw, Device: strings.TrimSpace(device)}, want, nil
 }
 
-func handleTokenLogin(e *wire.Edge, d Deps) http.Handler {
+func handleTokenLogin(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rt, tenant, b, ok := begin(w, r, e, d, d.Metrics.Refresh)
 		if !ok {
@@ -300,7 +300,7 @@ func handleTokenLogin(e *wire.Edge, d Deps) http.Handler {
 	})
 }
 
-func handleLogout(e *wire.Edge, d Deps) http.Handler {
+func handleLogout(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rt, tenant, _, ok := begin(w, r, e, d, d.Metrics.Logout)
 		if !ok {

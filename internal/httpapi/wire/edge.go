@@ -84,6 +84,22 @@ type Edge struct {
 	QuotaHeaders bool
 }
 
+// Deps are what a dialect's routes need: the login use cases and the
+// edge's own parts.
+type Deps struct {
+	Auth    *identity.Auth
+	Clients *ClientResolver
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+}
+
+// Edge returns a dialect's edge over d, with its status table, its words
+// for identity's messages and its body shape.
+func (d Deps) Edge(dialect string, statuses map[string]int, messages map[string]string, render func(w http.ResponseWriter, r *http.Request, f Failure)) *Edge {
+	return &Edge{Dialect: dialect, Auth: d.Auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
+		Statuses: statuses, Messages: messages, Render: render}
+}
+
 // Admitter counts a request against its client address's limit before
 // the body is read (identity.Auth).
 type Admitter interface {

@@ -78,6 +78,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			var pe *pgconn.PgError
 			return errors.As(err, &pe) && pe.ConstraintName == "users_username"
 		},
+		Passed: "(e.tx, e.id) <= (w.cursor_tx, w.cursor_id)", Subscribed: "w.events ? e.type",
+		Later: func(a, b string) string { return "greatest(" + a + ", " + b + ")" },
 	})
 	if _, err := db.Migrate(ctx); err != nil {
 		pool.Close()

@@ -14,47 +14,15 @@ import (
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// CreateSession implements identity.LoginSessions. The user's row is
-// written first, which locks it until the commit: with Checked that write
-// is the compare-and-swap on the hash and status the login verified (an
-// UPDATE that waited for a concurrent password change re-checks its WHERE
-// on the committed row), and two logins of one user, say two that each
-// replace a device's grant, take their turns on it, so the second sees
-// the first's grant and revokes it instead of colliding with it on the
-// index sessions_live_grant.
+// CreateSession implements identity.LoginSessions (sqlstore.WriteLogin),
+// with the events appended as arrays in one statement.
 func (db *DB) CreateSession(ctx context.Context, s *identity.Session, w identity.SessionWrite) error {
-	if err := errors.Join(sqlstore.SessionText(s), sqlstore.SessionText(w.Grant), sqlstore.EventText(w.Events),
-		sqlstore.Text("password_hash", w.NewPasswordHash, "address", w.KnownAddress)); err != nil {
+	if err := sqlstore.LoginText(s, w); err != nil {
 		return err
 	}
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		at := s.CreatedAt.UTC()
-		if c := w.Checked; c != nil {
-			hash := c.PasswordHash
-			if w.NewPasswordHash != "" {
-				hash = w.NewPasswordHash
-			}
-			tag, err := tx.Exec(ctx, `UPDATE users SET last_login_at = $1, last_seen_at = $1, password_hash = $2,
-				updated_at = CASE WHEN password_hash = $2 THEN updated_at ELSE $1 END
-				WHERE id = $3 AND password_hash = $4 AND status = $5`, at, hash, s.UserID, c.PasswordHash, c.Status)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				return sqlstore.UserChanged()
-			}
-		} else if _, err := tx.Exec(ctx, "UPDATE users SET last_login_at = $1, last_seen_at = $1 WHERE id = $2", at, s.UserID); err != nil {
+		if err := db.WriteLogin(ctx, conn{tx}, s, w); err != nil {
 			return err
-		}
-		for _, x := range []*identity.Session{s, w.Grant} {
-			if err := db.InsertSession(ctx, conn{tx}, x); err != nil {
-				return err
-			}
-		}
-		if w.KnownAddress != "" {
-			if err := db.RememberAddress(ctx, conn{tx}, s.UserID, w.KnownAddress, s.CreatedAt); err != nil {
-				return err
-			}
 		}
 		return insertEvents(ctx, tx, w.Events)
 	})

@@ -231,48 +231,6 @@ func (db *DB) ReleaseEndpoint(ctx context.Context, owner, endpointID, cursor str
 	return formatError(err)
 }
 
-// ListDeliveries implements identity.WebhookStore: the endpoint's
-// delivery rows, and the log's view of the events of its types since its
-// creation that have none.
-func (db *DB) ListDeliveries(ctx context.Context, tenantID, endpointID string, p identity.Page) ([]*identity.Delivery, string, error) {
-	before, err := sqlstore.AfterCursor(p.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	n := sqlstore.Limit(p)
-	rows, err := db.pool.Query(ctx, `SELECT `+sqlstore.DeliveryCols+` FROM (
-		SELECT `+sqlstore.DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND ($3 = '' OR event_id < $3)
-		UNION ALL
-		SELECT e.id || ':' || w.id, e.tenant_id, w.id, e.id, e.type, e.user_id, e.created_at,
-			CASE WHEN (e.tx, e.id) <= (w.cursor_tx, w.cursor_id) THEN 'delivered' ELSE 'pending' END,
-			CASE WHEN (e.tx, e.id) <= (w.cursor_tx, w.cursor_id) THEN 1 ELSE 0 END,
-			CASE WHEN (e.tx, e.id) <= (w.cursor_tx, w.cursor_id) THEN NULL ELSE greatest(e.created_at, w.retry_at) END,
-			0, '', NULL::bytea, e.created_at, e.created_at
-		FROM webhook_endpoints w JOIN events e ON e.tenant_id = w.tenant_id
-		WHERE w.tenant_id = $1 AND w.id = $2 AND e.created_at >= w.created_at AND ($3 = '' OR e.id < $3) AND w.events ? e.type
-			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = e.id || ':' || w.id)
-	) x ORDER BY id DESC LIMIT $4`, tenantID, endpointID, before, n+1)
-	out, err := collect(rows, err, sqlstore.ScanDelivery)
-	if err != nil {
-		return nil, "", err
-	}
-	return sqlstore.Page(out, n, func(d *identity.Delivery) string { return d.EventID })
-}
-
-// backlogCap bounds the events counted per endpoint by PendingDeliveries,
-// so that a scrape stays cheap behind a long-suspended endpoint.
-const backlogCap = 100_000
-
-// PendingDeliveries implements identity.WebhookStore.
-func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
-	var n int
-	err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')
-		+ coalesce((SELECT sum(b.n) FROM webhook_endpoints w, LATERAL (SELECT count(*) AS n FROM (SELECT 1 FROM events e
-			WHERE e.tenant_id = w.tenant_id AND (e.tx, e.id) > (w.cursor_tx, w.cursor_id) AND w.events ? e.type LIMIT $1) x) b), 0)`,
-		backlogCap).Scan(&n)
-	return n, formatError(err)
-}
-
 // PruneEvents implements identity.WebhookStore. Event ids are UUIDv7,
 // which begin with their millisecond: walking the primary key is walking
 // time, so the scan needs no index on created_at (which every login would
@@ -281,33 +239,12 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time, after string, l
 	rows, err := db.pool.Query(ctx, `SELECT e.id, e.created_at < $1,
 			EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = e.tenant_id AND (e.tx, e.id) > (w.cursor_tx, w.cursor_id))
 		FROM events e WHERE e.id > $2 ORDER BY e.id LIMIT $3`, before.UTC(), after, limit)
+	doomed, last, more, err := sqlstore.Doomed[string](rows, err, limit)
 	if err != nil {
 		return 0, "", formatError(err)
 	}
-	var doomed []string
-	last, scanned, reached := "", 0, false
-	for rows.Next() {
-		var id string
-		var old, kept bool
-		if err := rows.Scan(&id, &old, &kept); err != nil {
-			rows.Close()
-			return 0, "", formatError(err)
-		}
-		if !old {
-			reached = true
-			break
-		}
-		scanned, last = scanned+1, id
-		if !kept {
-			doomed = append(doomed, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, "", formatError(err)
-	}
 	next := ""
-	if !reached && scanned == limit {
+	if more {
 		next = last
 	}
 	if len(doomed) == 0 {

@@ -87,6 +87,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		Time: tm, Duration: func(d time.Duration) any { return d.Microseconds() },
 		NoRows: func(err error) bool { return errors.Is(err, sql.ErrNoRows) }, Error: formatError,
 		UsernameTaken: func(err error) bool { return strings.Contains(err.Error(), "username_key") },
+		Passed:        "e.seq <= w.cursor_seq", Subscribed: "e.type IN (SELECT value FROM json_each(w.events))",
+		Later: func(a, b string) string { return "MAX(" + a + ", COALESCE(" + b + ", 0))" },
 	})
 	if err := db.prepare(ctx); err != nil {
 		db.Close()

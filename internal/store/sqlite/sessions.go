@@ -16,43 +16,15 @@ func (db *DB) GetSessionWithOwners(ctx context.Context, id string) (*identity.Se
 	return db.Owners(db.getOwners.QueryRowContext(ctx, id))
 }
 
-// CreateSession implements identity.LoginSessions. The user's row is
-// written first: with Checked, that write is the compare-and-swap on the
-// hash and status the login verified (the single writer serialises it
-// with any password change or disable).
+// CreateSession implements identity.LoginSessions (sqlstore.WriteLogin),
+// with the events appended by the prepared statement.
 func (db *DB) CreateSession(ctx context.Context, s *identity.Session, w identity.SessionWrite) error {
-	if err := errors.Join(sqlstore.SessionText(s), sqlstore.SessionText(w.Grant), sqlstore.EventText(w.Events),
-		sqlstore.Text("password_hash", w.NewPasswordHash, "address", w.KnownAddress)); err != nil {
+	if err := sqlstore.LoginText(s, w); err != nil {
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		at := tm(s.CreatedAt)
-		if c := w.Checked; c != nil {
-			hash := c.PasswordHash
-			if w.NewPasswordHash != "" {
-				hash = w.NewPasswordHash
-			}
-			res, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = ?1, last_seen_at = ?1, password_hash = ?2,
-				updated_at = CASE WHEN password_hash = ?2 THEN updated_at ELSE ?1 END
-				WHERE id = ?3 AND password_hash = ?4 AND status = ?5`, at, hash, s.UserID, c.PasswordHash, c.Status)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return sqlstore.UserChanged()
-			}
-		} else if _, err := tx.ExecContext(ctx, "UPDATE users SET last_login_at = ?1, last_seen_at = ?1 WHERE id = ?2", at, s.UserID); err != nil {
+		if err := db.WriteLogin(ctx, conn{tx}, s, w); err != nil {
 			return err
-		}
-		for _, x := range []*identity.Session{s, w.Grant} {
-			if err := db.InsertSession(ctx, conn{tx}, x); err != nil {
-				return err
-			}
-		}
-		if w.KnownAddress != "" {
-			if err := db.RememberAddress(ctx, conn{tx}, s.UserID, w.KnownAddress, s.CreatedAt); err != nil {
-				return err
-			}
 		}
 		return db.insertEvents(ctx, tx, w.Events)
 	})

@@ -202,50 +202,6 @@ func (db *DB) ReleaseEndpoint(ctx context.Context, owner, endpointID, cursor str
 	})
 }
 
-// ListDeliveries implements identity.WebhookStore: the endpoint's
-// delivery rows, and the log's view of the events of its types since its
-// creation that have none.
-func (db *DB) ListDeliveries(ctx context.Context, tenantID, endpointID string, p identity.Page) ([]*identity.Delivery, string, error) {
-	// The page cursor is the event id: an endpoint's delivery ids differ
-	// only by it.
-	before, err := sqlstore.AfterCursor(p.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	n := sqlstore.Limit(p)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+sqlstore.DeliveryCols+` FROM (
-		SELECT `+sqlstore.DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = ?1 AND endpoint_id = ?2 AND (?3 = '' OR event_id < ?3)
-		UNION ALL
-		SELECT e.id || ':' || w.id, e.tenant_id, w.id, e.id, e.type, e.user_id, e.created_at,
-			CASE WHEN e.seq <= w.cursor_seq THEN 'delivered' ELSE 'pending' END,
-			CASE WHEN e.seq <= w.cursor_seq THEN 1 ELSE 0 END,
-			CASE WHEN e.seq <= w.cursor_seq THEN NULL ELSE MAX(e.created_at, COALESCE(w.retry_at, 0)) END,
-			0, '', NULL, e.created_at, e.created_at
-		FROM webhook_endpoints w JOIN events e ON e.tenant_id = w.tenant_id
-		WHERE w.tenant_id = ?1 AND w.id = ?2 AND e.created_at >= w.created_at AND (?3 = '' OR e.id < ?3)
-			AND e.type IN (SELECT value FROM json_each(w.events))
-			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = e.id || ':' || w.id)
-	) ORDER BY id DESC LIMIT ?4`, tenantID, endpointID, before, n+1)
-	out, err := collect(rows, err, sqlstore.ScanDelivery)
-	if err != nil {
-		return nil, "", err
-	}
-	return sqlstore.Page(out, n, func(d *identity.Delivery) string { return d.EventID })
-}
-
-// backlogCap bounds the events counted per endpoint by PendingDeliveries,
-// so that a scrape stays cheap behind a long-suspended endpoint.
-const backlogCap = 100_000
-
-// PendingDeliveries implements identity.WebhookStore.
-func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
-	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending')
-		+ COALESCE((SELECT SUM((SELECT COUNT(*) FROM (SELECT 1 FROM events e WHERE e.tenant_id = w.tenant_id AND e.seq > w.cursor_seq
-			AND e.type IN (SELECT value FROM json_each(w.events)) LIMIT ?))) FROM webhook_endpoints w), 0)`, backlogCap).Scan(&n)
-	return n, formatError(err)
-}
-
 // PruneEvents implements identity.WebhookStore. The scan runs on the
 // read pool in seq (commit, hence time) order and stops at the first
 // recent event, so that neither a long table nor events kept for a
@@ -258,35 +214,13 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time, after string, l
 	rows, err := db.r.QueryContext(ctx, `SELECT e.seq, e.created_at < ?,
 			EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = e.tenant_id AND e.seq > w.cursor_seq)
 		FROM events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`, tm(before), from, limit)
+	doomed, last, more, err := sqlstore.Doomed[any](sqlRows{rows}, err, limit)
 	if err != nil {
 		return 0, "", formatError(err)
 	}
-	var doomed []any
-	var last int64
-	scanned, reached := 0, false
-	for rows.Next() {
-		var seq int64
-		var old, kept bool
-		if err := rows.Scan(&seq, &old, &kept); err != nil {
-			rows.Close()
-			return 0, "", formatError(err)
-		}
-		if !old {
-			reached = true
-			break
-		}
-		scanned, last = scanned+1, seq
-		if !kept {
-			doomed = append(doomed, seq)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, "", formatError(err)
-	}
 	next := ""
-	if !reached && scanned == limit {
-		next = strconv.FormatInt(last, 10)
+	if more {
+		next = strconv.FormatInt(last.(int64), 10)
 	}
 	if len(doomed) == 0 {
 		return 0, next, nil

@@ -77,10 +77,57 @@ func (s Store) Session(row Row) (*identity.Session, error) {
 	return one(s, "session", row, ScanSession)
 }
 
-// InsertSession inserts x in a login's transaction tx; a grant first
-// revokes the live grant of its device (the partial unique index
-// sessions_live_grant holds the rule). A nil x inserts nothing.
-func (s Store) InsertSession(ctx context.Context, tx Conn, x *identity.Session) error {
+// LoginText checks, before a login's transaction, every text a session
+// write keeps (see Text).
+func LoginText(x *identity.Session, w identity.SessionWrite) error {
+	return errors.Join(SessionText(x), SessionText(w.Grant), EventText(w.Events),
+		Text("password_hash", w.NewPasswordHash, "address", w.KnownAddress))
+}
+
+// WriteLogin writes, in a login's transaction tx, all of
+// identity.LoginSessions.CreateSession but the events (each store appends
+// them its own fastest way). The user's row is written first: with
+// w.Checked, that write is the compare-and-swap on the hash and status the
+// login verified, and it holds the row until the commit (where rows lock,
+// an UPDATE that waited for a concurrent password change re-checks its
+// WHERE on the committed row; SQLite's one writer serialises them), so two
+// logins of one user take their turns, and the second sees the first's
+// grant of a device and revokes it instead of colliding with it on the
+// index sessions_live_grant.
+func (s Store) WriteLogin(ctx context.Context, tx Conn, x *identity.Session, w identity.SessionWrite) error {
+	at := s.f.Time(x.CreatedAt)
+	if c := w.Checked; c != nil {
+		hash := c.PasswordHash
+		if w.NewPasswordHash != "" {
+			hash = w.NewPasswordHash
+		}
+		n, err := tx.Exec(ctx, `UPDATE users SET last_login_at = $1, last_seen_at = $1, password_hash = $2,
+			updated_at = CASE WHEN password_hash = $2 THEN updated_at ELSE $1 END
+			WHERE id = $3 AND password_hash = $4 AND status = $5`, at, hash, x.UserID, c.PasswordHash, c.Status)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return UserChanged()
+		}
+	} else if _, err := tx.Exec(ctx, "UPDATE users SET last_login_at = $1, last_seen_at = $1 WHERE id = $2", at, x.UserID); err != nil {
+		return err
+	}
+	for _, sess := range []*identity.Session{x, w.Grant} {
+		if err := s.insertSession(ctx, tx, sess); err != nil {
+			return err
+		}
+	}
+	if w.KnownAddress == "" {
+		return nil
+	}
+	return s.rememberAddress(ctx, tx, x.UserID, w.KnownAddress, x.CreatedAt)
+}
+
+// insertSession inserts x; a grant first revokes the live grant of its
+// device (the partial unique index sessions_live_grant holds the rule). A
+// nil x inserts nothing.
+func (s Store) insertSession(ctx context.Context, tx Conn, x *identity.Session) error {
 	if x == nil {
 		return nil
 	}

@@ -64,6 +64,13 @@ type Flavour struct {
 	// UsernameTaken reports whether a unique violation on a user write is
 	// about its user name (else it is about its email).
 	UsernameTaken func(err error) bool
+	// Passed is the SQL condition that event e is at or before endpoint
+	// w's cursor (each store keeps its own cursor: SQLite the events'
+	// seq, PostgreSQL their transaction ids); Subscribed the condition
+	// that w subscribed to e's type; Later the later of two time
+	// expressions, the second NULL when the endpoint is not held back.
+	Passed, Subscribed string
+	Later              func(a, b string) string
 }
 
 // Store runs the statements both stores share. A store embeds it and

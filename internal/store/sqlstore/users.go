@@ -129,11 +129,11 @@ func (s Store) KnownAddress(ctx context.Context, userID, address string, since t
 	return known, s.f.Error(err)
 }
 
-// RememberAddress records, in a login's transaction tx, that the user
+// rememberAddress records, in a login's transaction tx, that the user
 // logged in from address at at, and forgets what is past
 // identity.KnownAddressLifetime or beyond the
 // identity.KnownAddressesPerUser most recent.
-func (s Store) RememberAddress(ctx context.Context, tx Conn, userID, address string, at time.Time) error {
+func (s Store) rememberAddress(ctx context.Context, tx Conn, userID, address string, at time.Time) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO known_addresses (user_id, address, last_login_at) VALUES ($1, $2, $3)
 		ON CONFLICT (user_id, address) DO UPDATE SET last_login_at = CASE
 			WHEN excluded.last_login_at > known_addresses.last_login_at THEN excluded.last_login_at ELSE known_addresses.last_login_at END`,

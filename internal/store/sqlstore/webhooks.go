@@ -23,6 +23,50 @@ func ScanDelivery(r Row) (*identity.Delivery, error) {
 	return &d, nil
 }
 
+// ListDeliveries implements identity.WebhookStore: the endpoint's
+// delivery rows, and the log's view of the events of its types since its
+// creation that have none (delivered once its cursor passed them).
+func (s Store) ListDeliveries(ctx context.Context, tenantID, endpointID string, p identity.Page) ([]*identity.Delivery, string, error) {
+	// The page cursor is the event id: an endpoint's delivery ids differ
+	// only by it.
+	before, err := AfterCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := Limit(p)
+	passed := s.f.Passed
+	out, err := list(ctx, s, ScanDelivery, `SELECT `+DeliveryCols+` FROM (
+		SELECT `+DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND ($3 = '' OR event_id < $3)
+		UNION ALL
+		SELECT e.id || ':' || w.id, e.tenant_id, w.id, e.id, e.type, e.user_id, e.created_at,
+			CASE WHEN `+passed+` THEN 'delivered' ELSE 'pending' END,
+			CASE WHEN `+passed+` THEN 1 ELSE 0 END,
+			CASE WHEN `+passed+` THEN NULL ELSE `+s.f.Later("e.created_at", "w.retry_at")+` END,
+			0, '', NULL, e.created_at, e.created_at
+		FROM webhook_endpoints w JOIN events e ON e.tenant_id = w.tenant_id
+		WHERE w.tenant_id = $1 AND w.id = $2 AND e.created_at >= w.created_at AND ($3 = '' OR e.id < $3) AND `+s.f.Subscribed+`
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = e.id || ':' || w.id)
+	) x ORDER BY id DESC LIMIT $4`, tenantID, endpointID, before, n+1)
+	if err != nil {
+		return nil, "", err
+	}
+	return Page(out, n, func(d *identity.Delivery) string { return d.EventID })
+}
+
+// backlogCap bounds the events counted per endpoint by PendingDeliveries,
+// so that a scrape stays cheap behind a long-suspended endpoint.
+const backlogCap = 100_000
+
+// PendingDeliveries implements identity.WebhookStore.
+func (s Store) PendingDeliveries(ctx context.Context) (int, error) {
+	var n int
+	err := s.f.Read.QueryRow(ctx, `SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')
+		+ COALESCE((SELECT sum((SELECT count(*) FROM (SELECT 1 FROM events e
+			WHERE e.tenant_id = w.tenant_id AND NOT (`+s.f.Passed+`) AND `+s.f.Subscribed+` LIMIT $1) x)) FROM webhook_endpoints w), 0)`,
+		backlogCap).Scan(&n)
+	return n, s.f.Error(err)
+}
+
 // DeleteWebhook implements identity.WebhookEndpoints.
 func (s Store) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 	return s.execFound(ctx, "webhook endpoint", "DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2", tenantID, id)
@@ -130,4 +174,32 @@ func settleTime(r *identity.AttemptRecord) time.Time {
 		return r.Delivery.NextAttemptAt
 	}
 	return r.Attempt.At
+}
+
+// Doomed reads the rows of a pruning scan, (position, older than the
+// retention, still needed by an endpoint) in position order, limit of
+// them at most: it returns the positions of the old events no endpoint
+// needs any more, the last position read, and whether the scan should go
+// on from there (false once it reached a recent event, or the end).
+func Doomed[P any](rows Rows, err error, limit int) (doomed []P, last P, more bool, _ error) {
+	if err != nil {
+		return nil, last, false, err
+	}
+	defer rows.Close()
+	scanned := 0
+	for rows.Next() {
+		var pos P
+		var old, kept bool
+		if err := rows.Scan(&pos, &old, &kept); err != nil {
+			return nil, last, false, err
+		}
+		if !old {
+			return doomed, last, false, nil
+		}
+		scanned, last = scanned+1, pos
+		if !kept {
+			doomed = append(doomed, pos)
+		}
+	}
+	return doomed, last, scanned == limit, rows.Err()
 }

@@ -3,7 +3,6 @@ package bench_test
 import (
 	"bytes"
 	"context"
-
 	"strings"
 	"testing"
 	"time"

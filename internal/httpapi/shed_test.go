@@ -162,7 +162,7 @@ func TestShedOnlyPasswordLogins(t *testing.T) {
 // was a WARN line of the request log, ~2,700 a second under the flood).
 func TestShedLogsOnceNotPerRefusal(t *testing.T) {
 	f := newShedFixture(t, true)
-	var logs syncBuffer
+	var logs httpapitest.Buffer
 	m := metrics.New()
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Service: f.env.Service, Store: f.env.Store, Keys: f.env.Keys, Metrics: m,
 		Hashing: saturation(true), Logger: slog.New(slog.NewTextHandler(&logs, nil))}))

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-
 	"net/http"
 	"net/http/httptest"
 	"net/url"

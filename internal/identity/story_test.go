@@ -595,22 +595,26 @@ func TestLoginText(t *testing.T) {
 func TestOneReauthTokenPerDevice(t *testing.T) {
 	s := MustStory(t, ratelimit.Limit{})
 	ctx := context.Background()
-	r := s.req("192.0.2.1", pw)
-	r.Device = "phone"
-	first, err := s.Auth.DeviceLogin(ctx, r, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := s.Auth.DeviceLogin(ctx, r, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first, second := s.mustDeviceLogin(t, "phone"), s.mustDeviceLogin(t, "phone")
 	if _, err := s.Auth.TokenLogin(ctx, s.tenant.ID, first.ReauthToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
 		t.Fatalf("the replaced token: %v", err)
 	}
 	if _, err := s.Auth.TokenLogin(ctx, s.tenant.ID, second.ReauthToken, identity.Client{}); err != nil {
 		t.Fatalf("the live token: %v", err)
 	}
+}
+
+// mustDeviceLogin logs the story's user in on device, asking for a
+// re-authentication token.
+func (s *story) mustDeviceLogin(t *testing.T, device string) *identity.DeviceLoginResult {
+	t.Helper()
+	r := s.req("192.0.2.1", pw)
+	r.Device = device
+	res, err := s.Auth.DeviceLogin(context.Background(), r, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // Ensure two logins of one user that both rehash its password (an

@@ -428,12 +428,7 @@ func TestHashingOverloadIsUnavailable(t *testing.T) {
 func TestReauthentication(t *testing.T) {
 	s := MustStory(t, ratelimit.Limit{})
 	ctx := context.Background()
-	r := s.req("192.0.2.1", pw)
-	r.Device = "phone"
-	first, err := s.Auth.DeviceLogin(ctx, r, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := s.mustDeviceLogin(t, "phone")
 	again, err := s.Auth.TokenLogin(ctx, s.tenant.ID, first.ReauthToken, identity.Client{})
 	if err != nil || again.ReauthToken != first.ReauthToken || again.Session.ID == first.Session.ID || again.SessionToken == "" {
 		t.Fatalf("token login: %+v %v", again, err)
@@ -455,10 +450,7 @@ func TestReauthentication(t *testing.T) {
 	if _, err := s.Admin.UpdateTenant(ctx, s.tenant.ID, identity.TenantInput{Settings: &rotate}); err != nil {
 		t.Fatal(err)
 	}
-	grant, err := s.Auth.DeviceLogin(ctx, r, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	grant := s.mustDeviceLogin(t, "phone")
 	next, err := s.Auth.TokenLogin(ctx, s.tenant.ID, grant.ReauthToken, identity.Client{})
 	if err != nil || next.ReauthToken == grant.ReauthToken {
 		t.Fatalf("rotating tenant: %+v %v", next, err)

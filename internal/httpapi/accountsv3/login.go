@@ -178,9 +178,7 @@ func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 			TwoFactorCode: deref(req.TwoFactorCode), TwoFactorRecoveryCode: deref(req.TwoFactorRecoveryCode),
 			Client: wire.ClientOf(r),
 		})
-		if err != nil {
-			d.Metrics.Login(Dialect, wire.Outcome(err))
-			e.Fail(w, r, err)
+		if e.Refused(w, r, err, d.Metrics.Login) {
 			return
 		}
 		wire.ForTenant(r, res.Tenant)
@@ -196,17 +194,11 @@ func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 			return
 		}
 		res, err := d.Auth.Refresh(r.Context(), *req.RefreshToken, wire.ClientOf(r))
-		if err != nil {
-			d.Metrics.Refresh(Dialect, wire.Outcome(err))
-			e.Fail(w, r, err)
+		if e.Refused(w, r, err, d.Metrics.Refresh) {
 			return
 		}
 		wire.ForTenant(r, res.Tenant)
-		if res.Grace {
-			d.Metrics.Refresh(Dialect, "grace")
-		} else {
-			d.Metrics.Refresh(Dialect, "rotated")
-		}
+		d.Metrics.Refresh(Dialect, wire.RefreshOutcome(res))
 		wire.WriteJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
 	})
 }

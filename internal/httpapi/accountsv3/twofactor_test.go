@@ -3,11 +3,9 @@ package accountsv3_test
 import (
 	"fmt"
 	"net/http"
-
 	"slices"
 	"strconv"
 	"strings"
-
 	"testing"
 
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"

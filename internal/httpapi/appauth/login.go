@@ -77,11 +77,6 @@ type validator interface{ Validate() error }
 // decode and validate. It answers the error itself and returns false on
 // failure.
 func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d wire.Deps, body validator, count func(dialect, outcome string)) (*identity.Tenant, bool) {
-	fail := func(err error) (*identity.Tenant, bool) {
-		count(Dialect, wire.Outcome(err))
-		e.Fail(w, r, err)
-		return nil, false
-	}
 	// Tenant ids are stored in canonical form; an app_id in capitals is
 	// the same app.
 	appID := r.PathValue("app_id")
@@ -89,15 +84,15 @@ func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d wire.Deps, bo
 		appID = id.String()
 	}
 	tenant, err := d.Auth.Tenant(r.Context(), appID)
-	if err != nil {
-		return fail(err)
+	if e.Refused(w, r, err, count) {
+		return nil, false
 	}
 	wire.ForTenant(r, tenant)
-	if err := wire.DecodeJSON(r, body, wire.TextPlain); err != nil {
-		return fail(err)
+	if err := wire.DecodeJSON(r, body, wire.TextPlain); e.Refused(w, r, err, count) {
+		return nil, false
 	}
-	if err := body.Validate(); err != nil {
-		return fail(err)
+	if err := body.Validate(); e.Refused(w, r, err, count) {
+		return nil, false
 	}
 	return tenant, true
 }
@@ -125,9 +120,7 @@ func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 		res, err := d.Auth.Login(r.Context(), identity.LoginRequest{
 			TenantID: tenant.ID, Email: strings.TrimSpace(*req.Email), Password: *req.Password, NoSecondFactor: true, Client: wire.ClientOf(r),
 		})
-		if err != nil {
-			d.Metrics.Login(Dialect, wire.Outcome(err))
-			e.Fail(w, r, err)
+		if e.Refused(w, r, err, d.Metrics.Login) {
 			return
 		}
 		d.Metrics.Login(Dialect, "success")
@@ -143,16 +136,10 @@ func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 			return
 		}
 		res, err := d.Auth.RefreshIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r))
-		if err != nil {
-			d.Metrics.Refresh(Dialect, wire.Outcome(err))
-			e.Fail(w, r, err)
+		if e.Refused(w, r, err, d.Metrics.Refresh) {
 			return
 		}
-		if res.Grace {
-			d.Metrics.Refresh(Dialect, "grace")
-		} else {
-			d.Metrics.Refresh(Dialect, "rotated")
-		}
+		d.Metrics.Refresh(Dialect, wire.RefreshOutcome(res))
 		answer(w, r, e, d, res)
 	})
 }
@@ -164,9 +151,7 @@ func handleLogout(e *wire.Edge, d wire.Deps) http.Handler {
 		if !ok {
 			return
 		}
-		if err := d.Auth.LogoutIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r)); err != nil {
-			d.Metrics.Logout(Dialect, wire.Outcome(err))
-			e.Fail(w, r, err)
+		if err := d.Auth.LogoutIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r)); e.Refused(w, r, err, d.Metrics.Logout) {
 			return
 		}
 		d.Metrics.Logout(Dialect, "success")

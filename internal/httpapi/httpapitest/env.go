@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -238,3 +239,23 @@ func (e *Env) MustUser(tb testing.TB, tenantID string, fields map[string]any) st
 }
 
 var quiet = slog.New(slog.DiscardHandler)
+
+// Buffer collects what goroutines write (a server's log, a process's
+// output) for the test to read while they run.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

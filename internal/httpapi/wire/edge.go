@@ -106,6 +106,26 @@ type Admitter interface {
 	AdmitIP(ctx context.Context, action string, c identity.Client) error
 }
 
+// Refused answers err in the dialect's shape and counts its outcome with
+// count (metrics.Metrics.Login, …), and reports whether there was an
+// error to answer.
+func (e *Edge) Refused(w http.ResponseWriter, r *http.Request, err error, count func(dialect, outcome string)) bool {
+	if err == nil {
+		return false
+	}
+	count(e.Dialect, Outcome(err))
+	e.Fail(w, r, err)
+	return true
+}
+
+// RefreshOutcome is the metrics label of a successful refresh.
+func RefreshOutcome(res *identity.LoginResult) string {
+	if res.Grace {
+		return "grace"
+	}
+	return "rotated"
+}
+
 // Fail answers err in the dialect's shape.
 func (e *Edge) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	e.Render(w, r, e.failure(w, r, err))

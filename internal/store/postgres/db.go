@@ -155,20 +155,16 @@ func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 
 // formatError turns driver errors into identity codes, in this one place.
 func formatError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ie *identity.Error
-	if errors.As(err, &ie) {
+	if err == nil || sqlstore.Coded(err) {
 		return err
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
 		case pe.Code == "23505":
-			return &identity.Error{Code: identity.ECONFLICT, Message: "already exists", Err: err}
+			return sqlstore.AlreadyExists(err)
 		case pe.Code == "23503":
-			return &identity.Error{Code: identity.ENOTFOUND, Message: "a referenced record does not exist", Err: err}
+			return sqlstore.ReferenceMissing(err)
 		case pe.Code == "22021", pe.Code == "22P05":
 			// A NUL or a byte that is not UTF-8 reached the database: the
 			// writes refuse them first (sqlstore.Text), so this is a read

@@ -218,19 +218,15 @@ func (db *DB) SetMetaIfAbsent(ctx context.Context, key, value string) (string, e
 
 // formatError turns driver errors into identity codes, in this one place.
 func formatError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ie *identity.Error
-	if errors.As(err, &ie) {
+	if err == nil || sqlstore.Coded(err) {
 		return err
 	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "UNIQUE constraint failed"):
-		return &identity.Error{Code: identity.ECONFLICT, Message: "already exists", Err: err}
+		return sqlstore.AlreadyExists(err)
 	case strings.Contains(msg, "FOREIGN KEY constraint failed"):
-		return &identity.Error{Code: identity.ENOTFOUND, Message: "a referenced record does not exist", Err: err}
+		return sqlstore.ReferenceMissing(err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case strings.Contains(msg, "SQLITE_BUSY"), strings.Contains(msg, "database is locked"):

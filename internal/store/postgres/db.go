@@ -80,6 +80,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		},
 		Passed: "(e.tx, e.id) <= (w.cursor_tx, w.cursor_id)", Subscribed: "w.events ? e.type",
 		Later: func(a, b string) string { return "greatest(" + a + ", " + b + ")" },
+		OrganisationIDs: `(SELECT string_agg(uo.organisation_id, ',' ORDER BY uo.organisation_id)
+			FROM user_organisations uo WHERE uo.user_id = users.id)`,
 	})
 	if _, err := db.Migrate(ctx); err != nil {
 		pool.Close()

@@ -89,6 +89,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		UsernameTaken: func(err error) bool { return strings.Contains(err.Error(), "username_key") },
 		Passed:        "e.seq <= w.cursor_seq", Subscribed: "e.type IN (SELECT value FROM json_each(w.events))",
 		Later: func(a, b string) string { return "MAX(" + a + ", COALESCE(" + b + ", 0))" },
+		// An aggregate over an ordered subquery keeps its order in SQLite,
+		// and is faster there than string_agg(… ORDER BY …).
+		OrganisationIDs: `(SELECT group_concat(organisation_id) FROM (SELECT uo.organisation_id FROM user_organisations uo
+			WHERE uo.user_id = users.id ORDER BY uo.organisation_id))`,
 	})
 	if err := db.prepare(ctx); err != nil {
 		db.Close()
@@ -106,9 +110,9 @@ func (db *DB) prepare(ctx context.Context) error {
 	}{
 		{&db.getSession, db.r, "SELECT " + sqlstore.SessionCols + " FROM sessions WHERE id = ?"},
 		{&db.getTenant, db.r, "SELECT " + sqlstore.TenantCols + " FROM tenants WHERE id = ?"},
-		{&db.getUser, db.r, "SELECT " + sqlstore.UserCols + " FROM users WHERE tenant_id = ? AND id = ?"},
-		{&db.getUserByEmail, db.r, "SELECT " + sqlstore.UserCols + " FROM users WHERE tenant_id = ? AND email_key = ?"},
-		{&db.getOwners, db.r, numbered(sqlstore.OwnersSQL)},
+		{&db.getUser, db.r, "SELECT " + db.UserCols() + " FROM users WHERE tenant_id = ? AND id = ?"},
+		{&db.getUserByEmail, db.r, "SELECT " + db.UserCols() + " FROM users WHERE tenant_id = ? AND email_key = ?"},
+		{&db.getOwners, db.r, numbered(db.OwnersSQL())},
 		{&db.advance, db.w, `UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_seen_at = ?
 			WHERE id = ? AND generation = ? AND revoked_at IS NULL RETURNING user_id`},
 		{&db.touchUser, db.w, "UPDATE users SET last_seen_at = ?1 WHERE id = ?2 AND (last_seen_at IS NULL OR last_seen_at < ?1 - 60000000)"},

@@ -33,10 +33,12 @@ func SessionScanner() (*identity.Session, []any, func() error) {
 // OwnersSQL reads a session with its tenant and its user in one statement
 // (identity.LoginSessions): a refresh needs all three, and one read
 // instead of three is most of the difference in its throughput.
-const OwnersSQL = "SELECT " + SessionCols + ", " + TenantCols + ", " + UserCols + ` FROM sessions
+func (s Store) OwnersSQL() string {
+	return "SELECT " + SessionCols + ", " + TenantCols + ", " + s.userCols + ` FROM sessions
 	JOIN tenants ON tenants.id = sessions.tenant_id
 	JOIN users ON users.id = sessions.user_id AND users.tenant_id = sessions.tenant_id
 	WHERE sessions.id = $1`
+}
 
 // ScanOwners reads what OwnersSQL selects.
 func ScanOwners(r Row) (*identity.Session, *identity.Tenant, *identity.User, error) {
@@ -54,7 +56,7 @@ func ScanOwners(r Row) (*identity.Session, *identity.Tenant, *identity.User, err
 
 // GetSessionWithOwners implements identity.LoginSessions.
 func (s Store) GetSessionWithOwners(ctx context.Context, id string) (*identity.Session, *identity.Tenant, *identity.User, error) {
-	return s.Owners(s.f.Read.QueryRow(ctx, OwnersSQL, id))
+	return s.Owners(s.f.Read.QueryRow(ctx, s.owners, id))
 }
 
 // Owners reads a row of OwnersSQL, with the store's errors: ENOTFOUND

@@ -71,16 +71,26 @@ type Flavour struct {
 	// expressions, the second NULL when the endpoint is not held back.
 	Passed, Subscribed string
 	Later              func(a, b string) string
+	// OrganisationIDs is the SQL that lists the organisation ids of the
+	// user of users' row, comma-separated in id order (each database has
+	// its fastest form of it).
+	OrganisationIDs string
 }
 
 // Store runs the statements both stores share. A store embeds it and
 // declares its own methods where it has a faster path.
 type Store struct {
-	f Flavour
+	f        Flavour
+	userCols string // the columns UserScanner reads
+	owners   string // OwnersSQL
 }
 
 // New returns a Store over f.
-func New(f Flavour) Store { return Store{f: f} }
+func New(f Flavour) Store {
+	s := Store{f: f, userCols: userCols(f.OrganisationIDs)}
+	s.owners = s.OwnersSQL()
+	return s
+}
 
 // exec runs one write statement and formats its error.
 func (s Store) exec(ctx context.Context, q string, args ...any) (int64, error) {

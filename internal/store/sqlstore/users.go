@@ -10,16 +10,21 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-// UserCols are a user's columns as UserScanner reads them, qualified so
-// that OwnersSQL can join them.
-const UserCols = `users.id, users.tenant_id, users.email, users.username, users.email_verified, users.password_hash, users.first_name,
+// userCols are a user's columns as UserScanner reads them, qualified so
+// that the owners' join can take them, with orgs the flavour's list of
+// the user's organisation ids.
+func userCols(orgs string) string {
+	return `users.id, users.tenant_id, users.email, users.username, users.email_verified, users.password_hash, users.first_name,
 	users.last_name, users.role, users.roles, users.status,
 	EXISTS (SELECT 1 FROM user_totp WHERE user_totp.user_id = users.id AND user_totp.confirmed_at IS NOT NULL),
 	users.tags, users.metadata, users.profile, users.created_at, users.updated_at, users.last_login_at,
-	users.last_seen_at, COALESCE((SELECT string_agg(uo.organisation_id, ',' ORDER BY uo.organisation_id)
-		FROM user_organisations uo WHERE uo.user_id = users.id), '')`
+	users.last_seen_at, COALESCE(` + orgs + `, '')`
+}
 
-// ScanUser reads UserCols.
+// UserCols are a user's columns as UserScanner reads them.
+func (s Store) UserCols() string { return s.userCols }
+
+// ScanUser reads a row of UserCols.
 func ScanUser(r Row) (*identity.User, error) { return scanWith(r, UserScanner) }
 
 // UserScanner returns a user, the destinations of UserCols and what to do
@@ -96,7 +101,7 @@ func setOrganisations(ctx context.Context, tx Conn, u *identity.User) error {
 }
 
 func (s Store) oneUser(ctx context.Context, where string, args ...any) (*identity.User, error) {
-	return s.User(s.f.Read.QueryRow(ctx, "SELECT "+UserCols+" FROM users WHERE "+where, args...))
+	return s.User(s.f.Read.QueryRow(ctx, "SELECT "+s.userCols+" FROM users WHERE "+where, args...))
 }
 
 // User reads a row of UserCols, with the store's errors.
@@ -192,7 +197,7 @@ func (s Store) ListUsers(ctx context.Context, tenantID string, f identity.UserFi
 		return nil, "", err
 	}
 	n := Limit(p)
-	q := "SELECT " + UserCols + " FROM users WHERE tenant_id = $1 AND id > $2"
+	q := "SELECT " + s.userCols + " FROM users WHERE tenant_id = $1 AND id > $2"
 	args := []any{tenantID, after}
 	if f.Email != "" {
 		args = append(args, identity.EmailKey(f.Email))

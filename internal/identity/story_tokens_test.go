@@ -465,3 +465,21 @@ func TestReauthentication(t *testing.T) {
 		t.Fatalf("a re-authentication token without a device: %v", err)
 	}
 }
+
+// Ensure token logins are limited per re-authentication token at the
+// address limit's rate, whatever address they come from.
+func TestTokenLoginLimitedPerGrant(t *testing.T) {
+	s := MustStory(t, ratelimit.Limit{})
+	grant := s.mustDeviceLogin(t, "phone")
+	s.Auth.Config.IPLimit = ratelimit.Limit{Count: 2, Period: time.Minute}
+	ctx := context.Background()
+	for i, ip := range []string{"192.0.2.1", "198.51.100.1"} {
+		if _, err := s.Auth.TokenLogin(ctx, s.tenant.ID, grant.ReauthToken, identity.Client{IP: ip}); err != nil {
+			t.Fatalf("token login %d: %v", i, err)
+		}
+	}
+	_, err := s.Auth.TokenLogin(ctx, s.tenant.ID, grant.ReauthToken, identity.Client{IP: "203.0.113.1"})
+	if e := identity.AsError(err); e.Code != identity.ERATELIMITED || e.Field != "session" {
+		t.Fatalf("a third token login a minute: %v", err)
+	}
+}

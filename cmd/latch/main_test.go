@@ -12,10 +12,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 )
 
 // buildLatch compiles the real binary once per test.
@@ -32,25 +33,7 @@ func buildLatch(t testing.TB) string {
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
-	stdout *lockedBuffer
-}
-
-// lockedBuffer collects a process's output while exec's goroutine writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	stdout *httpapitest.Buffer
 }
 
 // start runs the binary and waits for its "latch listening" log line.
@@ -60,7 +43,7 @@ func start(t testing.TB, bin, dir string, env []string, args ...string) *proc {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	stderr, _ := cmd.StderrPipe()
-	out := &lockedBuffer{}
+	out := &httpapitest.Buffer{}
 	cmd.Stdout = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/store/postgres/postgrestest"
 )
 
@@ -41,7 +42,7 @@ func TestBadInputSweep(t *testing.T) {
 }
 
 // startLogged is start, keeping every log line.
-func startLogged(t *testing.T, bin, dir string, env []string, args ...string) (*proc, *lockedBuffer) {
+func startLogged(t *testing.T, bin, dir string, env []string, args ...string) (*proc, *httpapitest.Buffer) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
@@ -52,7 +53,7 @@ func startLogged(t *testing.T, bin, dir string, env []string, args ...string) (*
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	logs := &lockedBuffer{}
+	logs := &httpapitest.Buffer{}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

@@ -3,15 +3,12 @@ package bench_test
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchauth/latch/internal/bench"
-	"github.com/latchauth/latch/internal/httpapi"
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
-	"github.com/latchauth/latch/internal/webhook"
 )
 
 // Ensure both modes make real load against a real server and sum it up,
@@ -51,13 +48,7 @@ func TestRunWebhooks(t *testing.T) {
 	env := httpapitest.New(t, httpapitest.CheapArgon)
 	tid := env.MustTenant(t, "hooks")
 	env.MustUser(t, tid, map[string]any{"email": "load@example.com", "password": "correct horse battery"})
-	disp := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
-		Client: webhook.Guard{AllowPrivate: true}.Client(5 * time.Second), Logger: slog.New(slog.DiscardHandler)}
-	env.Service.EventsWritten = disp.Wake
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { disp.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	env.Deliver(t, 5*time.Second)
 	var progress bytes.Buffer
 	r, err := bench.RunWebhooks(context.Background(), bench.Config{URL: env.URL, Account: "hooks", Email: "load@example.com",
 		Password: "correct horse battery", Mode: "refresh", Clients: 2, Duration: 500 * time.Millisecond},

@@ -7,30 +7,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchauth/latch/internal/cli"
+	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func envOf(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 
@@ -90,10 +72,10 @@ func TestBadSettingsNamed(t *testing.T) {
 var addrRE = regexp.MustCompile(`"addr":"([^"]+)"`)
 
 // startServe runs `latch serve` until the returned stop is called.
-func startServe(t *testing.T, args []string, env map[string]string) (base string, stop func() error, stdout *syncBuffer) {
+func startServe(t *testing.T, args []string, env map[string]string) (base string, stop func() error, stdout *httpapitest.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &httpapitest.Buffer{}, &httpapitest.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- cli.Run(ctx, append([]string{"latch", "serve"}, args...), envOf(env), stdout, stderr) }()
 	deadline := time.Now().Add(30 * time.Second)

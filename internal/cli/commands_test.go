@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/cli"
+	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/store/sqlite"
 )
 
@@ -41,7 +42,7 @@ func serveWith(t *testing.T, env map[string]string, args ...string) *server {
 		full[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &syncBuffer{}
+	stderr := &httpapitest.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- cli.Run(ctx, append([]string{"latch", "serve"}, args...), envOf(full), io.Discard, stderr)

@@ -45,18 +45,18 @@ func devSecrets(ctx context.Context, db *sqlite.DB, cfg *serveConfig) error {
 }
 
 // devSetup makes sure the demo tenant and user exist and prints how to use them.
-func devSetup(ctx context.Context, svc *identity.Service, db *sqlite.DB, cfg *serveConfig, addr string, out io.Writer) error {
+func devSetup(ctx context.Context, admin *identity.Admin, db *sqlite.DB, cfg *serveConfig, addr string, out io.Writer) error {
 	t, err := db.GetTenantByAlias(ctx, devAlias)
 	if identity.ErrorCode(err) == identity.ENOTFOUND {
 		name, alias := "Demo", devAlias
-		t, err = svc.CreateTenant(ctx, identity.TenantInput{Name: &name, Alias: &alias})
+		t, err = admin.CreateTenant(ctx, identity.TenantInput{Name: &name, Alias: &alias})
 	}
 	if err != nil {
 		return fmt.Errorf("dev tenant: %w", err)
 	}
 	if _, err := db.GetUserByEmail(ctx, t.ID, devEmail); identity.ErrorCode(err) == identity.ENOTFOUND {
 		email, pw, first, last := devEmail, devPassword, "Demo", "User"
-		if _, err := svc.CreateUser(ctx, t.ID, identity.UserInput{Email: &email, Password: &pw, FirstName: &first, LastName: &last}); err != nil {
+		if _, err := admin.CreateUser(ctx, t.ID, identity.UserInput{Email: &email, Password: &pw, FirstName: &first, LastName: &last}); err != nil {
 			return fmt.Errorf("dev user: %w", err)
 		}
 	} else if err != nil {
@@ -70,7 +70,7 @@ func devSetup(ctx context.Context, svc *identity.Service, db *sqlite.DB, cfg *se
 		return err
 	}
 	if apiKey == "" {
-		_, key, err := svc.CreateAPIKey(ctx, t.ID, "dev")
+		_, key, err := admin.CreateAPIKey(ctx, t.ID, "dev")
 		if err != nil {
 			return fmt.Errorf("dev API key: %w", err)
 		}

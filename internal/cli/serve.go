@@ -78,19 +78,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer closeLimiter()
-	svc := (&identity.Service{
-		Passwords: hasher, Signer: keys, Codec: token.NewCodec(cfg.secret), Logger: log,
-		TOTPSealer: token.NewSealer(cfg.secret, token.LabelTOTP), WebhookSealer: token.NewSealer(cfg.secret, token.LabelWebhook),
-		Limiter: limiter, Config: identity.Config{IPLimit: cfg.ipLimit, AccountLimit: cfg.accountLimit},
-	}).UseStore(db)
 	dispatcher := &webhook.Dispatcher{
-		Store: db, Secret: svc.WebhookSecret, Render: httpapi.WebhookPayload(svc),
-		Client: webhook.Guard{AllowPrivate: cfg.allowPrivate}.Client(webhook.Timeout), RetryBase: cfg.retryBase,
+		Store: db, Client: webhook.Guard{AllowPrivate: cfg.allowPrivate}.Client(webhook.Timeout), RetryBase: cfg.retryBase,
 		SuspendAfter: cfg.suspendAfter, InFlight: cfg.inFlight, Retention: cfg.retention, EventRetention: cfg.eventRetention,
 		Logger: log, Observe: mets.WebhookDelivery,
 	}
+	svc := identity.New(identity.Deps{
+		Store: db, Passwords: hasher, Signer: keys, Codec: token.NewCodec(cfg.secret), Logger: log,
+		TOTPSealer: token.NewSealer(cfg.secret, token.LabelTOTP), WebhookSealer: token.NewSealer(cfg.secret, token.LabelWebhook),
+		Limiter: limiter, Config: identity.Config{IPLimit: cfg.ipLimit, AccountLimit: cfg.accountLimit},
+		EventsWritten: dispatcher.Wake, AdminToken: cfg.adminToken,
+	})
+	dispatcher.Secret, dispatcher.Render = svc.Webhooks.Secret, httpapi.WebhookPayload(svc.Webhooks)
 	mets.ObserveWebhookQueue(db.PendingDeliveries)
-	svc.EventsWritten = dispatcher.Wake
 	samples := console.NewSampler(mets)
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service: svc, Store: db, Keys: keys, Metrics: mets, Clients: &wire.ClientResolver{Trusted: cfg.trustedProxies},
@@ -111,7 +111,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	if cfg.dev {
-		if err := devSetup(ctx, svc, db.(*sqlite.DB), cfg, addr, stdout); err != nil {
+		if err := devSetup(ctx, svc.Admin, db.(*sqlite.DB), cfg, addr, stdout); err != nil {
 			ln.Close()
 			return err
 		}

@@ -41,8 +41,8 @@ func testWebhook(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return fmt.Errorf("webhook %s of tenant %s: %w", *id, *tenant, err)
 	}
-	svc := &identity.Service{WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}
-	d := &webhook.Dispatcher{Secret: svc.WebhookSecret, Client: webhook.Guard{AllowPrivate: private.on()}.Client(webhook.Timeout)}
+	wh := &identity.Webhooks{Sealer: token.NewSealer(secret, token.LabelWebhook)}
+	d := &webhook.Dispatcher{Secret: wh.Secret, Client: webhook.Guard{AllowPrivate: private.on()}.Client(webhook.Timeout)}
 	a := d.Ping(ctx, w)
 	fmt.Fprintf(stdout, "POST %s (%s signing)\n", w.URL, w.Signing)
 	if a.Error != "" && a.StatusCode == 0 {

@@ -47,7 +47,7 @@ func wantRedirect(t *testing.T, what string, r *response, to string) {
 // adminEvents returns the tenant's admin events, newest first.
 func adminEvents(t *testing.T, e *env, tid string) []*identity.Event {
 	t.Helper()
-	evs, _, err := e.Service.ListEvents(context.Background(), tid, identity.EventFilter{}, identity.Page{Limit: 500})
+	evs, _, err := e.Service.Admin.ListEvents(context.Background(), tid, identity.EventFilter{}, identity.Page{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestTenantActions(t *testing.T) {
 	form := url.Values{"name": {"Acme Inc"}, "alias": {"acme"}, "session_lifetime_seconds": {"3600"}, "refresh_grace_seconds": {""},
 		"rate_limit_ip": {"20/m"}, "cors_origins": {"HTTPS://App.Example/\r\nhttps://b.example, https://c.example"}, "rotate_reauthentication_tokens": {"on"}}
 	wantRedirect(t, "save settings", b.post(settings, form), "/console/tenants/"+tid+"?done=settings-saved")
-	tn, _ := e.Service.GetTenant(ctx, tid)
+	tn, _ := e.Service.Admin.GetTenant(ctx, tid)
 	st := tn.Settings
 	if tn.Name != "Acme Inc" || st.SessionLifetimeSeconds != 3600 || st.RateLimitIP != "20/m" || !st.RotateReauthTokens || st.AllowSingleFactorDialects ||
 		!slices.Equal(st.CORSOrigins, []string{"https://app.example", "https://b.example", "https://c.example"}) {
@@ -97,7 +97,7 @@ func TestTenantActions(t *testing.T) {
 			t.Errorf("bad %s: what was typed is not kept", field)
 		}
 	}
-	if tn2, _ := e.Service.GetTenant(ctx, tid); tn2.Settings.SessionLifetimeSeconds != 3600 {
+	if tn2, _ := e.Service.Admin.GetTenant(ctx, tid); tn2.Settings.SessionLifetimeSeconds != 3600 {
 		t.Fatal("a refused form changed the settings")
 	}
 	evs := adminEvents(t, e, tid)
@@ -130,7 +130,7 @@ func TestUserActions(t *testing.T) {
 	if r.Status != http.StatusSeeOther || !strings.HasSuffix(r.Header.Get("Location"), "?done=user-created") {
 		t.Fatalf("create user: %d %v", r.Status, r.Header)
 	}
-	u, err := e.Service.Users.GetUserByEmail(ctx, tn.ID, "ada@example.com")
+	u, err := e.Store.GetUserByEmail(ctx, tn.ID, "ada@example.com")
 	if err != nil || u.Username != "" || u.PasswordHash == "" {
 		t.Fatalf("created %+v, %v", u, err)
 	}
@@ -152,23 +152,23 @@ func TestUserActions(t *testing.T) {
 
 	// Two sessions; one revoked, then all.
 	e.login(t, tn.ID, "bob01@example.com")
-	bob, _ := e.Service.Users.GetUserByEmail(ctx, tn.ID, "bob01@example.com")
+	bob, _ := e.Store.GetUserByEmail(ctx, tn.ID, "bob01@example.com")
 	bobPath := users + "/" + bob.ID
 	e.login(t, tn.ID, "bob01@example.com")
-	sessions, _ := e.Service.ListUserSessions(ctx, tn.ID, bob.ID)
+	sessions, _ := e.Service.Admin.ListUserSessions(ctx, tn.ID, bob.ID)
 	wantStatus(t, "bob's page", b.get(bobPath), http.StatusOK, "(2 live)", "account.logged-in")
 	wantRedirect(t, "revoke one", b.post(bobPath+"/sessions/revoke", url.Values{"session": {sessions[0].ID}}), bobPath+"?done=session-revoked")
-	after, _ := e.Service.ListUserSessions(ctx, tn.ID, bob.ID)
+	after, _ := e.Service.Admin.ListUserSessions(ctx, tn.ID, bob.ID)
 	if !after[0].Revoked() || after[1].Revoked() {
 		t.Fatalf("revoked one: %v %v", after[0].Revoked(), after[1].Revoked())
 	}
 	adaSession := e.login(t, tn.ID, "ada@example.com")
 	_ = adaSession
-	adaSessions, _ := e.Service.ListUserSessions(ctx, tn.ID, u.ID)
+	adaSessions, _ := e.Service.Admin.ListUserSessions(ctx, tn.ID, u.ID)
 	wantStatus(t, "another user's session", b.post(bobPath+"/sessions/revoke", url.Values{"session": {adaSessions[0].ID}}), http.StatusNotFound)
 	wantStatus(t, "no session named", b.post(bobPath+"/sessions/revoke", url.Values{}), http.StatusBadRequest, "session: name the session")
 	wantRedirect(t, "revoke all", b.post(bobPath+"/sessions/revoke", url.Values{"session": {"all"}}), bobPath+"?done=sessions-revoked")
-	after, _ = e.Service.ListUserSessions(ctx, tn.ID, bob.ID)
+	after, _ = e.Service.Admin.ListUserSessions(ctx, tn.ID, bob.ID)
 	if !after[1].Revoked() {
 		t.Fatal("revoke all left a session")
 	}
@@ -176,7 +176,7 @@ func TestUserActions(t *testing.T) {
 
 	// Disable and enable.
 	wantRedirect(t, "disable", b.post(bobPath+"/status", url.Values{"status": {"disabled"}}), bobPath+"?done=user-disabled")
-	if got, _ := e.Service.GetUser(ctx, tn.ID, bob.ID); got.Status != identity.StatusDisabled {
+	if got, _ := e.Service.Admin.GetUser(ctx, tn.ID, bob.ID); got.Status != identity.StatusDisabled {
 		t.Fatalf("status %s", got.Status)
 	}
 	wantStatus(t, "a disabled user's page", b.get(bobPath), http.StatusOK, "Enable user")
@@ -184,17 +184,17 @@ func TestUserActions(t *testing.T) {
 	wantRedirect(t, "enable", b.post(bobPath+"/status", url.Values{"status": {"active"}}), bobPath+"?done=user-enabled")
 
 	// Two-factor on, then reset.
-	en, err := e.Service.BeginTOTP(ctx, tn.ID, bob.ID)
+	en, err := e.Service.SecondFactor.BeginTOTP(ctx, tn.ID, bob.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	code, _ := mfa.CodeAt(en.Secret, mfa.Step(e.Now()), mfa.Digits)
-	if _, err := e.Service.ConfirmTOTP(ctx, tn.ID, bob.ID, code); err != nil {
+	if _, err := e.Service.SecondFactor.ConfirmTOTP(ctx, tn.ID, bob.ID, code); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, "two-factor on", b.get(bobPath), http.StatusOK, "10 recovery codes left", "Reset two-factor")
 	wantRedirect(t, "reset two-factor", b.post(bobPath+"/totp/reset", nil), bobPath+"?done=totp-reset")
-	if got, _ := e.Service.GetUser(ctx, tn.ID, bob.ID); got.TwoFactorEnabled {
+	if got, _ := e.Service.Admin.GetUser(ctx, tn.ID, bob.ID); got.TwoFactorEnabled {
 		t.Fatal("two-factor still on")
 	}
 	wantRedirect(t, "lift throttle", b.post(bobPath+"/throttle/lift", nil), bobPath+"?done=throttle-lifted")
@@ -231,16 +231,16 @@ func TestAPIKeyActions(t *testing.T) {
 	if key == "" {
 		t.Fatalf("no key shown: %s", r.Body)
 	}
-	if got, err := e.Service.TenantForAPIKey(context.Background(), key); err != nil || got.ID != tn.ID {
+	if got, err := e.Service.Auth.TenantForAPIKey(context.Background(), key); err != nil || got.ID != tn.ID {
 		t.Fatalf("the shown key does not work: %v", err)
 	}
 	list := b.get(keys)
 	if strings.Contains(list.Body, key) || !strings.Contains(list.Body, key[:11]) {
 		t.Fatal("the key is shown again, or its start is not")
 	}
-	ks, _ := e.Service.ListAPIKeys(context.Background(), tn.ID)
+	ks, _ := e.Service.Admin.ListAPIKeys(context.Background(), tn.ID)
 	wantRedirect(t, "revoke", b.post(keys+"/"+ks[0].ID+"/revoke", nil), keys+"?done=key-revoked")
-	if _, err := e.Service.TenantForAPIKey(context.Background(), key); err == nil {
+	if _, err := e.Service.Auth.TenantForAPIKey(context.Background(), key); err == nil {
 		t.Fatal("a revoked key works")
 	}
 	wantStatus(t, "revoke unknown", b.post(keys+"/"+identity.NewID()+"/revoke", nil), http.StatusNotFound)
@@ -260,7 +260,7 @@ func TestWebhookActions(t *testing.T) {
 			wantStatus(t, "no events", b.post(hooksPath, url.Values{"url": {recv.URL}}), http.StatusBadRequest, "events: name at least one")
 			r := b.post(hooksPath, url.Values{"url": {recv.URL}, "events": {identity.EventLoggedIn, identity.EventLoginFailed}, "signing": {"accounts-v3"}})
 			wantStatus(t, "create", r, http.StatusCreated, "whsec_", "shown this once")
-			eps, _ := e.Service.ListWebhooks(context.Background(), tn.ID)
+			eps, _ := e.Service.Webhooks.List(context.Background(), tn.ID)
 			if len(eps) != 1 || eps[0].Signing != "accounts-v3" || len(eps[0].Events) != 2 {
 				t.Fatalf("created %+v", eps)
 			}
@@ -276,7 +276,7 @@ func TestWebhookActions(t *testing.T) {
 			}
 			wantStatus(t, "suspended", b.get(page), http.StatusOK, "suspended", "9 failures in a row", "Re-enable")
 			wantRedirect(t, "re-enable", b.post(page+"/enable", nil), page+"?done=webhook-enabled")
-			if got, _ := e.Service.GetWebhook(context.Background(), tn.ID, ep.ID); got.Status != identity.WebhookHealthy {
+			if got, _ := e.Service.Webhooks.Get(context.Background(), tn.ID, ep.ID); got.Status != identity.WebhookHealthy {
 				t.Fatalf("status %s", got.Status)
 			}
 			r = b.post(page+"/test", nil)
@@ -346,7 +346,7 @@ func TestRedeliver(t *testing.T) {
 	e.mustUser(t, tn.ID, "ada@example.com")
 	recv := newHookReceiver(t)
 	hookURL := recv.URL
-	ep, _, err := e.Service.CreateWebhook(context.Background(), tn.ID, identity.WebhookInput{URL: &hookURL, Events: &[]string{identity.EventLoggedIn}},
+	ep, _, err := e.Service.Webhooks.Create(context.Background(), tn.ID, identity.WebhookInput{URL: &hookURL, Events: &[]string{identity.EventLoggedIn}},
 		func() string { return "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" })
 	if err != nil {
 		t.Fatal(err)

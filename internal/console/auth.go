@@ -36,7 +36,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := r.PostForm.Get("next")
-	id, sess, err := c.auth.SignIn(r.Context(), r.PostForm.Get("token"), c.d.Clients.Client(r, "console"))
+	id, sess, err := c.d.Service.Console.SignIn(r.Context(), r.PostForm.Get("token"), c.d.Clients.Client(r, "console"))
 	if err != nil {
 		status, msg := c.problem(r, err)
 		if e := identity.AsError(err); e.Code == identity.ERATELIMITED || e.Code == identity.EUNAVAILABLE {
@@ -52,7 +52,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // handleLogout ends the session on the server and in the browser.
 func (c *Console) handleLogout(w http.ResponseWriter, r *http.Request, s *session) {
-	if err := c.auth.SignOut(r.Context(), s.id); err != nil {
+	if err := c.d.Service.Console.SignOut(r.Context(), s.id); err != nil {
 		c.failErr(w, r, s, err)
 		return
 	}

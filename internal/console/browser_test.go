@@ -417,7 +417,7 @@ func TestConsoleScriptUnderCSP(t *testing.T) {
 	u := e.mustUser(t, tn.ID, "ada@example.com")
 	e.login(t, tn.ID, "ada@example.com")
 	live := func() int {
-		ss, err := e.Service.ListUserSessions(context.Background(), tn.ID, u.ID)
+		ss, err := e.Service.Admin.ListUserSessions(context.Background(), tn.ID, u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,12 +21,10 @@ type Pinger interface {
 	Ping(ctx context.Context, w *identity.WebhookEndpoint) identity.DeliveryAttempt
 }
 
-// Deps are the console's dependencies; Service, Sessions and AdminToken
-// are required.
+// Deps are the console's dependencies; Service is required. Operators
+// sign in through Service.Console, with its admin token.
 type Deps struct {
-	Service    *identity.Service
-	Sessions   identity.ConsoleSessionStore
-	AdminToken string
+	Service *identity.Service
 	// Clients tells the client address (rate limits, the log) and which
 	// peers are trusted proxies whose X-Forwarded-Proto is believed.
 	Clients *wire.ClientResolver
@@ -50,7 +48,6 @@ const maxForm = 64 << 10
 // Console serves the console. Build it with New.
 type Console struct {
 	d     Deps
-	auth  *identity.Console
 	pages *pages
 	mux   *http.ServeMux
 }
@@ -66,7 +63,7 @@ func New(d Deps) *Console {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	c := &Console{d: d, auth: &identity.Console{Service: d.Service, Sessions: d.Sessions, AdminToken: d.AdminToken}, pages: loadPages(d.Now)}
+	c := &Console{d: d, pages: loadPages(d.Now)}
 	c.mux = http.NewServeMux()
 	c.routes()
 	return c
@@ -106,7 +103,7 @@ func (c *Console) current(r *http.Request) *session {
 	if err != nil || ck.Value == "" {
 		return nil
 	}
-	if _, err := c.auth.Session(r.Context(), ck.Value); err != nil {
+	if _, err := c.d.Service.Console.Session(r.Context(), ck.Value); err != nil {
 		if identity.ErrorCode(err) != identity.ETOKENINVALID {
 			c.d.Logger.ErrorContext(r.Context(), "console session", "err", err)
 		}

@@ -148,7 +148,7 @@ func TestCSRF(t *testing.T) {
 			t.Errorf("%s: %d, want 403", name, r.Status)
 		}
 	}
-	ts, _, _ := e.Service.ListTenants(context.Background(), identity.Page{})
+	ts, _, _ := e.Service.Admin.ListTenants(context.Background(), identity.Page{})
 	if len(ts) != 1 {
 		t.Fatalf("a refused POST created a tenant: %d tenants", len(ts))
 	}

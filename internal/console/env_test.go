@@ -85,28 +85,34 @@ func start(t *testing.T, o options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Service = (&identity.Service{Passwords: hasher, Signer: e.keys, Codec: token.NewCodec(e.secret), Now: e.Now, Logger: quiet,
+	if o.hooks {
+		e.Hooks = &webhook.Dispatcher{Store: e.Store, Client: webhook.Guard{AllowPrivate: true}.Client(5 * time.Second),
+			RetryBase: 50 * time.Millisecond, Poll: 20 * time.Millisecond, SampleEvery: time.Hour, Logger: quiet, Now: e.Now}
+	}
+	deps := identity.Deps{Store: e.Store, Passwords: hasher, Signer: e.keys, Codec: token.NewCodec(e.secret), Now: e.Now, Logger: quiet,
 		TOTPSealer: token.NewSealer(e.secret, token.LabelTOTP), WebhookSealer: token.NewSealer(e.secret, token.LabelWebhook),
-		Limiter: ratelimit.NewMemory(e.Now), Config: identity.Config{IPLimit: ratelimit.Limit{Count: 1000, Period: time.Minute}}}).UseStore(e.Store)
+		Limiter: ratelimit.NewMemory(e.Now), Config: identity.Config{IPLimit: ratelimit.Limit{Count: 1000, Period: time.Minute}},
+		AdminToken: o.adminToken}
+	if e.Hooks != nil {
+		deps.EventsWritten = e.Hooks.Wake
+	}
+	e.Service = identity.New(deps)
 	e.Metrics = metrics.New()
 	e.Samples = console.NewSampler(e.Metrics)
-	deps := httpapi.Deps{Service: e.Service, Store: e.Store, Keys: e.keys, Metrics: e.Metrics, AdminToken: o.adminToken, Version: "test",
+	server := httpapi.Deps{Service: e.Service, Store: e.Store, Keys: e.keys, Metrics: e.Metrics, AdminToken: o.adminToken, Version: "test",
 		Logger: quiet, Clients: &wire.ClientResolver{Trusted: o.trusted}, ConsoleSamples: e.Samples}
-	if o.hooks {
-		e.Hooks = &webhook.Dispatcher{Store: e.Store, Secret: e.Service.WebhookSecret, Render: httpapi.WebhookPayload(e.Service),
-			Client: webhook.Guard{AllowPrivate: true}.Client(5 * time.Second), RetryBase: 50 * time.Millisecond, Poll: 20 * time.Millisecond,
-			SampleEvery: time.Hour, Logger: quiet}
-		e.Service.EventsWritten = e.Hooks.Wake
-		deps.Webhooks = e.Hooks
+	if e.Hooks != nil {
+		e.Hooks.Secret, e.Hooks.Render = e.Service.Webhooks.Secret, httpapi.WebhookPayload(e.Service.Webhooks)
+		server.Webhooks = e.Hooks
 		dctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { e.Hooks.Run(dctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	if o.tls {
-		e.Server = httptest.NewTLSServer(httpapi.NewServer(deps))
+		e.Server = httptest.NewTLSServer(httpapi.NewServer(server))
 	} else {
-		e.Server = httptest.NewServer(httpapi.NewServer(deps))
+		e.Server = httptest.NewServer(httpapi.NewServer(server))
 	}
 	e.URL = e.Server.URL
 	t.Cleanup(e.Server.Close)
@@ -219,7 +225,7 @@ func cookie(t *testing.T, r *response) *http.Cookie {
 func (e *env) mustTenant(t *testing.T, alias string) *identity.Tenant {
 	t.Helper()
 	name := "Tenant " + alias
-	tn, err := e.Service.CreateTenant(context.Background(), identity.TenantInput{Name: &name, Alias: &alias})
+	tn, err := e.Service.Admin.CreateTenant(context.Background(), identity.TenantInput{Name: &name, Alias: &alias})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +236,7 @@ func (e *env) mustTenant(t *testing.T, alias string) *identity.Tenant {
 func (e *env) mustUser(t *testing.T, tid, email string) *identity.User {
 	t.Helper()
 	pw := "correct horse battery"
-	u, err := e.Service.CreateUser(context.Background(), tid, identity.UserInput{Email: &email, Password: &pw})
+	u, err := e.Service.Admin.CreateUser(context.Background(), tid, identity.UserInput{Email: &email, Password: &pw})
 	if err != nil {
 		t.Fatal(err)
 	}

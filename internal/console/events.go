@@ -64,7 +64,7 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 	switch {
 	case v.err != nil:
 	case strings.Contains(user, "@"):
-		us, _, err := c.d.Service.ListUsers(ctx, t.ID, identity.UserFilter{Email: user}, identity.Page{Limit: 1})
+		us, _, err := c.d.Service.Admin.ListUsers(ctx, t.ID, identity.UserFilter{Email: user}, identity.Page{Limit: 1})
 		if err != nil {
 			v.err = err
 		} else if len(us) == 0 {
@@ -83,7 +83,7 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	cursor := q.Get("cursor")
-	evs, next, err := c.d.Service.ListEvents(ctx, t.ID, f, identity.Page{Limit: pageSize, Cursor: cursor})
+	evs, next, err := c.d.Service.Admin.ListEvents(ctx, t.ID, f, identity.Page{Limit: pageSize, Cursor: cursor})
 	if err != nil {
 		v.err = err
 		c.show(w, r, s, "events", p, v)
@@ -95,7 +95,7 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 		if _, done := emails[e.UserID]; e.UserID == "" || done || !identity.WellFormedID(e.UserID) {
 			continue
 		}
-		if u, err := c.d.Service.GetUser(ctx, t.ID, e.UserID); err == nil {
+		if u, err := c.d.Service.Admin.GetUser(ctx, t.ID, e.UserID); err == nil {
 			emails[e.UserID] = u.Email
 		} else {
 			emails[e.UserID] = ""

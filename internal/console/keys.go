@@ -17,7 +17,7 @@ func (c *Console) showAPIKeys(w http.ResponseWriter, r *http.Request, s *session
 	if !ok {
 		return
 	}
-	keys, err := c.d.Service.ListAPIKeys(r.Context(), t.ID)
+	keys, err := c.d.Service.Admin.ListAPIKeys(r.Context(), t.ID)
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return
@@ -29,7 +29,7 @@ func (c *Console) showAPIKeys(w http.ResponseWriter, r *http.Request, s *session
 // createAPIKey makes a key and shows it on the answer to this POST, the
 // only time it is ever shown (only its hash is kept).
 func (c *Console) createAPIKey(w http.ResponseWriter, r *http.Request, s *session) {
-	k, secret, err := c.d.Service.CreateAPIKey(r.Context(), r.PathValue("tid"), r.PostForm.Get("name"))
+	k, secret, err := c.d.Service.Admin.CreateAPIKey(r.Context(), r.PathValue("tid"), r.PostForm.Get("name"))
 	if err != nil {
 		c.showAPIKeys(w, r, s, view{err: err, form: r.PostForm})
 		return
@@ -39,7 +39,7 @@ func (c *Console) createAPIKey(w http.ResponseWriter, r *http.Request, s *sessio
 
 func (c *Console) revokeAPIKey(w http.ResponseWriter, r *http.Request, s *session) {
 	tid := r.PathValue("tid")
-	if err := c.d.Service.RevokeAPIKey(r.Context(), tid, r.PathValue("kid")); err != nil {
+	if err := c.d.Service.Admin.RevokeAPIKey(r.Context(), tid, r.PathValue("kid")); err != nil {
 		if identity.ErrorCode(err) == identity.ENOTFOUND {
 			c.failErr(w, r, s, err)
 			return

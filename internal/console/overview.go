@@ -228,7 +228,7 @@ func niceMax(v float64) float64 {
 // overviewPage is the landing page: this instance's last hour, and the
 // tenants.
 func (c *Console) overviewPage(w http.ResponseWriter, r *http.Request, s *session) {
-	ts, next, err := c.d.Service.ListTenants(r.Context(), identity.Page{Limit: 20})
+	ts, next, err := c.d.Service.Admin.ListTenants(r.Context(), identity.Page{Limit: 20})
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return

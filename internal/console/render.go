@@ -137,7 +137,7 @@ func pairs(m map[string]any) []string {
 		if s == "" || s == "[]" {
 			continue
 		}
-		out = append(out, k+"="+wire.Printable(s, 300))
+		out = append(out, k+"="+identity.Printable(s, 300))
 	}
 	return out
 }

@@ -17,7 +17,7 @@ func (c *Console) tenantsPage(w http.ResponseWriter, r *http.Request, s *session
 
 func (c *Console) showTenants(w http.ResponseWriter, r *http.Request, s *session, v view) {
 	cursor := r.URL.Query().Get("cursor")
-	ts, next, err := c.d.Service.ListTenants(r.Context(), identity.Page{Limit: pageSize, Cursor: cursor})
+	ts, next, err := c.d.Service.Admin.ListTenants(r.Context(), identity.Page{Limit: pageSize, Cursor: cursor})
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return
@@ -27,7 +27,7 @@ func (c *Console) showTenants(w http.ResponseWriter, r *http.Request, s *session
 
 func (c *Console) createTenant(w http.ResponseWriter, r *http.Request, s *session) {
 	name, alias := r.PostForm.Get("name"), r.PostForm.Get("alias")
-	t, err := c.d.Service.CreateTenant(r.Context(), identity.TenantInput{Name: &name, Alias: &alias})
+	t, err := c.d.Service.Admin.CreateTenant(r.Context(), identity.TenantInput{Name: &name, Alias: &alias})
 	if err != nil {
 		c.showTenants(w, r, s, view{err: err, form: r.PostForm})
 		return
@@ -40,7 +40,7 @@ func tenantPath(tid string) string { return Prefix + "tenants/" + tid }
 // tenant loads the path's tenant for a page under it, answering 404
 // itself when there is none.
 func (c *Console) tenant(w http.ResponseWriter, r *http.Request, s *session) (*identity.Tenant, bool) {
-	t, err := c.d.Service.GetTenant(r.Context(), r.PathValue("tid"))
+	t, err := c.d.Service.Admin.GetTenant(r.Context(), r.PathValue("tid"))
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return nil, false
@@ -121,7 +121,7 @@ func (c *Console) updateTenant(w http.ResponseWriter, r *http.Request, s *sessio
 	// The lazy-migration upstream (settings.migration) gets its fields
 	// here and in the "migration" block of tenant.html once it exists.
 	name, alias := f.Get("name"), f.Get("alias")
-	if _, err := c.d.Service.UpdateTenant(r.Context(), t.ID, identity.TenantInput{Name: &name, Alias: &alias, Settings: &st}); err != nil {
+	if _, err := c.d.Service.Admin.UpdateTenant(r.Context(), t.ID, identity.TenantInput{Name: &name, Alias: &alias, Settings: &st}); err != nil {
 		c.showTenant(w, r, s, view{err: err, form: f})
 		return
 	}

@@ -25,7 +25,7 @@ func (c *Console) showUsers(w http.ResponseWriter, r *http.Request, s *session, 
 	}
 	q := r.URL.Query()
 	prefix, cursor := strings.TrimSpace(q.Get("q")), q.Get("cursor")
-	us, next, err := c.d.Service.ListUsers(r.Context(), t.ID, identity.UserFilter{EmailPrefix: prefix}, identity.Page{Limit: pageSize, Cursor: cursor})
+	us, next, err := c.d.Service.Admin.ListUsers(r.Context(), t.ID, identity.UserFilter{EmailPrefix: prefix}, identity.Page{Limit: pageSize, Cursor: cursor})
 	if err != nil {
 		v.err = err
 	}
@@ -47,7 +47,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session)
 	email := f.Get("email")
 	in := identity.UserInput{Email: &email, Username: opt(f.Get("username")), Password: opt(f.Get("password")),
 		FirstName: opt(f.Get("first_name")), LastName: opt(f.Get("last_name"))}
-	u, err := c.d.Service.CreateUser(r.Context(), r.PathValue("tid"), in)
+	u, err := c.d.Service.Admin.CreateUser(r.Context(), r.PathValue("tid"), in)
 	if err != nil {
 		f.Del("password") // never sent back to the browser
 		c.showUsers(w, r, s, view{err: err, form: f})
@@ -68,12 +68,12 @@ func (c *Console) showUser(w http.ResponseWriter, r *http.Request, s *session, v
 		return
 	}
 	ctx := r.Context()
-	u, err := c.d.Service.GetUser(ctx, t.ID, r.PathValue("uid"))
+	u, err := c.d.Service.Admin.GetUser(ctx, t.ID, r.PathValue("uid"))
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return
 	}
-	totp, err := c.d.Service.TOTPStatus(ctx, t.ID, u.ID)
+	totp, err := c.d.Service.SecondFactor.TOTPStatus(ctx, t.ID, u.ID)
 	if identity.ErrorCode(err) == identity.ENOTFOUND {
 		totp, err = nil, nil
 	}
@@ -81,12 +81,12 @@ func (c *Console) showUser(w http.ResponseWriter, r *http.Request, s *session, v
 		c.failErr(w, r, s, err)
 		return
 	}
-	sessions, err := c.d.Service.ListUserSessions(ctx, t.ID, u.ID)
+	sessions, err := c.d.Service.Admin.ListUserSessions(ctx, t.ID, u.ID)
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return
 	}
-	events, more, err := c.d.Service.ListEvents(ctx, t.ID, identity.EventFilter{UserID: u.ID}, identity.Page{Limit: 20})
+	events, more, err := c.d.Service.Admin.ListEvents(ctx, t.ID, identity.EventFilter{UserID: u.ID}, identity.Page{Limit: 20})
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return
@@ -127,17 +127,17 @@ func (c *Console) setUserStatus(w http.ResponseWriter, r *http.Request, s *sessi
 		done = "user-disabled"
 	}
 	c.act(w, r, s, done, func(tid, uid string) error {
-		_, err := c.d.Service.UpdateUser(r.Context(), tid, uid, identity.UserInput{Status: &status})
+		_, err := c.d.Service.Admin.UpdateUser(r.Context(), tid, uid, identity.UserInput{Status: &status})
 		return err
 	})
 }
 
 func (c *Console) resetTOTP(w http.ResponseWriter, r *http.Request, s *session) {
-	c.act(w, r, s, "totp-reset", func(tid, uid string) error { return c.d.Service.DisableTOTP(r.Context(), tid, uid) })
+	c.act(w, r, s, "totp-reset", func(tid, uid string) error { return c.d.Service.SecondFactor.DisableTOTP(r.Context(), tid, uid) })
 }
 
 func (c *Console) liftThrottle(w http.ResponseWriter, r *http.Request, s *session) {
-	c.act(w, r, s, "throttle-lifted", func(tid, uid string) error { return c.d.Service.LiftThrottle(r.Context(), tid, uid) })
+	c.act(w, r, s, "throttle-lifted", func(tid, uid string) error { return c.d.Service.Auth.LiftThrottle(r.Context(), tid, uid) })
 }
 
 // revokeSessions revokes the session named by the form field session, or
@@ -146,7 +146,7 @@ func (c *Console) revokeSessions(w http.ResponseWriter, r *http.Request, s *sess
 	which := r.PostForm.Get("session")
 	if which == "all" {
 		c.act(w, r, s, "sessions-revoked", func(tid, uid string) error {
-			_, err := c.d.Service.RevokeUserSessions(r.Context(), tid, uid)
+			_, err := c.d.Service.Admin.RevokeUserSessions(r.Context(), tid, uid)
 			return err
 		})
 		return
@@ -155,5 +155,5 @@ func (c *Console) revokeSessions(w http.ResponseWriter, r *http.Request, s *sess
 		c.showUser(w, r, s, view{err: identity.Invalid("session", "name the session to revoke, or all")})
 		return
 	}
-	c.act(w, r, s, "session-revoked", func(tid, uid string) error { return c.d.Service.RevokeSession(r.Context(), tid, uid, which) })
+	c.act(w, r, s, "session-revoked", func(tid, uid string) error { return c.d.Service.Admin.RevokeSession(r.Context(), tid, uid, which) })
 }

@@ -18,7 +18,7 @@ func (c *Console) showWebhooks(w http.ResponseWriter, r *http.Request, s *sessio
 	if !ok {
 		return
 	}
-	eps, err := c.d.Service.ListWebhooks(r.Context(), t.ID)
+	eps, err := c.d.Service.Webhooks.List(r.Context(), t.ID)
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return
@@ -37,7 +37,7 @@ func (c *Console) createWebhook(w http.ResponseWriter, r *http.Request, s *sessi
 	in := identity.WebhookInput{URL: opt(f.Get("url")), Signing: opt(f.Get("signing"))}
 	events := f["events"]
 	in.Events = &events
-	ep, secret, err := c.d.Service.CreateWebhook(r.Context(), r.PathValue("tid"), in, c.d.NewSecret)
+	ep, secret, err := c.d.Service.Webhooks.Create(r.Context(), r.PathValue("tid"), in, c.d.NewSecret)
 	if err != nil {
 		c.showWebhooks(w, r, s, view{err: err, form: f})
 		return
@@ -57,13 +57,13 @@ func (c *Console) showWebhook(w http.ResponseWriter, r *http.Request, s *session
 	if !ok {
 		return
 	}
-	ep, err := c.d.Service.GetWebhook(r.Context(), t.ID, r.PathValue("wid"))
+	ep, err := c.d.Service.Webhooks.Get(r.Context(), t.ID, r.PathValue("wid"))
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return
 	}
 	cursor := r.URL.Query().Get("cursor")
-	log, next, err := c.d.Service.DeliveryLog(r.Context(), t.ID, ep.ID, identity.Page{Limit: pageSize, Cursor: cursor})
+	log, next, err := c.d.Service.Webhooks.DeliveryLog(r.Context(), t.ID, ep.ID, identity.Page{Limit: pageSize, Cursor: cursor})
 	if err != nil {
 		v.err = err
 	}
@@ -76,7 +76,7 @@ func (c *Console) showWebhook(w http.ResponseWriter, r *http.Request, s *session
 func (c *Console) enableWebhook(w http.ResponseWriter, r *http.Request, s *session) {
 	tid, wid := r.PathValue("tid"), r.PathValue("wid")
 	healthy := identity.WebhookHealthy
-	if _, err := c.d.Service.UpdateWebhook(r.Context(), tid, wid, identity.WebhookInput{Status: &healthy}); err != nil {
+	if _, err := c.d.Service.Webhooks.Update(r.Context(), tid, wid, identity.WebhookInput{Status: &healthy}); err != nil {
 		c.failErr(w, r, s, err)
 		return
 	}
@@ -86,7 +86,7 @@ func (c *Console) enableWebhook(w http.ResponseWriter, r *http.Request, s *sessi
 // testWebhook sends a signed ping now, outside the queue, and shows how
 // the endpoint answered.
 func (c *Console) testWebhook(w http.ResponseWriter, r *http.Request, s *session) {
-	ep, err := c.d.Service.GetWebhook(r.Context(), r.PathValue("tid"), r.PathValue("wid"))
+	ep, err := c.d.Service.Webhooks.Get(r.Context(), r.PathValue("tid"), r.PathValue("wid"))
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return
@@ -101,7 +101,7 @@ func (c *Console) testWebhook(w http.ResponseWriter, r *http.Request, s *session
 
 func (c *Console) redeliver(w http.ResponseWriter, r *http.Request, s *session) {
 	tid, wid := r.PathValue("tid"), r.PathValue("wid")
-	if _, err := c.d.Service.Redeliver(r.Context(), tid, wid, r.PathValue("eid")); err != nil {
+	if _, err := c.d.Service.Webhooks.Redeliver(r.Context(), tid, wid, r.PathValue("eid")); err != nil {
 		c.failErr(w, r, s, err)
 		return
 	}

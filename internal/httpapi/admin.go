@@ -181,7 +181,7 @@ func mapSlice[T, U any](in []T, f func(T) U) []U {
 
 // tenant loads the {tid} of the path, so nested routes 404 on an unknown tenant.
 func tenant(d Deps, r *http.Request) (*identity.Tenant, error) {
-	return d.Service.GetTenant(r.Context(), r.PathValue("tid"))
+	return d.Service.Admin.GetTenant(r.Context(), r.PathValue("tid"))
 }
 
 // The admin handlers come in four shapes; these makers hold each shape
@@ -247,13 +247,13 @@ func tid(r *http.Request) string { return r.PathValue("tid") }
 
 func handleCreateTenant(d Deps) http.Handler {
 	return written(d, http.StatusCreated, func(r *http.Request, in identity.TenantInput) (*identity.Tenant, error) {
-		return d.Service.CreateTenant(r.Context(), in)
+		return d.Service.Admin.CreateTenant(r.Context(), in)
 	}, tenantOut)
 }
 
 func handleListTenants(d Deps) http.Handler {
 	return paged(d, "tenants", false, func(r *http.Request, p identity.Page) ([]*identity.Tenant, string, error) {
-		return d.Service.ListTenants(r.Context(), p)
+		return d.Service.Admin.ListTenants(r.Context(), p)
 	}, tenantOut)
 }
 
@@ -263,12 +263,12 @@ func handleGetTenant(d Deps) http.Handler {
 
 func handleUpdateTenant(d Deps) http.Handler {
 	return written(d, http.StatusOK, func(r *http.Request, in identity.TenantInput) (*identity.Tenant, error) {
-		return d.Service.UpdateTenant(r.Context(), tid(r), in)
+		return d.Service.Admin.UpdateTenant(r.Context(), tid(r), in)
 	}, tenantOut)
 }
 
 func handleDeleteTenant(d Deps) http.Handler {
-	return removed(d, func(r *http.Request) error { return d.Service.DeleteTenant(r.Context(), tid(r)) })
+	return removed(d, func(r *http.Request) error { return d.Service.Admin.DeleteTenant(r.Context(), tid(r)) })
 }
 
 // API keys.
@@ -279,7 +279,7 @@ type apiKeyInput struct {
 
 func handleCreateAPIKey(d Deps) http.Handler {
 	return written(d, http.StatusCreated, func(r *http.Request, in apiKeyInput) (apiKeyJSON, error) {
-		k, secret, err := d.Service.CreateAPIKey(r.Context(), tid(r), in.Name)
+		k, secret, err := d.Service.Admin.CreateAPIKey(r.Context(), tid(r), in.Name)
 		if err != nil {
 			return apiKeyJSON{}, err
 		}
@@ -291,13 +291,13 @@ func handleCreateAPIKey(d Deps) http.Handler {
 
 func handleListAPIKeys(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) ([]*identity.APIKey, error) {
-		return d.Service.ListAPIKeys(r.Context(), tid(r))
+		return d.Service.Admin.ListAPIKeys(r.Context(), tid(r))
 	}, func(ks []*identity.APIKey) map[string]any { return map[string]any{"api_keys": mapSlice(ks, apiKeyOut)} })
 }
 
 func handleRevokeAPIKey(d Deps) http.Handler {
 	return removed(d, func(r *http.Request) error {
-		return d.Service.RevokeAPIKey(r.Context(), tid(r), r.PathValue("kid"))
+		return d.Service.Admin.RevokeAPIKey(r.Context(), tid(r), r.PathValue("kid"))
 	})
 }
 
@@ -305,19 +305,19 @@ func handleRevokeAPIKey(d Deps) http.Handler {
 
 func handleCreateUser(d Deps) http.Handler {
 	return written(d, http.StatusCreated, func(r *http.Request, in identity.UserInput) (*identity.User, error) {
-		return d.Service.CreateUser(r.Context(), tid(r), in)
+		return d.Service.Admin.CreateUser(r.Context(), tid(r), in)
 	}, userOut)
 }
 
 func handleListUsers(d Deps) http.Handler {
 	return paged(d, "users", false, func(r *http.Request, p identity.Page) ([]*identity.User, string, error) {
 		q := r.URL.Query()
-		return d.Service.ListUsers(r.Context(), tid(r), identity.UserFilter{Email: q.Get("email"), Username: q.Get("username")}, p)
+		return d.Service.Admin.ListUsers(r.Context(), tid(r), identity.UserFilter{Email: q.Get("email"), Username: q.Get("username")}, p)
 	}, userOut)
 }
 
 func getUser(d Deps, r *http.Request) (*identity.User, error) {
-	return d.Service.GetUser(r.Context(), tid(r), r.PathValue("uid"))
+	return d.Service.Admin.GetUser(r.Context(), tid(r), r.PathValue("uid"))
 }
 
 func handleGetUser(d Deps) http.Handler {
@@ -326,17 +326,19 @@ func handleGetUser(d Deps) http.Handler {
 
 func handleUpdateUser(d Deps) http.Handler {
 	return written(d, http.StatusOK, func(r *http.Request, in identity.UserInput) (*identity.User, error) {
-		return d.Service.UpdateUser(r.Context(), tid(r), r.PathValue("uid"), in)
+		return d.Service.Admin.UpdateUser(r.Context(), tid(r), r.PathValue("uid"), in)
 	}, userOut)
 }
 
 func handleDeleteUser(d Deps) http.Handler {
-	return removed(d, func(r *http.Request) error { return d.Service.DeleteUser(r.Context(), tid(r), r.PathValue("uid")) })
+	return removed(d, func(r *http.Request) error {
+		return d.Service.Admin.DeleteUser(r.Context(), tid(r), r.PathValue("uid"))
+	})
 }
 
 func handleListSessions(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) ([]*identity.Session, error) {
-		return d.Service.ListUserSessions(r.Context(), tid(r), r.PathValue("uid"))
+		return d.Service.Admin.ListUserSessions(r.Context(), tid(r), r.PathValue("uid"))
 	}, func(ss []*identity.Session) map[string]any {
 		return map[string]any{"sessions": mapSlice(ss, sessionOut)}
 	})
@@ -344,13 +346,13 @@ func handleListSessions(d Deps) http.Handler {
 
 func handleRevokeSessions(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) (int, error) {
-		return d.Service.RevokeUserSessions(r.Context(), tid(r), r.PathValue("uid"))
+		return d.Service.Admin.RevokeUserSessions(r.Context(), tid(r), r.PathValue("uid"))
 	}, func(n int) map[string]int { return map[string]int{"revoked": n} })
 }
 
 func handleLiftThrottle(d Deps) http.Handler {
 	return removed(d, func(r *http.Request) error {
-		return d.Service.LiftThrottle(r.Context(), tid(r), r.PathValue("uid"))
+		return d.Service.Auth.LiftThrottle(r.Context(), tid(r), r.PathValue("uid"))
 	})
 }
 
@@ -358,31 +360,31 @@ func handleLiftThrottle(d Deps) http.Handler {
 
 func handleCreateOrganisation(d Deps) http.Handler {
 	return written(d, http.StatusCreated, func(r *http.Request, in identity.OrganisationInput) (*identity.Organisation, error) {
-		return d.Service.CreateOrganisation(r.Context(), tid(r), in)
+		return d.Service.Admin.CreateOrganisation(r.Context(), tid(r), in)
 	}, orgOut)
 }
 
 func handleListOrganisations(d Deps) http.Handler {
 	return paged(d, "organisations", false, func(r *http.Request, p identity.Page) ([]*identity.Organisation, string, error) {
-		return d.Service.ListOrganisations(r.Context(), tid(r), p)
+		return d.Service.Admin.ListOrganisations(r.Context(), tid(r), p)
 	}, orgOut)
 }
 
 func handleGetOrganisation(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) (*identity.Organisation, error) {
-		return d.Service.GetOrganisation(r.Context(), tid(r), r.PathValue("oid"))
+		return d.Service.Admin.GetOrganisation(r.Context(), tid(r), r.PathValue("oid"))
 	}, orgOut)
 }
 
 func handleUpdateOrganisation(d Deps) http.Handler {
 	return written(d, http.StatusOK, func(r *http.Request, in identity.OrganisationInput) (*identity.Organisation, error) {
-		return d.Service.UpdateOrganisation(r.Context(), tid(r), r.PathValue("oid"), in)
+		return d.Service.Admin.UpdateOrganisation(r.Context(), tid(r), r.PathValue("oid"), in)
 	}, orgOut)
 }
 
 func handleDeleteOrganisation(d Deps) http.Handler {
 	return removed(d, func(r *http.Request) error {
-		return d.Service.DeleteOrganisation(r.Context(), tid(r), r.PathValue("oid"))
+		return d.Service.Admin.DeleteOrganisation(r.Context(), tid(r), r.PathValue("oid"))
 	})
 }
 
@@ -391,7 +393,7 @@ func handleDeleteOrganisation(d Deps) http.Handler {
 func handleListEvents(d Deps) http.Handler {
 	return paged(d, "events", false, func(r *http.Request, p identity.Page) ([]*identity.Event, string, error) {
 		q := r.URL.Query()
-		return d.Service.ListEvents(r.Context(), tid(r), identity.EventFilter{Type: q.Get("type"), UserID: q.Get("user_id")}, p)
+		return d.Service.Admin.ListEvents(r.Context(), tid(r), identity.EventFilter{Type: q.Get("type"), UserID: q.Get("user_id")}, p)
 	}, func(e *identity.Event) eventJSON {
 		return eventJSON{e.ID, e.Type, e.UserID, e.SessionID, e.CreatedAt, obj(e.Data)}
 	})
@@ -422,7 +424,7 @@ func recoveryCodesOut(codes []string) map[string][]string {
 
 func handleGetTOTP(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) (*identity.TOTPCredential, error) {
-		return d.Service.TOTPStatus(r.Context(), tid(r), r.PathValue("uid"))
+		return d.Service.SecondFactor.TOTPStatus(r.Context(), tid(r), r.PathValue("uid"))
 	}, func(c *identity.TOTPCredential) totpStatusJSON {
 		status := "pending"
 		if c.Confirmed() {
@@ -434,7 +436,7 @@ func handleGetTOTP(d Deps) http.Handler {
 
 func handleBeginTOTP(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) (*identity.TOTPEnrolment, error) {
-		return d.Service.BeginTOTP(r.Context(), tid(r), r.PathValue("uid"))
+		return d.Service.SecondFactor.BeginTOTP(r.Context(), tid(r), r.PathValue("uid"))
 	}, func(e *identity.TOTPEnrolment) totpEnrolmentJSON {
 		return totpEnrolmentJSON{e.Secret, e.OTPAuthURL, e.QRPNG}
 	})
@@ -442,18 +444,18 @@ func handleBeginTOTP(d Deps) http.Handler {
 
 func handleConfirmTOTP(d Deps) http.Handler {
 	return written(d, http.StatusOK, func(r *http.Request, in totpConfirmInput) ([]string, error) {
-		return d.Service.ConfirmTOTP(r.Context(), tid(r), r.PathValue("uid"), in.Code)
+		return d.Service.SecondFactor.ConfirmTOTP(r.Context(), tid(r), r.PathValue("uid"), in.Code)
 	}, recoveryCodesOut)
 }
 
 func handleRegenerateRecoveryCodes(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) ([]string, error) {
-		return d.Service.RegenerateRecoveryCodes(r.Context(), tid(r), r.PathValue("uid"))
+		return d.Service.SecondFactor.RegenerateRecoveryCodes(r.Context(), tid(r), r.PathValue("uid"))
 	}, recoveryCodesOut)
 }
 
 func handleDisableTOTP(d Deps) http.Handler {
 	return removed(d, func(r *http.Request) error {
-		return d.Service.DisableTOTP(r.Context(), tid(r), r.PathValue("uid"))
+		return d.Service.SecondFactor.DisableTOTP(r.Context(), tid(r), r.PathValue("uid"))
 	})
 }

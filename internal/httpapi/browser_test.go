@@ -54,8 +54,8 @@ func TestCORSInBrowser(t *testing.T) {
 	}
 	allowed, other := page(t), page(t)
 	env := httpapitest.Start(t, httpapitest.Config{Argon: httpapitest.CheapArgon, CORSOrigins: []string{allowed.URL}})
-	env.Service.Limiter = ratelimit.NewMemory(env.Now)
-	env.Service.Config.IPLimit = ratelimit.Limit{Count: 100, Period: time.Minute}
+	env.Service.Auth.Limiter = ratelimit.NewMemory(env.Now)
+	env.Service.Auth.Config.IPLimit = ratelimit.Limit{Count: 100, Period: time.Minute}
 	tid := env.MustTenant(t, "browser")
 	env.MustUser(t, tid, map[string]any{"email": "ada@example.com", "password": "correct horse battery"})
 

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -157,30 +156,12 @@ func (s *blockingStore) GetTenantByAlias(ctx context.Context, alias string) (*id
 	return nil, identity.Internal(ctx.Err())
 }
 
-// syncBuffer is a log destination the server and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Ensure a client that disconnects while its login is in the store is
 // logged at info and counted as 499, never as an error or a 500.
 func TestClientGoneIs499(t *testing.T) {
 	base := httpapitest.New(t, httpapitest.CheapArgon)
 	store := &blockingStore{Store: base.Store, entered: make(chan struct{}, 1)}
-	logs := &syncBuffer{}
+	logs := &httpapitest.Buffer{}
 	mets := metrics.New()
 	env := httpapitest.Start(t, httpapitest.Config{Argon: httpapitest.CheapArgon, Store: store,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Metrics: mets})
@@ -248,8 +229,8 @@ func grep(b []byte, s string) string {
 func TestEveryDialectRouteAdmitsByAddress(t *testing.T) {
 	env := httpapitest.New(t, httpapitest.CheapArgon)
 	tid := env.MustTenant(t, "acme")
-	env.Service.Limiter = ratelimit.NewMemory(env.Now)
-	env.Service.Config.IPLimit = ratelimit.Limit{Count: 1, Period: time.Hour}
+	env.Service.Auth.Limiter = ratelimit.NewMemory(env.Now)
+	env.Service.Auth.Config.IPLimit = ratelimit.Limit{Count: 1, Period: time.Hour}
 	for i, tc := range []struct{ path, shape string }{
 		{"/v3/accounts/login", "accounts-v3"},
 		{"/v3/accounts/login-refresh-token", "accounts-v3"},

@@ -37,8 +37,8 @@ func TestImportHashOverCostCap(t *testing.T) {
 // cost 31 held a hashing worker for days.
 func TestLoginWithStoredHashOverCostCap(t *testing.T) {
 	env := httpapitest.New(t, httpapitest.CheapArgon)
-	var logs syncBuffer
-	env.Service.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	var logs httpapitest.Buffer
+	env.Service.Auth.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	tid := env.MustTenant(t, "legacy")
 	env.MustUser(t, tid, map[string]any{"email": "old@example.com", "password": "correct horse battery"})
 	ctx := context.Background()

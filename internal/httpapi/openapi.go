@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/latchauth/latch/internal/metrics"
@@ -314,10 +313,4 @@ func handleOpenAPI(d Deps) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(OpenAPI(d.Version))
 	})
-}
-
-// PatternPath splits a ServeMux pattern into method and OpenAPI path.
-func PatternPath(pattern string) (method, path string) {
-	method, path, _ = strings.Cut(pattern, " ")
-	return strings.ToLower(method), path
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/latchauth/latch/internal/httpapi/appauth"
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
 	"github.com/latchauth/latch/internal/httpapi/wire"
-	"github.com/latchauth/latch/internal/metrics"
 	"github.com/latchauth/latch/internal/webhook"
 )
 
@@ -79,27 +78,13 @@ func publicRoutes(d Deps) map[string]http.Handler {
 
 // dialectRoutes are the login dialects' routes.
 func dialectRoutes(d Deps) []wire.Route {
+	wd := wire.Deps{Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}
+	if d.Service != nil { // nil when only the patterns are wanted (the OpenAPI document)
+		wd.Auth = d.Service.Auth
+	}
 	return slices.Concat(
-		accountsv3.Routes(accountsv3.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
-		appauth.Routes(appauth.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
-		tokenlogin.Routes(tokenlogin.Deps{Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger}),
+		accountsv3.Routes(wd), appauth.Routes(wd), tokenlogin.Routes(wd),
 	)
-}
-
-// Routes returns every route pattern the server serves.
-func Routes() []string {
-	var out []string
-	d := Deps{Metrics: metrics.New()}
-	for p := range adminRoutes(d) {
-		out = append(out, p)
-	}
-	for p := range publicRoutes(d) {
-		out = append(out, p)
-	}
-	for _, rt := range dialectRoutes(d) {
-		out = append(out, rt.Pattern, "OPTIONS "+rt.Path())
-	}
-	return out
 }
 
 func addRoutes(mux *http.ServeMux, d Deps, cors *wire.CORS) {
@@ -112,8 +97,8 @@ func addRoutes(mux *http.ServeMux, d Deps, cors *wire.CORS) {
 	}
 	// The operator console exists only where the admin API does.
 	if d.AdminToken != "" {
-		mux.Handle(console.Prefix, console.New(console.Deps{Service: d.Service, Sessions: d.Store, AdminToken: d.AdminToken,
-			Clients: d.Clients, Pinger: d.Webhooks, Samples: d.ConsoleSamples, NewSecret: webhook.NewSecret, Logger: d.Logger, Now: d.Service.Now}))
+		mux.Handle(console.Prefix, console.New(console.Deps{Service: d.Service, Clients: d.Clients, Pinger: d.Webhooks,
+			Samples: d.ConsoleSamples, NewSecret: webhook.NewSecret, Logger: d.Logger, Now: d.Service.Console.Now}))
 	}
 	// Every dialect route runs behind the same middleware, applied here
 	// and nowhere else: the client, the address limit before the body is

@@ -11,6 +11,7 @@ import (
 	"github.com/latchauth/latch/internal/httpapi/accountsv3"
 	"github.com/latchauth/latch/internal/httpapi/appauth"
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
+	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/metrics"
 )
 
@@ -20,8 +21,9 @@ type Saturation interface {
 	Saturated() bool
 }
 
-// shedMessage is identity's message for a refusal by the hashing pool.
-const shedMessage = "the server is busy; retry after the time in Retry-After"
+// shedMessage is what a dialect says of a refusal by the hashing pool, as
+// wire.Edge writes identity's.
+const shedMessage = "the server is busy" + wire.RetryHint
 
 // shedPause is how long a refusal waits before it is written. A client
 // that ignores Retry-After and resends at once (a flood, a naive retry

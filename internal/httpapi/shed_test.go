@@ -51,8 +51,9 @@ func newShedFixture(t *testing.T, saturated bool) *shedFixture {
 		Hashing: saturation(saturated)}
 	f.shed = httptest.NewServer(httpapi.NewServer(deps))
 	t.Cleanup(f.shed.Close)
-	svc := *env.Service
-	svc.Passwords = overloaded{env.Hasher}
+	svc, auth := *env.Service, *env.Service.Auth
+	auth.Passwords = overloaded{env.Hasher}
+	svc.Auth = &auth
 	deps.Service, deps.Hashing = &svc, nil
 	f.refusing = httptest.NewServer(httpapi.NewServer(deps))
 	t.Cleanup(f.refusing.Close)
@@ -161,7 +162,7 @@ func TestShedOnlyPasswordLogins(t *testing.T) {
 // was a WARN line of the request log, ~2,700 a second under the flood).
 func TestShedLogsOnceNotPerRefusal(t *testing.T) {
 	f := newShedFixture(t, true)
-	var logs syncBuffer
+	var logs httpapitest.Buffer
 	m := metrics.New()
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Service: f.env.Service, Store: f.env.Store, Keys: f.env.Keys, Metrics: m,
 		Hashing: saturation(true), Logger: slog.New(slog.NewTextHandler(&logs, nil))}))

@@ -18,14 +18,14 @@ import (
 // milliseconds after it; read and encoded once per batch, after the
 // batch's events were written). A user deleted since is rendered with its
 // id only.
-func WebhookPayload(svc *identity.Service) func(ctx context.Context, ds []*identity.Delivery) error {
+func WebhookPayload(wh *identity.Webhooks) func(ctx context.Context, ds []*identity.Delivery) error {
 	return func(ctx context.Context, ds []*identity.Delivery) error {
 		users := map[string][]byte{}
 		for _, d := range ds {
 			key := d.TenantID + "/" + d.UserID
 			data, ok := users[key]
 			if !ok {
-				u, err := renderUser(ctx, svc, d.TenantID, d.UserID)
+				u, err := renderUser(ctx, wh, d.TenantID, d.UserID)
 				if err != nil {
 					return err
 				}
@@ -49,28 +49,10 @@ func WebhookPayload(svc *identity.Service) func(ctx context.Context, ds []*ident
 	}
 }
 
-func renderUser(ctx context.Context, svc *identity.Service, tenantID, userID string) (accountsv3.User, error) {
-	if userID == "" {
-		return accountsv3.RenderUser(&identity.User{}, nil, nil), nil
-	}
-	u, err := svc.Users.GetUser(ctx, tenantID, userID)
-	if identity.ErrorCode(err) == identity.ENOTFOUND {
-		return accountsv3.RenderUser(&identity.User{ID: userID}, nil, nil), nil
-	} else if err != nil {
+func renderUser(ctx context.Context, wh *identity.Webhooks, tenantID, userID string) (accountsv3.User, error) {
+	u, org, parent, err := wh.EventUser(ctx, tenantID, userID)
+	if err != nil {
 		return accountsv3.User{}, err
-	}
-	var org, parent *identity.Organisation
-	if orgs, err := svc.UserOrganisations(ctx, u); err != nil {
-		return accountsv3.User{}, err
-	} else if len(orgs) > 0 {
-		org = orgs[0]
-		if org.ParentID != "" {
-			if parent, err = svc.Organisations.GetOrganisation(ctx, tenantID, org.ParentID); identity.ErrorCode(err) == identity.ENOTFOUND {
-				parent = nil
-			} else if err != nil {
-				return accountsv3.User{}, err
-			}
-		}
 	}
 	return accountsv3.RenderUser(u, org, parent), nil
 }
@@ -128,7 +110,7 @@ type deliveryJSON struct {
 
 func handleCreateWebhook(d Deps) http.Handler {
 	return written(d, http.StatusCreated, func(r *http.Request, in identity.WebhookInput) (webhookJSON, error) {
-		w, secret, err := d.Service.CreateWebhook(r.Context(), tid(r), in, webhook.NewSecret)
+		w, secret, err := d.Service.Webhooks.Create(r.Context(), tid(r), in, webhook.NewSecret)
 		if err != nil {
 			return webhookJSON{}, err
 		}
@@ -157,12 +139,12 @@ func handleGetWebhook(d Deps) http.Handler {
 
 func handleUpdateWebhook(d Deps) http.Handler {
 	return written(d, http.StatusOK, func(r *http.Request, in identity.WebhookInput) (*identity.WebhookEndpoint, error) {
-		return d.Service.UpdateWebhook(r.Context(), tid(r), r.PathValue("wid"), in)
+		return d.Service.Webhooks.Update(r.Context(), tid(r), r.PathValue("wid"), in)
 	}, webhookOut)
 }
 
 func handleDeleteWebhook(d Deps) http.Handler {
-	return removed(d, func(r *http.Request) error { return d.Service.DeleteWebhook(r.Context(), tid(r), r.PathValue("wid")) })
+	return removed(d, func(r *http.Request) error { return d.Service.Webhooks.Delete(r.Context(), tid(r), r.PathValue("wid")) })
 }
 
 func handleListDeliveries(d Deps) http.Handler {

@@ -51,13 +51,7 @@ func newHookBench(b *testing.B, store string) *hookBench {
 	}
 	h := &hookBench{env: env, tenant: env.MustTenant(b, "bench"), seen: map[string]int{}}
 	env.MustUser(b, h.tenant, map[string]any{"email": "ada@example.com", "password": "correct horse battery"})
-	d := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
-		Client: webhook.Guard{AllowPrivate: true}.Client(webhook.Timeout), Logger: slog.New(slog.DiscardHandler)}
-	env.Service.EventsWritten = d.Wake
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
-	b.Cleanup(func() { cancel(); <-done })
+	env.Deliver(b, webhook.Timeout)
 	h.rcv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		now := time.Now()
@@ -250,7 +244,7 @@ func BenchmarkDispatcherCeiling(b *testing.B) {
 					evs = evs[:0]
 				}
 			}
-			d := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
+			d := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.Webhooks.Secret, Render: httpapi.WebhookPayload(env.Service.Webhooks),
 				Client: webhook.Guard{AllowPrivate: true}.Client(webhook.Timeout), Logger: slog.New(slog.DiscardHandler)}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})

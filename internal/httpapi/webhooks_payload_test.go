@@ -60,7 +60,8 @@ type typedUser struct {
 	} `json:"emailPreference"`
 }
 
-type typedOrganization struct {
+// typedCompany is what an organisation and a reseller both carry.
+type typedCompany struct {
 	ID           string    `json:"id"`
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
@@ -68,7 +69,11 @@ type typedOrganization struct {
 	Email        string    `json:"email"`
 	Description  string    `json:"description"`
 	AllowedUsers int       `json:"allowedUsers"`
-	Address      struct {
+}
+
+type typedOrganization struct {
+	typedCompany
+	Address struct {
 		AddressLine1 string `json:"addressLine1"`
 		AddressLine2 string `json:"addressLine2"`
 		City         string `json:"city"`
@@ -81,14 +86,8 @@ type typedOrganization struct {
 }
 
 type typedReseller struct {
-	ID                   string    `json:"id"`
-	CreatedAt            time.Time `json:"createdAt"`
-	UpdatedAt            time.Time `json:"updatedAt"`
-	Name                 string    `json:"name"`
-	Email                string    `json:"email"`
-	Description          string    `json:"description"`
-	AllowedUsers         int       `json:"allowedUsers"`
-	AllowedOrganizations int       `json:"allowedOrganizations"`
+	typedCompany
+	AllowedOrganizations int `json:"allowedOrganizations"`
 }
 
 // nullable lists the keys whose value may be null where the reference
@@ -174,7 +173,7 @@ func TestWebhookPayloadGolden(t *testing.T) {
 		t.Fatalf("login: %d", r.Status)
 	}
 	want := httpapitest.ReadJSON(t, "testdata/reference-webhook-logged-in.json")
-	render := httpapi.WebhookPayload(env.Service)
+	render := httpapi.WebhookPayload(env.Service.Webhooks)
 	for who, uid := range users {
 		for _, typ := range identity.EventTypes {
 			d := &identity.Delivery{ID: identity.NewID(), TenantID: tid, EventID: identity.NewID(), EventType: typ, UserID: uid, EventAt: time.Now()}

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,7 +19,6 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/latchauth/latch/internal/httpapi"
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/webhook"
 )
@@ -80,23 +78,18 @@ type hookEnv struct {
 }
 
 // setupHooks starts a server and a dispatcher delivering to private
-// addresses unless guarded, with fast retries; an endpoint failing for
-// 500 ms is suspended. The options change the dispatcher before it runs.
+// addresses unless guarded, with fast retries, on the Env's clock: an
+// endpoint failing for an hour by that clock is suspended (a test moves
+// the clock to get there). The options change the dispatcher before it
+// runs.
 func setupHooks(t *testing.T, guarded bool, timeout time.Duration, options ...func(*webhook.Dispatcher)) *hookEnv {
 	env := httpapitest.New(t, httpapitest.CheapArgon)
 	h := &hookEnv{Env: env, tenant: env.MustTenant(t, "hooks")}
 	env.MustUser(t, h.tenant, map[string]any{"email": "ada@example.com", "password": "correct horse battery", "first_name": "Ada"})
-	h.disp = &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
-		Client: webhook.Guard{AllowPrivate: !guarded}.Client(timeout), RetryBase: 50 * time.Millisecond, SuspendAfter: 500 * time.Millisecond, Poll: 20 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler)}
-	for _, o := range options {
-		o(h.disp)
-	}
-	env.Service.EventsWritten = h.disp.Wake
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { h.disp.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	h.disp = env.Deliver(t, timeout, append([]func(*webhook.Dispatcher){func(d *webhook.Dispatcher) {
+		d.Client = webhook.Guard{AllowPrivate: !guarded}.Client(timeout)
+		d.RetryBase, d.SuspendAfter, d.Poll = 50*time.Millisecond, time.Hour, 20*time.Millisecond
+	}}, options...)...)
 	return h
 }
 
@@ -223,29 +216,32 @@ func TestWebhookRetries(t *testing.T) {
 }
 
 // Ensure an endpoint is suspended once its deliveries have failed without
-// a success for SuspendAfter, keeps its events, and delivers them once
-// re-enabled.
+// a success for SuspendAfter (by the dispatcher's clock, which the test
+// moves), keeps its events queued, and delivers them once re-enabled. (That
+// a suspended endpoint is never claimed is the conformance suite's.)
 func TestWebhookSuspendAndReenable(t *testing.T) {
 	h := setupHooks(t, false, time.Second)
 	rcv := newReceiver(t)
 	rcv.status.Store(http.StatusServiceUnavailable)
 	id, _ := h.endpoint(t, rcv.URL, nil)
 	h.login(t)
-	rcv.wait(t, 2)
-	deadline := time.Now().Add(30 * time.Second)
-	for h.endpointStatus(t, id) != "suspended" {
+	rcv.wait(t, 2) // the first attempt and a retry: failing since then
+	if s := h.endpointStatus(t, id); s != "unhealthy" {
+		t.Fatalf("status after failures within the hour: %s", s)
+	}
+	h.Advance(2 * time.Hour)
+	h.disp.Wake()
+	for deadline := time.Now().Add(30 * time.Second); h.endpointStatus(t, id) != "suspended"; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("not suspended: %s", h.endpointStatus(t, id))
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	for len(rcv.arrived) > 0 { // attempts before the suspension
 		<-rcv.arrived
 	}
 	h.login(t) // queued while suspended
-	time.Sleep(300 * time.Millisecond)
-	if n := len(rcv.arrived); n != 0 {
-		t.Fatalf("%d deliveries to a suspended endpoint", n)
+	if ds := h.deliveries(t, id); len(ds) != 2 || ds[0]["status"] != "pending" || ds[1]["status"] != "pending" {
+		t.Fatalf("deliveries of the suspended endpoint: %v", ds)
 	}
 	rcv.status.Store(http.StatusOK)
 	if r := h.Admin(t, "PATCH", "/admin/v1/tenants/"+h.tenant+"/webhooks/"+id, map[string]any{"status": "healthy"}); r.Status != http.StatusOK {
@@ -307,13 +303,7 @@ func BenchmarkLoginToDelivery(b *testing.B) {
 	env := httpapitest.New(b, httpapitest.CheapArgon)
 	tid := env.MustTenant(b, "bench")
 	env.MustUser(b, tid, map[string]any{"email": "ada@example.com", "password": "correct horse battery"})
-	disp := &webhook.Dispatcher{Store: env.Store, Secret: env.Service.WebhookSecret, Render: httpapi.WebhookPayload(env.Service),
-		Client: webhook.Guard{AllowPrivate: true}.Client(5 * time.Second), Logger: slog.New(slog.DiscardHandler)}
-	env.Service.EventsWritten = disp.Wake
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { disp.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	env.Deliver(b, 5*time.Second)
 
 	var mu sync.Mutex
 	var lat []time.Duration

@@ -69,7 +69,7 @@ func (q *Quota) update(r ratelimit.Result, now time.Time) {
 }
 
 func errLimited(limit string, retry time.Duration) *Error {
-	return &Error{Code: ERATELIMITED, Field: limit, RetryAfter: retry, Message: "too many requests; retry after the time in Retry-After"}
+	return &Error{Code: ERATELIMITED, Field: limit, RetryAfter: retry, Message: "too many requests"}
 }
 
 // allow counts one request under key against l; when perAddress, the
@@ -77,17 +77,17 @@ func errLimited(limit string, retry time.Duration) *Error {
 // through: limits protect the service, and failing closed would turn a
 // Redis outage into a login outage (ratelimit.Fallback normally answers
 // from memory first).
-func (s *Service) allow(ctx context.Context, c Client, name, key string, l ratelimit.Limit, perAddress bool) (ratelimit.Result, error) {
-	if s.Limiter == nil || l.Off() {
+func (a *Auth) allow(ctx context.Context, c Client, name, key string, l ratelimit.Limit, perAddress bool) (ratelimit.Result, error) {
+	if a.Limiter == nil || l.Off() {
 		return ratelimit.Result{Allowed: true}, nil
 	}
-	res, err := s.Limiter.Allow(ctx, key, l)
+	res, err := a.Limiter.Allow(ctx, key, l)
 	if err != nil {
-		s.log().WarnContext(ctx, "rate limiter failed; request let through", "limit", name, "err", err)
+		a.log().WarnContext(ctx, "rate limiter failed; request let through", "limit", name, "err", err)
 		return ratelimit.Result{Allowed: true}, nil
 	}
 	if perAddress {
-		c.Quota.update(res, s.now())
+		c.Quota.update(res, a.now())
 	}
 	if !res.Allowed {
 		return res, errLimited(name, res.RetryAfter)
@@ -98,8 +98,8 @@ func (s *Service) allow(ctx context.Context, c Client, name, key string, l ratel
 // AdmitIP counts a request to a login route (action "login", "refresh",
 // …) against the client address's limit (IPv6 by /64). It runs first,
 // before the body is read, so that a flood costs no parsing and no hashing.
-func (s *Service) AdmitIP(ctx context.Context, action string, c Client) error {
-	_, err := s.allow(ctx, c, "ip", "ip:"+action+":"+AddressKey(c.IP), s.Config.IPLimit, true)
+func (a *Auth) AdmitIP(ctx context.Context, action string, c Client) error {
+	_, err := a.allow(ctx, c, "ip", "ip:"+action+":"+AddressKey(c.IP), a.Config.IPLimit, true)
 	return err
 }
 
@@ -129,26 +129,26 @@ func ceilingKey(acct string) string       { return "acct:" + acct }
 // Only failures fill the streak and the ceiling (countFailure): a
 // successful login never uses up a limit. It returns the address's
 // streak.
-func (s *Service) admitLogin(ctx context.Context, tenant *Tenant, user *User, acct string, req LoginRequest, pol Config) (int, error) {
-	if s.Limiter == nil {
+func (a *Auth) admitLogin(ctx context.Context, tenant *Tenant, user *User, acct string, req LoginRequest, pol Config) (int, error) {
+	if a.Limiter == nil {
 		return 0, nil
 	}
 	c := req.Client
 	addr := AddressKey(c.IP)
 	if tenant != nil && tenant.Settings.RateLimitIP != "" {
-		if _, err := s.allow(ctx, c, "tenant_ip", "tip:"+tenant.ID+":"+addr, pol.IPLimit, true); err != nil {
+		if _, err := a.allow(ctx, c, "tenant_ip", "tip:"+tenant.ID+":"+addr, pol.IPLimit, true); err != nil {
 			return 0, err
 		}
 	}
-	n, last, err := s.Limiter.Failures(ctx, failureKey(acct, addr))
+	n, last, err := a.Limiter.Failures(ctx, failureKey(acct, addr))
 	if err != nil {
-		s.log().WarnContext(ctx, "rate limiter failed; failure streak not checked", "err", err)
+		a.log().WarnContext(ctx, "rate limiter failed; failure streak not checked", "err", err)
 		return 0, nil
 	}
-	if wait := last.Add(failureDelay(n)).Sub(s.now()); n >= FreeFailures && wait > 0 {
+	if wait := last.Add(failureDelay(n)).Sub(a.now()); n >= FreeFailures && wait > 0 {
 		// Only on this (rare) path: has an admin lifted the throttle since?
-		if _, lifted, err := s.Limiter.Failures(ctx, "lift:"+acct); err == nil && lifted.After(last) {
-			s.Limiter.Reset(ctx, failureKey(acct, addr))
+		if _, lifted, err := a.Limiter.Failures(ctx, "lift:"+acct); err == nil && lifted.After(last) {
+			a.Limiter.Reset(ctx, failureKey(acct, addr))
 			n = 0
 		} else {
 			return n, errLimited("failed_logins", wait)
@@ -157,12 +157,12 @@ func (s *Service) admitLogin(ctx context.Context, tenant *Tenant, user *User, ac
 	if pol.AccountLimit.Off() {
 		return n, nil
 	}
-	res, err := s.Limiter.Peek(ctx, ceilingKey(acct), pol.AccountLimit)
+	res, err := a.Limiter.Peek(ctx, ceilingKey(acct), pol.AccountLimit)
 	if err != nil {
-		s.log().WarnContext(ctx, "rate limiter failed; failure ceiling not checked", "err", err)
+		a.log().WarnContext(ctx, "rate limiter failed; failure ceiling not checked", "err", err)
 		return n, nil
 	}
-	if !res.Allowed && !s.knownAddress(ctx, user, addr) {
+	if !res.Allowed && !a.knownAddress(ctx, user, addr) {
 		return n, errLimited("account", res.RetryAfter)
 	}
 	return n, nil
@@ -171,15 +171,15 @@ func (s *Service) admitLogin(ctx context.Context, tenant *Tenant, user *User, ac
 // knownAddress reports whether the user logged in from addr recently. It
 // asks the store for unknown accounts too (user nil), so that the answer
 // takes the same time whether the account exists or not.
-func (s *Service) knownAddress(ctx context.Context, user *User, addr string) bool {
+func (a *Auth) knownAddress(ctx context.Context, user *User, addr string) bool {
 	id := ""
 	if user != nil {
 		id = user.ID
 	}
-	known, err := s.Users.KnownAddress(ctx, id, addr, s.now().Add(-KnownAddressLifetime))
+	known, err := a.Users.KnownAddress(ctx, id, addr, a.now().Add(-KnownAddressLifetime))
 	if err != nil {
 		// Unknown is the safe answer: the ceiling still binds.
-		s.log().WarnContext(ctx, "known addresses not read", "err", err)
+		a.log().WarnContext(ctx, "known addresses not read", "err", err)
 		return false
 	}
 	return known && user != nil
@@ -188,23 +188,23 @@ func (s *Service) knownAddress(ctx context.Context, user *User, addr string) boo
 // countFailure extends the address's failure streak on the account and
 // fills the account's failure ceiling. account.locked is recorded when
 // the streak starts costing delay and when the ceiling trips.
-func (s *Service) countFailure(ctx context.Context, tenant *Tenant, user *User, acct string, c Client, pol Config) {
-	if s.Limiter == nil {
+func (a *Auth) countFailure(ctx context.Context, tenant *Tenant, user *User, acct string, c Client, pol Config) {
+	if a.Limiter == nil {
 		return
 	}
-	n, err := s.Limiter.Fail(ctx, failureKey(acct, AddressKey(c.IP)), FailureMemory)
+	n, err := a.Limiter.Fail(ctx, failureKey(acct, AddressKey(c.IP)), FailureMemory)
 	if err != nil {
-		s.log().WarnContext(ctx, "rate limiter failed; failure not counted", "err", err)
+		a.log().WarnContext(ctx, "rate limiter failed; failure not counted", "err", err)
 	}
 	if n == FreeFailures && user != nil {
-		s.recordLock(ctx, tenant.ID, user.ID, c, LockFailedLogins, s.now().Add(failureDelay(n)))
+		a.recordLock(ctx, tenant.ID, user.ID, c, LockFailedLogins, a.now().Add(failureDelay(n)))
 	}
 	if pol.AccountLimit.Off() {
 		return
 	}
-	res, err := s.Limiter.Allow(ctx, ceilingKey(acct), pol.AccountLimit)
+	res, err := a.Limiter.Allow(ctx, ceilingKey(acct), pol.AccountLimit)
 	if err != nil {
-		s.log().WarnContext(ctx, "rate limiter failed; failure not counted against the ceiling", "err", err)
+		a.log().WarnContext(ctx, "rate limiter failed; failure not counted against the ceiling", "err", err)
 		return
 	}
 	if user == nil || (res.Allowed && res.Remaining > 0) {
@@ -212,50 +212,50 @@ func (s *Service) countFailure(ctx context.Context, tenant *Tenant, user *User, 
 	}
 	// Tripped: strangers are refused from now on. Record it once per
 	// period, not at every further failure.
-	once, err := s.Limiter.Allow(ctx, "locked:"+user.ID, ratelimit.Limit{Count: 1, Period: pol.AccountLimit.Period})
+	once, err := a.Limiter.Allow(ctx, "locked:"+user.ID, ratelimit.Limit{Count: 1, Period: pol.AccountLimit.Period})
 	if err != nil || !once.Allowed {
 		return
 	}
-	until := s.now().Add(pol.AccountLimit.Interval())
-	if p, err := s.Limiter.Peek(ctx, ceilingKey(acct), pol.AccountLimit); err == nil {
-		until = s.now().Add(p.RetryAfter)
+	until := a.now().Add(pol.AccountLimit.Interval())
+	if p, err := a.Limiter.Peek(ctx, ceilingKey(acct), pol.AccountLimit); err == nil {
+		until = a.now().Add(p.RetryAfter)
 	}
-	s.recordLock(ctx, tenant.ID, user.ID, c, LockCeiling, until)
+	a.recordLock(ctx, tenant.ID, user.ID, c, LockCeiling, until)
 }
 
 // LiftThrottle forgets the user's failure streaks (from every address),
 // failure ceiling and second-factor attempts, so that the user can log in
 // at once (admin).
-func (s *Service) LiftThrottle(ctx context.Context, tenantID, userID string) error {
-	user, err := s.GetUser(ctx, tenantID, userID)
+func (a *Auth) LiftThrottle(ctx context.Context, tenantID, userID string) error {
+	user, err := getUser(ctx, a.Users, tenantID, userID)
 	if err != nil {
 		return err
 	}
-	if err := s.SecondFactors.ClearSecondFactorAttempts(ctx, user.ID, ""); err != nil {
+	if err := a.SecondFactors.ClearSecondFactorAttempts(ctx, user.ID, ""); err != nil {
 		return err
 	}
-	if s.Limiter != nil {
+	if a.Limiter != nil {
 		names := []string{user.Email}
 		if user.Username != "" {
 			names = append(names, user.Username)
 		}
-		errs := []error{s.Limiter.Reset(ctx, "locked:"+user.ID)}
+		errs := []error{a.Limiter.Reset(ctx, "locked:"+user.ID)}
 		for _, name := range names {
 			acct := user.TenantID + ":" + EmailKey(name)
-			errs = append(errs, s.Limiter.Reset(ctx, ceilingKey(acct)))
+			errs = append(errs, a.Limiter.Reset(ctx, ceilingKey(acct)))
 			// Failure streaks are kept per address, and resetting every
 			// address's key would need a scan; instead the lift is
 			// recorded, and a streak whose last failure is older than the
 			// lift no longer delays.
-			_, err := s.Limiter.Fail(ctx, "lift:"+acct, FailureMemory)
+			_, err := a.Limiter.Fail(ctx, "lift:"+acct, FailureMemory)
 			errs = append(errs, err)
 		}
 		if err := errors.Join(errs...); err != nil {
 			return Internal(err)
 		}
 	}
-	s.log().InfoContext(ctx, "throttle lifted by admin", "user_id", user.ID, "tenant_id", user.TenantID)
-	s.audit(ctx, user.TenantID, user.ID, "throttle", "lifted", user.ID, nil)
+	a.log().InfoContext(ctx, "throttle lifted by admin", "user_id", user.ID, "tenant_id", user.TenantID)
+	a.audit(ctx, user.TenantID, user.ID, "throttle", "lifted", user.ID, nil)
 	return nil
 }
 
@@ -266,7 +266,7 @@ func (s *Service) LiftThrottle(ctx context.Context, tenantID, userID string) err
 func busy(err error) (*Error, bool) {
 	var ov interface{ RetryAfter() time.Duration }
 	if errors.As(err, &ov) {
-		return &Error{Code: EUNAVAILABLE, RetryAfter: ov.RetryAfter(), Message: "the server is busy; retry after the time in Retry-After", Err: err}, true
+		return &Error{Code: EUNAVAILABLE, RetryAfter: ov.RetryAfter(), Message: "the server is busy", Err: err}, true
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Code: EUNAVAILABLE, RetryAfter: time.Second, Message: "the request ended while it waited for the server", Err: err}, true

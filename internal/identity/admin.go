@@ -18,6 +18,20 @@ import (
 	"github.com/latchauth/latch/internal/ratelimit"
 )
 
+// Admin runs the admin use cases: tenants, users, organisations, API keys
+// and users' sessions, each write audited as admin.<resource>.<action>.
+// Its fields are its dependencies; all must be set.
+type Admin struct {
+	Runtime
+	Tenants       TenantStore
+	Users         UserStore
+	Organisations OrganisationStore
+	Sessions      UserSessions
+	AuditLog      EventLister
+	APIKeys       APIKeyStore
+	Passwords     PasswordHasher
+}
+
 // The admin API is latch's own contract, so its request bodies decode
 // straight into these inputs. Pointer fields distinguish "absent" (keep)
 // from "empty" (clear) in PATCH.
@@ -185,28 +199,28 @@ func (in *TenantInput) apply(t *Tenant, create bool) error {
 }
 
 // CreateTenant validates in and stores a new tenant.
-func (s *Service) CreateTenant(ctx context.Context, in TenantInput) (*Tenant, error) {
+func (ad *Admin) CreateTenant(ctx context.Context, in TenantInput) (*Tenant, error) {
 	if err := CheckText("", in); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := ad.now()
 	t := &Tenant{ID: NewID(), CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(t, true); err != nil {
 		return nil, err
 	}
-	if err := s.Tenants.CreateTenant(ctx, t); err != nil {
+	if err := ad.Tenants.CreateTenant(ctx, t); err != nil {
 		return nil, aliasConflict(err)
 	}
-	s.audit(ctx, t.ID, "", "tenant", "created", t.ID, tenantChanges(&Tenant{}, t))
+	ad.audit(ctx, t.ID, "", "tenant", "created", t.ID, tenantChanges(&Tenant{}, t))
 	return t, nil
 }
 
 // UpdateTenant applies the fields set in in.
-func (s *Service) UpdateTenant(ctx context.Context, id string, in TenantInput) (*Tenant, error) {
+func (ad *Admin) UpdateTenant(ctx context.Context, id string, in TenantInput) (*Tenant, error) {
 	if err := CheckText("", in); err != nil {
 		return nil, err
 	}
-	t, err := s.GetTenant(ctx, id)
+	t, err := ad.GetTenant(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -214,42 +228,38 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, in TenantInput) (
 	if err := in.apply(t, false); err != nil {
 		return nil, err
 	}
-	t.UpdatedAt = s.now()
-	if err := s.Tenants.UpdateTenant(ctx, t); err != nil {
+	t.UpdatedAt = ad.now()
+	if err := ad.Tenants.UpdateTenant(ctx, t); err != nil {
 		return nil, aliasConflict(err)
 	}
-	s.audit(ctx, t.ID, "", "tenant", "updated", t.ID, tenantChanges(&old, t))
+	ad.audit(ctx, t.ID, "", "tenant", "updated", t.ID, tenantChanges(&old, t))
 	return t, nil
 }
 
 // DeleteTenant removes the tenant and everything it owns, its audit log
 // included; the deletion itself is logged (there is no tenant left to
 // record it in).
-func (s *Service) DeleteTenant(ctx context.Context, id string) error {
+func (ad *Admin) DeleteTenant(ctx context.Context, id string) error {
 	id, err := wellFormed("tenant", id)
 	if err != nil {
 		return err
 	}
-	if err := s.Tenants.DeleteTenant(ctx, id); err != nil {
+	if err := ad.Tenants.DeleteTenant(ctx, id); err != nil {
 		return err
 	}
-	s.log().WarnContext(ctx, "admin write", "event", AdminEventPrefix+"tenant.deleted", "tenant_id", id)
+	ad.log().WarnContext(ctx, "admin write", "event", AdminEventPrefix+"tenant.deleted", "tenant_id", id)
 	return nil
 }
 
 // GetTenant returns the tenant with id; ENOTFOUND when there is none,
 // or when id is not an id at all.
-func (s *Service) GetTenant(ctx context.Context, id string) (*Tenant, error) {
-	id, err := wellFormed("tenant", id)
-	if err != nil {
-		return nil, err
-	}
-	return s.Tenants.GetTenant(ctx, id)
+func (ad *Admin) GetTenant(ctx context.Context, id string) (*Tenant, error) {
+	return getTenant(ctx, ad.Tenants, id)
 }
 
 // ListTenants returns a page of tenants.
-func (s *Service) ListTenants(ctx context.Context, p Page) ([]*Tenant, string, error) {
-	return s.Tenants.ListTenants(ctx, p)
+func (ad *Admin) ListTenants(ctx context.Context, p Page) ([]*Tenant, string, error) {
+	return ad.Tenants.ListTenants(ctx, p)
 }
 
 func aliasConflict(err error) error {
@@ -259,7 +269,7 @@ func aliasConflict(err error) error {
 	return err
 }
 
-func (s *Service) applyUser(ctx context.Context, u *User, in UserInput, create bool) error {
+func (ad *Admin) applyUser(ctx context.Context, u *User, in UserInput, create bool) error {
 	if in.Email != nil {
 		e := strings.TrimSpace(*in.Email)
 		if !ValidEmail(e) {
@@ -283,7 +293,7 @@ func (s *Service) applyUser(ctx context.Context, u *User, in UserInput, create b
 		if utf8.RuneCountInString(*in.Password) < 8 {
 			return Invalid("password", "must be at least 8 characters")
 		}
-		h, err := s.Passwords.Hash(ctx, *in.Password)
+		h, err := ad.Passwords.Hash(ctx, *in.Password)
 		if e, ok := busy(err); ok {
 			return e
 		} else if err != nil {
@@ -292,7 +302,7 @@ func (s *Service) applyUser(ctx context.Context, u *User, in UserInput, create b
 		u.PasswordHash = h
 	}
 	if in.PasswordHash != nil {
-		if err := s.Passwords.Check(*in.PasswordHash); err != nil {
+		if err := ad.Passwords.Check(*in.PasswordHash); err != nil {
 			return Invalid("password_hash", "%v", err)
 		}
 		u.PasswordHash = *in.PasswordHash
@@ -341,7 +351,7 @@ func (s *Service) applyUser(ctx context.Context, u *User, in UserInput, create b
 		for _, m := range u.Metadata {
 			old[m.Key] = m
 		}
-		now := s.now()
+		now := ad.now()
 		items := make([]MetadataItem, 0, len(*in.Metadata))
 		for _, m := range *in.Metadata {
 			if m.Key == "" || utf8.RuneCountInString(m.Key) > maxText || utf8.RuneCountInString(m.Value) > 4096 {
@@ -369,123 +379,144 @@ func (s *Service) applyUser(ctx context.Context, u *User, in UserInput, create b
 
 // CreateUser validates in, hashes the password (or checks an imported
 // hash) and stores a new user of the tenant.
-func (s *Service) CreateUser(ctx context.Context, tenantID string, in UserInput) (*User, error) {
+func (ad *Admin) CreateUser(ctx context.Context, tenantID string, in UserInput) (*User, error) {
 	if err := CheckText("", in); err != nil {
 		return nil, err
 	}
-	t, err := s.GetTenant(ctx, tenantID)
+	t, err := ad.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := ad.now()
 	u := &User{ID: NewID(), TenantID: t.ID, Status: StatusActive, CreatedAt: now, UpdatedAt: now}
-	if err := s.applyUser(ctx, u, in, true); err != nil {
+	if err := ad.applyUser(ctx, u, in, true); err != nil {
 		return nil, err
 	}
-	if err := s.Users.CreateUser(ctx, u); err != nil {
+	if err := ad.Users.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, u.TenantID, u.ID, "user", "created", u.ID, userChanges(&User{Status: StatusActive}, u))
-	return s.Users.GetUser(ctx, u.TenantID, u.ID)
+	ad.audit(ctx, u.TenantID, u.ID, "user", "created", u.ID, userChanges(&User{Status: StatusActive}, u))
+	return ad.Users.GetUser(ctx, u.TenantID, u.ID)
 }
 
 // UpdateUser applies the fields set in in. Disabling a user revokes its
 // sessions; a new password does too (in the store's same write), so a
 // stolen refresh token dies with the old password.
-func (s *Service) UpdateUser(ctx context.Context, tenantID, id string, in UserInput) (*User, error) {
+func (ad *Admin) UpdateUser(ctx context.Context, tenantID, id string, in UserInput) (*User, error) {
 	if err := CheckText("", in); err != nil {
 		return nil, err
 	}
-	u, err := s.GetUser(ctx, tenantID, id)
+	u, err := ad.GetUser(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
 	}
 	old := *u
-	if err := s.applyUser(ctx, u, in, false); err != nil {
+	if err := ad.applyUser(ctx, u, in, false); err != nil {
 		return nil, err
 	}
-	u.UpdatedAt = s.now()
-	if err := s.Users.UpdateUser(ctx, u); err != nil {
+	u.UpdatedAt = ad.now()
+	if err := ad.Users.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, u.TenantID, u.ID, "user", "updated", u.ID, userChanges(&old, u))
-	return s.Users.GetUser(ctx, u.TenantID, u.ID)
+	ad.audit(ctx, u.TenantID, u.ID, "user", "updated", u.ID, userChanges(&old, u))
+	return ad.Users.GetUser(ctx, u.TenantID, u.ID)
 }
 
 // DeleteUser removes the user and its sessions; its events stay (audit).
-func (s *Service) DeleteUser(ctx context.Context, tenantID, id string) error {
-	u, err := s.GetUser(ctx, tenantID, id)
+func (ad *Admin) DeleteUser(ctx context.Context, tenantID, id string) error {
+	u, err := ad.GetUser(ctx, tenantID, id)
 	if err != nil {
 		return err
 	}
-	if err := s.Users.DeleteUser(ctx, u.TenantID, u.ID); err != nil {
+	if err := ad.Users.DeleteUser(ctx, u.TenantID, u.ID); err != nil {
 		return err
 	}
-	s.audit(ctx, u.TenantID, u.ID, "user", "deleted", u.ID, nil)
+	ad.audit(ctx, u.TenantID, u.ID, "user", "deleted", u.ID, nil)
 	return nil
 }
 
 // GetUser returns a user of the tenant; ENOTFOUND when there is none, or
 // when either id is not an id at all.
-func (s *Service) GetUser(ctx context.Context, tenantID, id string) (*User, error) {
-	tenantID, err := wellFormed("tenant", tenantID)
-	if err != nil {
-		return nil, err
-	}
-	if id, err = wellFormed("user", id); err != nil {
-		return nil, err
-	}
-	return s.Users.GetUser(ctx, tenantID, id)
+func (ad *Admin) GetUser(ctx context.Context, tenantID, id string) (*User, error) {
+	return getUser(ctx, ad.Users, tenantID, id)
 }
 
 // ListUsers returns a page of the tenant's users, ENOTFOUND when the
 // tenant does not exist.
-func (s *Service) ListUsers(ctx context.Context, tenantID string, f UserFilter, p Page) ([]*User, string, error) {
+func (ad *Admin) ListUsers(ctx context.Context, tenantID string, f UserFilter, p Page) ([]*User, string, error) {
 	if err := errors.Join(CheckText("email", f.Email), CheckText("username", f.Username), CheckText("email_prefix", f.EmailPrefix)); err != nil {
 		return nil, "", AsError(err)
 	}
-	t, err := s.GetTenant(ctx, tenantID)
+	t, err := ad.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, "", err
 	}
-	return s.Users.ListUsers(ctx, t.ID, f, p)
+	return ad.Users.ListUsers(ctx, t.ID, f, p)
 }
 
 // ListUserSessions returns the user's sessions, newest first.
-func (s *Service) ListUserSessions(ctx context.Context, tenantID, userID string) ([]*Session, error) {
-	u, err := s.GetUser(ctx, tenantID, userID)
+func (ad *Admin) ListUserSessions(ctx context.Context, tenantID, userID string) ([]*Session, error) {
+	u, err := ad.GetUser(ctx, tenantID, userID)
 	if err != nil {
 		return nil, err
 	}
-	return s.Sessions.ListUserSessions(ctx, u.TenantID, u.ID)
+	return ad.Sessions.ListUserSessions(ctx, u.TenantID, u.ID)
 }
 
 // RevokeUserSessions ends every live session of the user (re-
 // authentication grants included) and returns how many it ended.
-func (s *Service) RevokeUserSessions(ctx context.Context, tenantID, userID string) (int, error) {
-	u, err := s.GetUser(ctx, tenantID, userID)
+func (ad *Admin) RevokeUserSessions(ctx context.Context, tenantID, userID string) (int, error) {
+	u, err := ad.GetUser(ctx, tenantID, userID)
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.Sessions.RevokeUserSessions(ctx, u.TenantID, u.ID, s.now(), "revoked by admin")
+	n, err := ad.Sessions.RevokeUserSessions(ctx, u.TenantID, u.ID, ad.now(), "revoked by admin")
 	if err != nil {
 		return 0, err
 	}
-	s.audit(ctx, u.TenantID, u.ID, "sessions", "revoked", u.ID, nil, "revoked", n)
+	ad.audit(ctx, u.TenantID, u.ID, "sessions", "revoked", u.ID, nil, "revoked", n)
 	return n, nil
+}
+
+// RevokeSession ends one session of the user (a re-authentication grant
+// included), audited as admin.session.revoked. ENOTFOUND when the session
+// is not the user's; revoking a revoked session changes nothing.
+func (ad *Admin) RevokeSession(ctx context.Context, tenantID, userID, sessionID string) error {
+	u, err := ad.GetUser(ctx, tenantID, userID)
+	if err != nil {
+		return err
+	}
+	sid, err := wellFormed("session", sessionID)
+	if err != nil {
+		return err
+	}
+	sess, err := ad.Sessions.GetSession(ctx, sid)
+	if ErrorCode(err) == ENOTFOUND || (err == nil && (sess.TenantID != u.TenantID || sess.UserID != u.ID)) {
+		return &Error{Code: ENOTFOUND, Message: "session not found"}
+	} else if err != nil {
+		return err
+	}
+	if sess.Revoked() {
+		return nil
+	}
+	if err := ad.Sessions.RevokeSession(ctx, sess.ID, ad.now(), "revoked by admin", nil); err != nil {
+		return err
+	}
+	ad.audit(ctx, u.TenantID, u.ID, "session", "revoked", sess.ID, nil)
+	return nil
 }
 
 // ListEvents returns a page of the tenant's events (the audit log),
 // newest first.
-func (s *Service) ListEvents(ctx context.Context, tenantID string, f EventFilter, p Page) ([]*Event, string, error) {
+func (ad *Admin) ListEvents(ctx context.Context, tenantID string, f EventFilter, p Page) ([]*Event, string, error) {
 	if err := errors.Join(CheckText("type", f.Type), CheckText("user_id", f.UserID)); err != nil {
 		return nil, "", AsError(err)
 	}
-	t, err := s.GetTenant(ctx, tenantID)
+	t, err := ad.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, "", err
 	}
-	return s.Events.ListEvents(ctx, t.ID, f, p)
+	return ad.AuditLog.ListEvents(ctx, t.ID, f, p)
 }
 
 func (in *OrganisationInput) apply(o *Organisation, create bool) error {
@@ -520,32 +551,32 @@ func (in *OrganisationInput) apply(o *Organisation, create bool) error {
 }
 
 // CreateOrganisation validates in and stores a new organisation.
-func (s *Service) CreateOrganisation(ctx context.Context, tenantID string, in OrganisationInput) (*Organisation, error) {
+func (ad *Admin) CreateOrganisation(ctx context.Context, tenantID string, in OrganisationInput) (*Organisation, error) {
 	if err := CheckText("", in); err != nil {
 		return nil, err
 	}
-	t, err := s.GetTenant(ctx, tenantID)
+	t, err := ad.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := ad.now()
 	o := &Organisation{ID: NewID(), TenantID: t.ID, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(o, true); err != nil {
 		return nil, err
 	}
-	if err := s.Organisations.CreateOrganisation(ctx, o); err != nil {
+	if err := ad.Organisations.CreateOrganisation(ctx, o); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, o.TenantID, "", "organisation", "created", o.ID, organisationChanges(&Organisation{}, o))
+	ad.audit(ctx, o.TenantID, "", "organisation", "created", o.ID, organisationChanges(&Organisation{}, o))
 	return o, nil
 }
 
 // UpdateOrganisation applies the fields set in in.
-func (s *Service) UpdateOrganisation(ctx context.Context, tenantID, id string, in OrganisationInput) (*Organisation, error) {
+func (ad *Admin) UpdateOrganisation(ctx context.Context, tenantID, id string, in OrganisationInput) (*Organisation, error) {
 	if err := CheckText("", in); err != nil {
 		return nil, err
 	}
-	o, err := s.GetOrganisation(ctx, tenantID, id)
+	o, err := ad.GetOrganisation(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -553,30 +584,30 @@ func (s *Service) UpdateOrganisation(ctx context.Context, tenantID, id string, i
 	if err := in.apply(o, false); err != nil {
 		return nil, err
 	}
-	o.UpdatedAt = s.now()
-	if err := s.Organisations.UpdateOrganisation(ctx, o); err != nil {
+	o.UpdatedAt = ad.now()
+	if err := ad.Organisations.UpdateOrganisation(ctx, o); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, o.TenantID, "", "organisation", "updated", o.ID, organisationChanges(&old, o))
+	ad.audit(ctx, o.TenantID, "", "organisation", "updated", o.ID, organisationChanges(&old, o))
 	return o, nil
 }
 
 // DeleteOrganisation removes the organisation; its children lose their
 // parent and its members their membership.
-func (s *Service) DeleteOrganisation(ctx context.Context, tenantID, id string) error {
-	o, err := s.GetOrganisation(ctx, tenantID, id)
+func (ad *Admin) DeleteOrganisation(ctx context.Context, tenantID, id string) error {
+	o, err := ad.GetOrganisation(ctx, tenantID, id)
 	if err != nil {
 		return err
 	}
-	if err := s.Organisations.DeleteOrganisation(ctx, o.TenantID, o.ID); err != nil {
+	if err := ad.Organisations.DeleteOrganisation(ctx, o.TenantID, o.ID); err != nil {
 		return err
 	}
-	s.audit(ctx, o.TenantID, "", "organisation", "deleted", o.ID, nil)
+	ad.audit(ctx, o.TenantID, "", "organisation", "deleted", o.ID, nil)
 	return nil
 }
 
 // GetOrganisation returns an organisation of the tenant, or ENOTFOUND.
-func (s *Service) GetOrganisation(ctx context.Context, tenantID, id string) (*Organisation, error) {
+func (ad *Admin) GetOrganisation(ctx context.Context, tenantID, id string) (*Organisation, error) {
 	tenantID, err := wellFormed("tenant", tenantID)
 	if err != nil {
 		return nil, err
@@ -584,16 +615,16 @@ func (s *Service) GetOrganisation(ctx context.Context, tenantID, id string) (*Or
 	if id, err = wellFormed("organisation", id); err != nil {
 		return nil, err
 	}
-	return s.Organisations.GetOrganisation(ctx, tenantID, id)
+	return ad.Organisations.GetOrganisation(ctx, tenantID, id)
 }
 
 // ListOrganisations returns a page of the tenant's organisations.
-func (s *Service) ListOrganisations(ctx context.Context, tenantID string, p Page) ([]*Organisation, string, error) {
-	t, err := s.GetTenant(ctx, tenantID)
+func (ad *Admin) ListOrganisations(ctx context.Context, tenantID string, p Page) ([]*Organisation, string, error) {
+	t, err := ad.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, "", err
 	}
-	return s.Organisations.ListOrganisations(ctx, t.ID, p)
+	return ad.Organisations.ListOrganisations(ctx, t.ID, p)
 }
 
 // APIKeyPrefix starts every API key, so secret scanners can find leaks.
@@ -601,36 +632,36 @@ const APIKeyPrefix = "lak1_"
 
 // CreateAPIKey makes a new key for the tenant and returns it with the only
 // copy of its secret.
-func (s *Service) CreateAPIKey(ctx context.Context, tenantID, name string) (*APIKey, string, error) {
+func (ad *Admin) CreateAPIKey(ctx context.Context, tenantID, name string) (*APIKey, string, error) {
 	if err := text("name", &name, true); err != nil {
 		return nil, "", err
 	}
-	t, err := s.GetTenant(ctx, tenantID)
+	t, err := ad.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, "", err
 	}
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	secret := APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	k := &APIKey{ID: NewID(), TenantID: t.ID, Name: name, Hash: HashAPIKey(secret), Prefix: secret[:len(APIKeyPrefix)+6], CreatedAt: s.now()}
-	if err := s.APIKeys.CreateAPIKey(ctx, k); err != nil {
+	k := &APIKey{ID: NewID(), TenantID: t.ID, Name: name, Hash: HashAPIKey(secret), Prefix: secret[:len(APIKeyPrefix)+6], CreatedAt: ad.now()}
+	if err := ad.APIKeys.CreateAPIKey(ctx, k); err != nil {
 		return nil, "", err
 	}
-	s.audit(ctx, k.TenantID, "", "api_key", "created", k.ID, []string{"name"})
+	ad.audit(ctx, k.TenantID, "", "api_key", "created", k.ID, []string{"name"})
 	return k, secret, nil
 }
 
 // ListAPIKeys returns the tenant's keys, revoked ones included.
-func (s *Service) ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error) {
-	t, err := s.GetTenant(ctx, tenantID)
+func (ad *Admin) ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error) {
+	t, err := ad.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	return s.APIKeys.ListAPIKeys(ctx, t.ID)
+	return ad.APIKeys.ListAPIKeys(ctx, t.ID)
 }
 
 // RevokeAPIKey stops a key from working, at once and for good.
-func (s *Service) RevokeAPIKey(ctx context.Context, tenantID, id string) error {
+func (ad *Admin) RevokeAPIKey(ctx context.Context, tenantID, id string) error {
 	tenantID, err := wellFormed("tenant", tenantID)
 	if err != nil {
 		return err
@@ -638,10 +669,10 @@ func (s *Service) RevokeAPIKey(ctx context.Context, tenantID, id string) error {
 	if id, err = wellFormed("API key", id); err != nil {
 		return err
 	}
-	if err := s.APIKeys.RevokeAPIKey(ctx, tenantID, id, s.now()); err != nil {
+	if err := ad.APIKeys.RevokeAPIKey(ctx, tenantID, id, ad.now()); err != nil {
 		return err
 	}
-	s.audit(ctx, tenantID, "", "api_key", "revoked", id, nil)
+	ad.audit(ctx, tenantID, "", "api_key", "revoked", id, nil)
 	return nil
 }
 

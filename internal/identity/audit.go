@@ -23,7 +23,7 @@ const AdminEventPrefix = "admin."
 // is appended once the write has committed: a crash in between loses the
 // event, never records a change that did not happen. The server log gets
 // the same line.
-func (s *Service) audit(ctx context.Context, tenantID, userID, resource, action, id string, fields []string, extra ...any) {
+func (r *Runtime) audit(ctx context.Context, tenantID, userID, resource, action, id string, fields []string, extra ...any) {
 	if fields == nil {
 		fields = []string{}
 	}
@@ -34,13 +34,13 @@ func (s *Service) audit(ctx context.Context, tenantID, userID, resource, action,
 	for i := 0; i+1 < len(extra); i += 2 {
 		data[extra[i].(string)] = extra[i+1]
 	}
-	ev := s.event(AdminEventPrefix+resource+"."+action, tenantID, userID, "", s.now(), data)
+	ev := r.event(AdminEventPrefix+resource+"."+action, tenantID, userID, "", r.now(), data)
 	// The write happened; its record must not depend on whether the
 	// caller is still waiting.
-	if err := s.Events.AppendEvents(context.WithoutCancel(ctx), ev); err != nil {
-		s.log().ErrorContext(ctx, "record admin write", "event", ev.Type, "err", err)
+	if err := r.Events.AppendEvents(context.WithoutCancel(ctx), ev); err != nil {
+		r.log().ErrorContext(ctx, "record admin write", "event", ev.Type, "err", err)
 	}
-	s.log().InfoContext(ctx, "admin write", "event", ev.Type, "tenant_id", tenantID, "id", id, "fields", fields)
+	r.log().InfoContext(ctx, "admin write", "event", ev.Type, "tenant_id", tenantID, "id", id, "fields", fields)
 }
 
 // WellFormedID reports whether id can name a latch record: a UUID in its
@@ -56,6 +56,29 @@ func wellFormed(what, id string) (string, error) {
 		return "", &Error{Code: ENOTFOUND, Message: what + " not found"}
 	}
 	return strings.ToLower(id), nil
+}
+
+// getTenant returns the tenant with id; ENOTFOUND when there is none,
+// or when id is not an id at all.
+func getTenant(ctx context.Context, tenants TenantReader, id string) (*Tenant, error) {
+	id, err := wellFormed("tenant", id)
+	if err != nil {
+		return nil, err
+	}
+	return tenants.GetTenant(ctx, id)
+}
+
+// getUser returns a user of the tenant; ENOTFOUND when there is none, or
+// when either id is not an id at all.
+func getUser(ctx context.Context, users UserReader, tenantID, id string) (*User, error) {
+	tenantID, err := wellFormed("tenant", tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if id, err = wellFormed("user", id); err != nil {
+		return nil, err
+	}
+	return users.GetUser(ctx, tenantID, id)
 }
 
 // changed lists the names whose values differ between the pairs given as
@@ -146,20 +169,4 @@ func presentFields(in any) []string {
 		}
 	}
 	return out
-}
-
-// DeleteWebhook removes an endpoint and its deliveries.
-func (s *Service) DeleteWebhook(ctx context.Context, tenantID, id string) error {
-	tenantID, err := wellFormed("tenant", tenantID)
-	if err != nil {
-		return err
-	}
-	if id, err = wellFormed("webhook", id); err != nil {
-		return err
-	}
-	if err := s.Webhooks.DeleteWebhook(ctx, tenantID, id); err != nil {
-		return err
-	}
-	s.audit(ctx, tenantID, "", "webhook", "deleted", id, nil)
-	return nil
 }

@@ -48,11 +48,15 @@ type ConsoleSessionStore interface {
 }
 
 // Console signs operators in to the web console and checks their
-// sessions. The console's other actions are the admin use cases of
-// Service, called with a context marked by Via.
+// sessions. The console's other actions are the admin use cases (Admin,
+// SecondFactor, Webhooks, Auth's LiftThrottle), called with a context
+// marked by Via. Its fields are its dependencies; all must be set.
 type Console struct {
-	Service    *Service // the clock, the rate limiter and the logger
-	Sessions   ConsoleSessionStore
+	Runtime
+	Sessions ConsoleSessionStore
+	// Logins is the login use case whose address limit and limiter count
+	// sign-ins, as they count password logins.
+	Logins     *Auth
 	AdminToken string // "": the console is off and nobody signs in
 }
 
@@ -72,20 +76,20 @@ func errConsoleSignIn() *Error {
 // address waits 1 s, 2 s, 4 s, … up to MaxFailureDelay (ERATELIMITED
 // with RetryAfter). A right token clears the address's streak.
 func (c *Console) SignIn(ctx context.Context, presented string, client Client) (string, *ConsoleSession, error) {
-	s := c.Service
 	client = client.clean()
 	if c.AdminToken == "" {
 		return "", nil, errConsoleSignIn()
 	}
-	if err := s.AdmitIP(ctx, "console", client); err != nil {
+	if err := c.Logins.AdmitIP(ctx, "console", client); err != nil {
 		return "", nil, err
 	}
 	addr := AddressKey(client.IP)
-	if s.Limiter != nil {
-		n, last, err := s.Limiter.Failures(ctx, consoleFailureKey(addr))
+	limiter := c.Logins.Limiter
+	if limiter != nil {
+		n, last, err := limiter.Failures(ctx, consoleFailureKey(addr))
 		if err != nil {
-			s.log().WarnContext(ctx, "rate limiter failed; console sign-in streak not checked", "err", err)
-		} else if wait := last.Add(failureDelay(n)).Sub(s.now()); n >= FreeFailures && wait > 0 {
+			c.log().WarnContext(ctx, "rate limiter failed; console sign-in streak not checked", "err", err)
+		} else if wait := last.Add(failureDelay(n)).Sub(c.now()); n >= FreeFailures && wait > 0 {
 			return "", nil, errLimited("console_sign_in", wait)
 		}
 	}
@@ -93,32 +97,32 @@ func (c *Console) SignIn(ctx context.Context, presented string, client Client) (
 	// of the lengths too.
 	want, got := sha256.Sum256([]byte(c.AdminToken)), sha256.Sum256([]byte(presented))
 	if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
-		if s.Limiter != nil {
-			if _, err := s.Limiter.Fail(ctx, consoleFailureKey(addr), FailureMemory); err != nil {
-				s.log().WarnContext(ctx, "rate limiter failed; console sign-in failure not counted", "err", err)
+		if limiter != nil {
+			if _, err := limiter.Fail(ctx, consoleFailureKey(addr), FailureMemory); err != nil {
+				c.log().WarnContext(ctx, "rate limiter failed; console sign-in failure not counted", "err", err)
 			}
 		}
-		s.log().WarnContext(ctx, "console sign-in failed", "reason", "wrong admin token", "ip", client.IP)
+		c.log().WarnContext(ctx, "console sign-in failed", "reason", "wrong admin token", "ip", client.IP)
 		return "", nil, errConsoleSignIn()
 	}
-	if s.Limiter != nil {
-		s.Limiter.Reset(ctx, consoleFailureKey(addr))
+	if limiter != nil {
+		limiter.Reset(ctx, consoleFailureKey(addr))
 	}
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	id := base64.RawURLEncoding.EncodeToString(raw)
-	now := s.now()
+	now := c.now()
 	sess := &ConsoleSession{IDHash: consoleIDHash(id), TokenMAC: consoleTokenMAC(id, c.AdminToken),
 		CreatedAt: now, ExpiresAt: now.Add(ConsoleSessionLifetime), IP: client.IP, UserAgent: client.UserAgent}
 	// Sign-ins are rare: clearing out expired sessions here keeps the
 	// table small without a job of its own.
 	if _, err := c.Sessions.DeleteExpiredConsoleSessions(ctx, now); err != nil {
-		s.log().WarnContext(ctx, "delete expired console sessions", "err", err)
+		c.log().WarnContext(ctx, "delete expired console sessions", "err", err)
 	}
 	if err := c.Sessions.CreateConsoleSession(ctx, sess); err != nil {
 		return "", nil, err
 	}
-	s.log().InfoContext(ctx, "console sign-in", "ip", client.IP, "expires_at", sess.ExpiresAt)
+	c.log().InfoContext(ctx, "console sign-in", "ip", client.IP, "expires_at", sess.ExpiresAt)
 	return id, sess, nil
 }
 
@@ -136,7 +140,7 @@ func (c *Console) Session(ctx context.Context, id string) (*ConsoleSession, erro
 	} else if err != nil {
 		return nil, err
 	}
-	if !c.Service.now().Before(sess.ExpiresAt) || !hmac.Equal(sess.TokenMAC, consoleTokenMAC(id, c.AdminToken)) {
+	if !c.now().Before(sess.ExpiresAt) || !hmac.Equal(sess.TokenMAC, consoleTokenMAC(id, c.AdminToken)) {
 		return nil, invalid
 	}
 	return sess, nil
@@ -150,7 +154,7 @@ func (c *Console) SignOut(ctx context.Context, id string) error {
 	if err := c.Sessions.DeleteConsoleSession(ctx, consoleIDHash(id)); err != nil {
 		return err
 	}
-	c.Service.log().InfoContext(ctx, "console sign-out")
+	c.log().InfoContext(ctx, "console sign-out")
 	return nil
 }
 

@@ -77,6 +77,17 @@ const (
 	AMRRecoveryCode = "rc"
 )
 
+// SecondFactor enrols users in two-factor authentication (TOTP and
+// recovery codes), run by an admin and audited; Auth checks the codes at
+// login. Its fields are its dependencies; all must be set.
+type SecondFactor struct {
+	Runtime
+	Tenants       TenantReader
+	Users         UserReader
+	SecondFactors SecondFactorStore
+	Sealer        Sealer // seals TOTP secrets at rest
+}
+
 // TOTPEnrolment is what an admin hands to the user to set up an
 // authenticator app.
 type TOTPEnrolment struct {
@@ -87,12 +98,12 @@ type TOTPEnrolment struct {
 
 // BeginTOTP starts (or restarts) a pending TOTP enrolment for the user. The
 // issuer shown in the app is the tenant's name, the label the user's email.
-func (s *Service) BeginTOTP(ctx context.Context, tenantID, userID string) (*TOTPEnrolment, error) {
-	tenant, err := s.GetTenant(ctx, tenantID)
+func (f *SecondFactor) BeginTOTP(ctx context.Context, tenantID, userID string) (*TOTPEnrolment, error) {
+	tenant, err := getTenant(ctx, f.Tenants, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	user, err := s.GetUser(ctx, tenantID, userID)
+	user, err := getUser(ctx, f.Users, tenantID, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -103,14 +114,14 @@ func (s *Service) BeginTOTP(ctx context.Context, tenantID, userID string) (*TOTP
 	if err != nil {
 		return nil, Internal(err)
 	}
-	c := &TOTPCredential{UserID: user.ID, TenantID: tenant.ID, SecretSealed: s.TOTPSealer.Seal([]byte(e.Secret), TOTPSealAD(user.ID)), CreatedAt: s.now()}
-	if err := s.SecondFactors.PutPendingTOTP(ctx, c); err != nil {
+	c := &TOTPCredential{UserID: user.ID, TenantID: tenant.ID, SecretSealed: f.Sealer.Seal([]byte(e.Secret), TOTPSealAD(user.ID)), CreatedAt: f.now()}
+	if err := f.SecondFactors.PutPendingTOTP(ctx, c); err != nil {
 		if ErrorCode(err) == ECONFLICT {
 			return nil, errTwoFactorAlreadyOn()
 		}
 		return nil, err
 	}
-	s.audit(ctx, tenant.ID, user.ID, "totp", "started", user.ID, nil)
+	f.audit(ctx, tenant.ID, user.ID, "totp", "started", user.ID, nil)
 	return &TOTPEnrolment{Secret: e.Secret, OTPAuthURL: e.OTPAuthURL, QRPNG: e.QRPNG}, nil
 }
 
@@ -122,15 +133,15 @@ func errTwoFactorAlreadyOn() *Error {
 // enrolment. On a match two-factor is on, the code's time step counts as
 // used, and the user's recovery codes are returned (the only time they are
 // visible).
-func (s *Service) ConfirmTOTP(ctx context.Context, tenantID, userID, code string) ([]string, error) {
+func (f *SecondFactor) ConfirmTOTP(ctx context.Context, tenantID, userID, code string) ([]string, error) {
 	if len(code) != mfa.Digits || strings.Trim(code, "0123456789") != "" {
 		return nil, Invalid("code", "must be the %d-digit code the authenticator app shows", mfa.Digits)
 	}
-	user, err := s.GetUser(ctx, tenantID, userID)
+	user, err := getUser(ctx, f.Users, tenantID, userID)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.SecondFactors.GetTOTP(ctx, user.TenantID, user.ID)
+	c, err := f.SecondFactors.GetTOTP(ctx, user.TenantID, user.ID)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, &Error{Code: ENOTFOUND, Message: "no two-factor enrolment is pending for this user; start one first"}
 	} else if err != nil {
@@ -139,11 +150,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, tenantID, userID, code string
 	if c.Confirmed() {
 		return nil, errTwoFactorAlreadyOn()
 	}
-	secret, err := s.totpSecret(c)
+	secret, err := openTOTPSecret(f.Sealer, c)
 	if err != nil {
 		return nil, err
 	}
-	step, ok, err := mfa.Match(secret, code, s.now())
+	step, ok, err := mfa.Match(secret, code, f.now())
 	if err != nil {
 		return nil, Internal(err)
 	}
@@ -151,61 +162,62 @@ func (s *Service) ConfirmTOTP(ctx context.Context, tenantID, userID, code string
 		return nil, Invalid("code", "does not match the authenticator app; check that the device's clock is right and enter the current code")
 	}
 	codes, hashes := mfa.NewRecoveryCodes()
-	if err := s.SecondFactors.ConfirmTOTP(ctx, user.TenantID, user.ID, step, hashes, s.now()); err != nil {
+	if err := f.SecondFactors.ConfirmTOTP(ctx, user.TenantID, user.ID, step, hashes, f.now()); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, user.TenantID, user.ID, "totp", "confirmed", user.ID, nil)
+	f.audit(ctx, user.TenantID, user.ID, "totp", "confirmed", user.ID, nil)
 	return codes, nil
 }
 
 // RegenerateRecoveryCodes replaces the user's recovery codes; the old ones
 // stop working at once.
-func (s *Service) RegenerateRecoveryCodes(ctx context.Context, tenantID, userID string) ([]string, error) {
-	user, err := s.GetUser(ctx, tenantID, userID)
+func (f *SecondFactor) RegenerateRecoveryCodes(ctx context.Context, tenantID, userID string) ([]string, error) {
+	user, err := getUser(ctx, f.Users, tenantID, userID)
 	if err != nil {
 		return nil, err
 	}
 	codes, hashes := mfa.NewRecoveryCodes()
-	err = s.SecondFactors.ReplaceRecoveryCodes(ctx, user.TenantID, user.ID, hashes)
+	err = f.SecondFactors.ReplaceRecoveryCodes(ctx, user.TenantID, user.ID, hashes)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, &Error{Code: ENOTFOUND, Message: "two-factor authentication is not on for this user"}
 	} else if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, user.TenantID, user.ID, "recovery_codes", "regenerated", user.ID, nil)
+	f.audit(ctx, user.TenantID, user.ID, "recovery_codes", "regenerated", user.ID, nil)
 	return codes, nil
 }
 
 // DisableTOTP turns two-factor off: the enrolment, recovery codes and
 // counted attempts are deleted. Turning it off when it is off is not an
 // error, but an unknown user is.
-func (s *Service) DisableTOTP(ctx context.Context, tenantID, userID string) error {
-	user, err := s.GetUser(ctx, tenantID, userID)
+func (f *SecondFactor) DisableTOTP(ctx context.Context, tenantID, userID string) error {
+	user, err := getUser(ctx, f.Users, tenantID, userID)
 	if err != nil {
 		return err
 	}
-	deleted, err := s.SecondFactors.DeleteTOTP(ctx, user.TenantID, user.ID)
+	deleted, err := f.SecondFactors.DeleteTOTP(ctx, user.TenantID, user.ID)
 	if deleted {
-		s.audit(ctx, user.TenantID, user.ID, "totp", "disabled", user.ID, nil)
+		f.audit(ctx, user.TenantID, user.ID, "totp", "disabled", user.ID, nil)
 	}
 	return err
 }
 
 // TOTPStatus reports the user's enrolment, or ENOTFOUND when there is none.
-func (s *Service) TOTPStatus(ctx context.Context, tenantID, userID string) (*TOTPCredential, error) {
-	user, err := s.GetUser(ctx, tenantID, userID)
+func (f *SecondFactor) TOTPStatus(ctx context.Context, tenantID, userID string) (*TOTPCredential, error) {
+	user, err := getUser(ctx, f.Users, tenantID, userID)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.SecondFactors.GetTOTP(ctx, user.TenantID, user.ID)
+	c, err := f.SecondFactors.GetTOTP(ctx, user.TenantID, user.ID)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, &Error{Code: ENOTFOUND, Message: "no two-factor enrolment for this user"}
 	}
 	return c, err
 }
 
-func (s *Service) totpSecret(c *TOTPCredential) (string, error) {
-	plain, err := s.TOTPSealer.Open(c.SecretSealed, TOTPSealAD(c.UserID))
+// openTOTPSecret opens an enrolment's sealed secret.
+func openTOTPSecret(sealer Sealer, c *TOTPCredential) (string, error) {
+	plain, err := sealer.Open(c.SecretSealed, TOTPSealAD(c.UserID))
 	if err != nil {
 		return "", Internal(err) // another LATCH_SECRET, or a tampered row
 	}
@@ -215,9 +227,9 @@ func (s *Service) totpSecret(c *TOTPCredential) (string, error) {
 // secondFactor runs after a correct password for a user with two-factor
 // on. It returns the amr entry to add, or the error to answer with; every
 // failure is recorded as account.login-failed with its reason.
-func (s *Service) secondFactor(ctx context.Context, tenant *Tenant, user *User, req LoginRequest, pol Config) (string, error) {
+func (a *Auth) secondFactor(ctx context.Context, tenant *Tenant, user *User, req LoginRequest, pol Config) (string, error) {
 	fail := func(reason string, err *Error) (string, error) {
-		s.recordFailure(ctx, tenant.ID, user.ID, req.Client, reason)
+		a.recordFailure(ctx, tenant.ID, user.ID, req.Client, reason)
 		return "", err
 	}
 	if req.NoSecondFactor {
@@ -225,18 +237,18 @@ func (s *Service) secondFactor(ctx context.Context, tenant *Tenant, user *User, 
 			return "", nil
 		}
 		return fail("second_factor_unsupported", &Error{Code: ETWOFACTORREQUIRED,
-			Message: "this account uses two-factor authentication, which this API cannot carry; sign in through the accounts-v3 API, or ask the operator to allow password-only logins for this tenant"})
+			Message: "this account uses two-factor authentication, which this login cannot carry; ask the operator to allow password-only logins for this tenant"})
 	}
 	if req.TwoFactorCode == "" && req.TwoFactorRecoveryCode == "" {
 		return fail("second_factor_required", &Error{Code: ETWOFACTORREQUIRED,
-			Message: "this account uses two-factor authentication: send twoFactorCode (or twoFactorRecoveryCode)"})
+			Message: "this account uses two-factor authentication: a two-factor code or a recovery code is required"})
 	}
-	now := s.now()
+	now := a.now()
 	addr := AddressKey(req.Client.IP)
-	known := s.knownAddress(ctx, user, addr)
+	known := a.knownAddress(ctx, user, addr)
 	var retryAt time.Time
 	var mine, all int
-	ok, err := s.SecondFactors.TakeSecondFactorAttempt(ctx, user.ID, addr, now, now.Add(-secondFactorMemory), func(h []SecondFactorAttempt) bool {
+	ok, err := a.SecondFactors.TakeSecondFactorAttempt(ctx, user.ID, addr, now, now.Add(-secondFactorMemory), func(h []SecondFactorAttempt) bool {
 		retryAt, mine, all = secondFactorVerdict(h, addr, known, now)
 		return retryAt.IsZero()
 	})
@@ -245,43 +257,43 @@ func (s *Service) secondFactor(ctx context.Context, tenant *Tenant, user *User, 
 	}
 	if !ok {
 		return fail("throttled", &Error{Code: ERATELIMITED, Field: "second_factor", RetryAfter: retryAt.Sub(now),
-			Message: "too many two-factor attempts; try again later"})
+			Message: "too many two-factor attempts"})
 	}
-	method, reason, err := s.checkSecondFactor(ctx, user, req, now)
+	method, reason, err := a.checkSecondFactor(ctx, user, req, now)
 	if err != nil {
 		return "", err
 	}
 	if reason != "" {
 		// The attempt just counted is a failure: does it start a lock-out?
 		if n := mine + 1; n >= SecondFactorFree {
-			s.recordLock(ctx, tenant.ID, user.ID, req.Client, LockSecondFactor, now.Add(secondFactorLockout(n)))
+			a.recordLock(ctx, tenant.ID, user.ID, req.Client, LockSecondFactor, now.Add(secondFactorLockout(n)))
 		} else if !known && all+1 == SecondFactorDailyCap {
-			s.recordLock(ctx, tenant.ID, user.ID, req.Client, LockDailyCap, now.Add(secondFactorMemory))
+			a.recordLock(ctx, tenant.ID, user.ID, req.Client, LockDailyCap, now.Add(secondFactorMemory))
 		}
 		return fail(reason, &Error{Code: ETWOFACTORINVALID, Message: "the two-factor code is incorrect or was already used"})
 	}
-	if err := s.SecondFactors.ClearSecondFactorAttempts(ctx, user.ID, addr); err != nil {
-		s.log().WarnContext(ctx, "clear second-factor attempts", "user_id", user.ID, "err", err)
+	if err := a.SecondFactors.ClearSecondFactorAttempts(ctx, user.ID, addr); err != nil {
+		a.log().WarnContext(ctx, "clear second-factor attempts", "user_id", user.ID, "err", err)
 	}
 	return method, nil
 }
 
 // checkSecondFactor returns the amr method on success, or the failure
 // reason. A TOTP code is tried when both kinds are sent.
-func (s *Service) checkSecondFactor(ctx context.Context, user *User, req LoginRequest, now time.Time) (method, reason string, err error) {
+func (a *Auth) checkSecondFactor(ctx context.Context, user *User, req LoginRequest, now time.Time) (method, reason string, err error) {
 	if req.TwoFactorCode == "" {
-		used, err := s.SecondFactors.UseRecoveryCode(ctx, user.ID, mfa.HashRecoveryCode(req.TwoFactorRecoveryCode), now)
+		used, err := a.SecondFactors.UseRecoveryCode(ctx, user.ID, mfa.HashRecoveryCode(req.TwoFactorRecoveryCode), now)
 		if err != nil || !used {
 			return "", "recovery_code_invalid", err
 		}
-		s.log().InfoContext(ctx, "recovery code used", "user_id", user.ID)
+		a.log().InfoContext(ctx, "recovery code used", "user_id", user.ID)
 		return AMRRecoveryCode, "", nil
 	}
-	c, err := s.SecondFactors.GetTOTP(ctx, user.TenantID, user.ID)
+	c, err := a.SecondFactors.GetTOTP(ctx, user.TenantID, user.ID)
 	if err != nil {
 		return "", "", err
 	}
-	secret, err := s.totpSecret(c)
+	secret, err := openTOTPSecret(a.TOTPSealer, c)
 	if err != nil {
 		return "", "", err
 	}
@@ -292,7 +304,7 @@ func (s *Service) checkSecondFactor(ctx context.Context, user *User, req LoginRe
 	if !ok {
 		return "", "second_factor_invalid", nil
 	}
-	if used, err := s.SecondFactors.UseTOTPStep(ctx, user.ID, step); err != nil {
+	if used, err := a.SecondFactors.UseTOTPStep(ctx, user.ID, step); err != nil {
 		return "", "", err
 	} else if !used {
 		return "", "second_factor_replayed", nil

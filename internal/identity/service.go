@@ -2,9 +2,7 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,7 +47,7 @@ type OpaqueCodec interface {
 // leaked tokens and lets a server refuse a token of the wrong kind at once.
 const (
 	PrefixRefresh = "lrt1" // refresh tokens
-	PrefixSession = "lst1" // session tokens (token-login's APIToken)
+	PrefixSession = "lst1" // session tokens (a device's session, presented to log out)
 	PrefixReauth  = "lra1" // re-authentication tokens (token-login)
 )
 
@@ -66,7 +64,7 @@ type Config struct {
 	// refreshes per session; AccountLimit is each account's failure
 	// ceiling: failed logins from all addresses together, binding the
 	// addresses not known for the account (see admitLogin). The zero Limit
-	// is no limit; they apply only when the Service has a Limiter.
+	// is no limit; they apply only when Auth has a Limiter.
 	IPLimit      ratelimit.Limit
 	AccountLimit ratelimit.Limit
 }
@@ -74,56 +72,82 @@ type Config struct {
 // DefaultConfig is the default session policy.
 var DefaultConfig = Config{SessionLifetime: 30 * 24 * time.Hour, SessionIdleTimeout: 7 * 24 * time.Hour, RefreshGrace: 10 * time.Second}
 
-// Service runs the use cases. Its fields are its dependencies; all must be
-// set except Logger and Now.
-type Service struct {
-	Tenants       TenantStore
-	Users         UserStore
-	Organisations OrganisationStore
-	Sessions      SessionStore
-	Events        EventStore
-	APIKeys       APIKeyStore
-	SecondFactors SecondFactorStore
-	Webhooks      WebhookStore
-	TOTPSealer    Sealer            // seals TOTP secrets at rest
-	WebhookSealer Sealer            // seals webhook endpoint secrets at rest
-	Limiter       ratelimit.Limiter // nil: no rate limits or failure throttling
-	Passwords     PasswordHasher
-	Signer        AccessSigner
-	Codec         OpaqueCodec
-	Config        Config
-	Logger        *slog.Logger
-	Now           func() time.Time
-	// EventsWritten, when set, is called after events were stored, to wake
-	// the webhook dispatcher at once instead of at its next poll.
-	EventsWritten func()
+// Runtime is what every use case shares: the clock that stamps what it
+// records, the log it writes to, and the event log (the audit log) its
+// outcomes are appended to.
+type Runtime struct {
+	Events EventAppender
+	Logger *slog.Logger     // nil: slog.Default()
+	Now    func() time.Time // nil: time.Now
 }
 
-func (s *Service) eventsWritten() {
-	if s.EventsWritten != nil {
-		s.EventsWritten()
-	}
-}
-
-// UseStore points every store dependency of s at st, for deployments where
-// one database holds everything (all of them, today).
-func (s *Service) UseStore(st Store) *Service {
-	s.Tenants, s.Users, s.Organisations, s.Sessions, s.Events, s.APIKeys, s.SecondFactors, s.Webhooks = st, st, st, st, st, st, st, st
-	return s
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
+func (r *Runtime) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
 	}
 	return time.Now().UTC()
 }
 
-func (s *Service) log() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
+func (r *Runtime) log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
 	}
 	return slog.Default()
+}
+
+func (r *Runtime) event(typ, tenantID, userID, sessionID string, at time.Time, data map[string]any) Event {
+	return Event{ID: NewID(), TenantID: tenantID, UserID: userID, SessionID: sessionID, Type: typ, CreatedAt: at, Data: data}
+}
+
+// Service holds the use cases, each over the narrow store interfaces it
+// needs: the dialects use Auth, the admin API all four but Console, the
+// operator console Console and the admin API's.
+type Service struct {
+	Auth         *Auth
+	Admin        *Admin
+	SecondFactor *SecondFactor
+	Webhooks     *Webhooks
+	Console      *Console
+}
+
+// Deps are what New wires the use cases with; all must be set except
+// Limiter, Logger, Now, EventsWritten and AdminToken.
+type Deps struct {
+	Store         Store             // one database holds everything
+	Limiter       ratelimit.Limiter // nil: no rate limits or failure throttling
+	Passwords     PasswordHasher
+	Signer        AccessSigner
+	Codec         OpaqueCodec
+	TOTPSealer    Sealer // seals TOTP secrets at rest
+	WebhookSealer Sealer // seals webhook endpoint secrets at rest
+	Config        Config
+	Logger        *slog.Logger
+	Now           func() time.Time
+	// EventsWritten, when set, is called after a login, refresh or logout
+	// stored events, or a delivery was made due again, to wake the webhook
+	// dispatcher at once instead of at its next poll.
+	EventsWritten func()
+	// AdminToken signs operators in to the console (LATCH_ADMIN_TOKEN);
+	// "": nobody signs in.
+	AdminToken string
+}
+
+// New wires every use case over d.Store: the one place where they are
+// put together, for the server and for tests.
+func New(d Deps) *Service {
+	rt := Runtime{Events: d.Store, Logger: d.Logger, Now: d.Now}
+	auth := &Auth{Runtime: rt, Tenants: d.Store, Users: d.Store, Sessions: d.Store, SecondFactors: d.Store,
+		APIKeys: d.Store, Organisations: d.Store, TOTPSealer: d.TOTPSealer, Limiter: d.Limiter, Passwords: d.Passwords,
+		Signer: d.Signer, Codec: d.Codec, Config: d.Config, EventsWritten: d.EventsWritten}
+	return &Service{
+		Auth: auth,
+		Admin: &Admin{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Sessions: d.Store,
+			AuditLog: d.Store, APIKeys: d.Store, Passwords: d.Passwords},
+		SecondFactor: &SecondFactor{Runtime: rt, Tenants: d.Store, Users: d.Store, SecondFactors: d.Store, Sealer: d.TOTPSealer},
+		Webhooks: &Webhooks{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Endpoints: d.Store,
+			Deliveries: d.Store, Sealer: d.WebhookSealer, EventsWritten: d.EventsWritten},
+		Console: &Console{Runtime: rt, Sessions: d.Store, Logins: auth, AdminToken: d.AdminToken},
+	}
 }
 
 // Client describes who is calling, for the session and the audit log.
@@ -137,11 +161,11 @@ type Client struct {
 	Quota *Quota
 }
 
-// clean makes the header-derived values safe to keep (see cleanText):
+// clean makes the header-derived values safe to keep (see Printable):
 // they are recorded, never refused.
 func (c Client) clean() Client {
-	c.Dialect, c.IP = cleanText(c.Dialect, 64), cleanText(c.IP, 64)
-	c.UserAgent, c.Origin = cleanText(c.UserAgent, 512), cleanText(c.Origin, 512)
+	c.Dialect, c.IP = Printable(c.Dialect, 64), Printable(c.IP, 64)
+	c.UserAgent, c.Origin = Printable(c.UserAgent, 512), Printable(c.Origin, 512)
 	return c
 }
 
@@ -151,436 +175,6 @@ func (c Client) eventData(extra ...any) map[string]any {
 		m[extra[i].(string)] = extra[i+1]
 	}
 	return m
-}
-
-// LoginRequest is a password login. Either TenantID or TenantAlias names
-// the tenant; TenantID wins when both are set. Email or Login names the
-// user.
-type LoginRequest struct {
-	TenantID    string
-	TenantAlias string
-	Email       string
-	// Login, for dialects whose field takes an email or a user name
-	// (token-login's userName), is used instead of Email: with an '@' it
-	// is looked up as an email, without as a user name (user names cannot
-	// hold '@'). Errors about it name the field "login".
-	Login                 string
-	Password              string
-	TwoFactorCode         string
-	TwoFactorRecoveryCode string
-	// Device names the client device (token-login's deviceName); it is
-	// stored on the session.
-	Device string
-	// NoSecondFactor is set by dialects whose wire format has no field for
-	// a second factor; users with two-factor on are refused there unless
-	// the tenant allows single-factor dialects.
-	NoSecondFactor bool
-	Client         Client
-}
-
-// LoginResult is what a successful login or refresh yields.
-type LoginResult struct {
-	Tenant          *Tenant
-	User            *User
-	Session         *Session
-	AccessToken     string
-	AccessExpiresAt time.Time
-	IssuedAt        time.Time // when the access token was signed, by the service's clock
-	RefreshToken    string
-	Grace           bool // a refresh answered from the grace window, no rotation
-}
-
-// errBadCredentials is the one answer to every credential failure: unknown
-// tenant, unknown email, wrong password, disabled user. The log gets the
-// detail; the caller never learns which it was.
-func errBadCredentials() *Error {
-	return &Error{Code: EUNAUTHENTICATED, Message: "the email or password is incorrect"}
-}
-
-func errTokenInvalid() *Error {
-	return &Error{Code: ETOKENINVALID, Message: "the refresh token is invalid, expired or revoked"}
-}
-
-// check refuses what no store keeps (see ValidText), naming the field.
-func (req *LoginRequest) check() error {
-	for _, f := range []struct{ name, v string }{{"tenant_id", req.TenantID}, {"tenant_alias", req.TenantAlias},
-		{"email", req.Email}, {"login", req.Login}, {"password", req.Password}, {"two_factor_code", req.TwoFactorCode},
-		{"two_factor_recovery_code", req.TwoFactorRecoveryCode}, {"device_name", req.Device}} {
-		if err := CheckText(f.name, f.v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// loginName is the name the user gave, and whether it is a user name.
-func (req *LoginRequest) loginName() (string, bool) {
-	if req.Login != "" {
-		return req.Login, !strings.Contains(req.Login, "@")
-	}
-	return req.Email, false
-}
-
-// Login checks a password and opens a session.
-func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
-	res, _, err := s.login(ctx, req, false)
-	return res, err
-}
-
-// login is Login, and with grant also the device's re-authentication
-// grant, written in the session's transaction.
-func (s *Service) login(ctx context.Context, req LoginRequest, grant bool) (*LoginResult, *Session, error) {
-	if err := req.check(); err != nil {
-		return nil, nil, err
-	}
-	req.Client = req.Client.clean()
-	tenant, err := s.findTenant(ctx, req.TenantID, req.TenantAlias)
-	if err != nil && ErrorCode(err) != ENOTFOUND {
-		return nil, nil, err
-	}
-	pol := s.policy(tenant)
-	name, byUsername := req.loginName()
-	acct := accountRef(tenant, req, name)
-	var user *User
-	if tenant != nil {
-		if byUsername {
-			user, err = s.Users.GetUserByUsername(ctx, tenant.ID, name)
-		} else {
-			user, err = s.Users.GetUserByEmail(ctx, tenant.ID, name)
-		}
-		if err != nil && ErrorCode(err) != ENOTFOUND {
-			return nil, nil, err
-		}
-	}
-	// A refusal here records no event: under attack that would be a
-	// database write per refused request. account.locked marks the start.
-	streak, err := s.admitLogin(ctx, tenant, user, acct, req, pol)
-	if err != nil {
-		return nil, nil, err
-	}
-	if user == nil || user.PasswordHash == "" {
-		// The same work as a real verification, so timing tells nothing;
-		// shed under load exactly like a real one.
-		if e, ok := busy(s.Passwords.VerifyDummy(ctx, req.Password)); ok {
-			return nil, nil, e
-		}
-		s.countFailure(ctx, tenant, nil, acct, req.Client, pol)
-		s.log().InfoContext(ctx, "login failed", "reason", "unknown tenant or user", "dialect", req.Client.Dialect, "ip", req.Client.IP)
-		return nil, nil, errBadCredentials()
-	}
-	ok, rehash, err := s.Passwords.Verify(ctx, req.Password, user.PasswordHash)
-	if e, isBusy := busy(err); isBusy {
-		return nil, nil, e
-	} else if err != nil {
-		s.log().ErrorContext(ctx, "stored password hash unusable", "user_id", user.ID, "err", err)
-		ok = false
-	}
-	if !ok || user.Status != StatusActive {
-		reason := "password"
-		if ok {
-			reason = "disabled"
-		}
-		s.recordFailure(ctx, tenant.ID, user.ID, req.Client, reason)
-		s.countFailure(ctx, tenant, user, acct, req.Client, pol)
-		return nil, nil, errBadCredentials()
-	}
-	if streak > 0 {
-		s.Limiter.Reset(ctx, failureKey(acct, AddressKey(req.Client.IP)))
-	}
-	amr := []string{AMRPassword}
-	if user.TwoFactorEnabled {
-		method, err := s.secondFactor(ctx, tenant, user, req, pol)
-		if err != nil {
-			return nil, nil, err
-		}
-		if method != "" {
-			amr = append(amr, method)
-		}
-	}
-	now := s.now()
-	sess := &Session{
-		ID: NewID(), TenantID: tenant.ID, UserID: user.ID, Generation: 0,
-		CreatedAt: now, ExpiresAt: now.Add(pol.SessionLifetime), LastSeenAt: now, RotatedAt: now,
-		UserAgent: req.Client.UserAgent, Origin: req.Client.Origin, IP: req.Client.IP,
-		Dialect: req.Client.Dialect, AMR: amr, DeviceName: req.Device,
-	}
-	// The write is conditional on the user being as checked: a password
-	// change or a disable that committed meanwhile wins, and this login
-	// answers as if the password were wrong (it is, now).
-	w := SessionWrite{Checked: user, KnownAddress: AddressKey(req.Client.IP),
-		Events: []Event{s.event(EventLoggedIn, tenant.ID, user.ID, sess.ID, now, req.Client.eventData("method", "password", "amr", amr))}}
-	if rehash {
-		if h, err := s.Passwords.Hash(ctx, req.Password); err == nil {
-			w.NewPasswordHash = h
-		}
-	}
-	if grant {
-		w.Grant = &Session{
-			ID: NewID(), TenantID: tenant.ID, UserID: user.ID, Kind: SessionReauth, DeviceName: req.Device,
-			CreatedAt: now, ExpiresAt: now.Add(ReauthLifetime), LastSeenAt: now, RotatedAt: now,
-			UserAgent: req.Client.UserAgent, IP: req.Client.IP, Dialect: req.Client.Dialect, AMR: amr,
-		}
-	}
-	err = s.Sessions.CreateSession(ctx, sess, w)
-	if ErrorCode(err) == ECONFLICT {
-		// The user changed between the check and the write. A password
-		// change or a disable must win; another login's rehash of this
-		// same password must not fail this one. So check the password
-		// once more, against the user as it is now.
-		if fresh, ferr := s.Users.GetUser(ctx, tenant.ID, user.ID); ferr == nil && fresh.Status == StatusActive && fresh.PasswordHash != "" {
-			ok, _, verr := s.Passwords.Verify(ctx, req.Password, fresh.PasswordHash)
-			if e, isBusy := busy(verr); isBusy {
-				return nil, nil, e
-			}
-			if ok && verr == nil {
-				w.Checked, w.NewPasswordHash, user = fresh, "", fresh
-				err = s.Sessions.CreateSession(ctx, sess, w)
-			}
-		}
-	}
-	if ErrorCode(err) == ECONFLICT {
-		s.log().InfoContext(ctx, "login failed", "reason", "the user changed while the login was checked", "user_id", user.ID, "ip", req.Client.IP)
-		return nil, nil, errBadCredentials()
-	} else if err != nil {
-		return nil, nil, err
-	}
-	s.eventsWritten()
-	user.LastLoginAt, user.LastSeenAt = now, now
-	res, err := s.issue(tenant, user, sess)
-	return res, w.Grant, err
-}
-
-// Refresh exchanges a refresh token for a new access token and the next
-// refresh token (rotation). Within the grace window the previous token
-// yields the same successor; anything older is reuse, which revokes the
-// session and is answered with ETOKENREUSED.
-func (s *Service) Refresh(ctx context.Context, refreshToken string, client Client) (*LoginResult, error) {
-	return s.RefreshIn(ctx, "", refreshToken, client)
-}
-
-// RefreshIn is Refresh for dialects whose routes name the tenant (app-auth's
-// app_id): a token of another tenant is invalid there, before anything moves.
-func (s *Service) RefreshIn(ctx context.Context, tenantID, refreshToken string, client Client) (*LoginResult, error) {
-	client = client.clean()
-	id, gen, err := s.Codec.Decode(PrefixRefresh, refreshToken)
-	if err != nil {
-		return nil, errTokenInvalid()
-	}
-	sid := uuid.UUID(id).String()
-	for attempt := 0; ; attempt++ {
-		sess, tenant, user, err := s.Sessions.GetSessionWithOwners(ctx, sid)
-		if ErrorCode(err) == ENOTFOUND {
-			return nil, errTokenInvalid()
-		} else if err != nil {
-			return nil, err
-		}
-		if (tenantID != "" && sess.TenantID != tenantID) || sess.Kind != SessionNormal {
-			return nil, errTokenInvalid()
-		}
-		now := s.now()
-		pol, err := s.checkLive(sess, tenant, user, now)
-		if err != nil {
-			return nil, err
-		}
-		if attempt == 0 {
-			// One session is one client, so it gets the address limit.
-			if _, err := s.allow(ctx, client, "session", "sess:"+sess.ID, pol.IPLimit, false); err != nil {
-				return nil, err
-			}
-		}
-		switch {
-		case int64(gen) == sess.Generation:
-			ev := s.event(EventLoggedIn, sess.TenantID, sess.UserID, sess.ID, now, client.eventData("method", "refresh_token"))
-			err := s.Sessions.AdvanceSession(ctx, sess.ID, sess.Generation, now, []Event{ev})
-			if ErrorCode(err) == ECONFLICT && attempt == 0 {
-				continue // a concurrent refresh won; re-read and take the grace path
-			} else if err != nil {
-				if ErrorCode(err) == ECONFLICT {
-					return nil, errTokenInvalid()
-				}
-				return nil, err
-			}
-			s.eventsWritten()
-			sess.Generation++
-			sess.RotatedAt, sess.LastSeenAt, user.LastSeenAt = now, now, now
-			return s.issue(tenant, user, sess)
-		case int64(gen) == sess.Generation-1 && now.Sub(sess.RotatedAt) <= pol.RefreshGrace:
-			// The client retried or raced itself: hand out the same
-			// successor, with a fresh access token.
-			res, err := s.issue(tenant, user, sess)
-			if res != nil {
-				res.Grace = true
-			}
-			return res, err
-		case int64(gen) < sess.Generation:
-			ev := s.event(EventRefreshTokenReused, sess.TenantID, sess.UserID, sess.ID, now,
-				client.eventData("presented_generation", gen, "current_generation", sess.Generation))
-			if err := s.Sessions.RevokeSession(ctx, sess.ID, now, "refresh token reused", []Event{ev}); err != nil {
-				return nil, err
-			}
-			s.eventsWritten()
-			s.log().WarnContext(ctx, "refresh token reuse: session revoked", "session_id", sess.ID, "user_id", sess.UserID, "ip", client.IP)
-			return nil, &Error{Code: ETOKENREUSED, Message: "the refresh token was already used; the session has been revoked"}
-		default:
-			// A generation from the future can only come from a forged
-			// token; treat it as garbage.
-			return nil, errTokenInvalid()
-		}
-	}
-}
-
-// Logout revokes the session a refresh token belongs to. An already
-// revoked or unknown session is not an error; a token that does not
-// authenticate is.
-func (s *Service) Logout(ctx context.Context, refreshToken string, client Client) error {
-	return s.LogoutIn(ctx, "", refreshToken, client)
-}
-
-// LogoutIn is Logout for dialects whose routes name the tenant.
-func (s *Service) LogoutIn(ctx context.Context, tenantID, refreshToken string, client Client) error {
-	return s.logout(ctx, tenantID, PrefixRefresh, refreshToken, client)
-}
-
-// logout revokes the session an opaque token of prefix names; for a
-// device's session it also revokes the device's re-authentication grant.
-func (s *Service) logout(ctx context.Context, tenantID, prefix, tok string, client Client) error {
-	client = client.clean()
-	invalid := errTokenInvalid()
-	if prefix == PrefixSession {
-		invalid = &Error{Code: ETOKENINVALID, Message: "the APIToken is not a session token this server issued"}
-	}
-	id, _, err := s.Codec.Decode(prefix, tok)
-	if err != nil {
-		return invalid
-	}
-	sess, err := s.Sessions.GetSession(ctx, uuid.UUID(id).String())
-	if ErrorCode(err) == ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if (tenantID != "" && sess.TenantID != tenantID) || sess.Kind != SessionNormal {
-		return invalid
-	}
-	now := s.now()
-	if sess.DeviceName != "" {
-		if _, err := s.Sessions.RevokeDeviceSessions(ctx, sess.TenantID, sess.UserID, sess.DeviceName, SessionReauth, now, "logout"); err != nil {
-			return err
-		}
-	}
-	if sess.Revoked() {
-		return nil
-	}
-	ev := s.event(EventLoggedOut, sess.TenantID, sess.UserID, sess.ID, now, client.eventData())
-	if err := s.Sessions.RevokeSession(ctx, sess.ID, now, "logout", []Event{ev}); err != nil {
-		return err
-	}
-	s.eventsWritten()
-	return nil
-}
-
-// checkLive reports whether the session may still be used at now, and
-// returns the tenant's session policy.
-func (s *Service) checkLive(sess *Session, tenant *Tenant, user *User, now time.Time) (Config, error) {
-	if sess.Revoked() || user.Status != StatusActive {
-		return Config{}, errTokenInvalid()
-	}
-	pol := s.policy(tenant)
-	idle := sess.Kind == SessionNormal && now.Sub(sess.LastSeenAt) > pol.SessionIdleTimeout
-	if !now.Before(sess.ExpiresAt) || idle {
-		return Config{}, errTokenInvalid()
-	}
-	return pol, nil
-}
-
-func (s *Service) issue(t *Tenant, u *User, sess *Session) (*LoginResult, error) {
-	issued := s.now()
-	at, exp, err := s.Signer.SignAccess(AccessClaims{
-		Subject: u.ID, TenantID: t.ID, SessionID: sess.ID, Email: u.Email, Roles: u.Roles, AMR: sess.AMR,
-	})
-	if err != nil {
-		return nil, Internal(err)
-	}
-	return &LoginResult{
-		Tenant: t, User: u, Session: sess, AccessToken: at, AccessExpiresAt: exp, IssuedAt: issued,
-		RefreshToken: s.Codec.Encode(PrefixRefresh, uuid.MustParse(sess.ID), uint64(sess.Generation)),
-	}, nil
-}
-
-func (s *Service) findTenant(ctx context.Context, id, alias string) (*Tenant, error) {
-	switch {
-	case id != "":
-		if _, err := uuid.Parse(id); err != nil {
-			return nil, Invalid("tenant_id", "must be a UUID")
-		}
-		return s.Tenants.GetTenant(ctx, strings.ToLower(id))
-	case alias != "":
-		return s.Tenants.GetTenantByAlias(ctx, strings.ToLower(strings.TrimSpace(alias)))
-	}
-	return nil, Invalid("tenant_id", "a tenant id or alias is required")
-}
-
-func (s *Service) recordFailure(ctx context.Context, tenantID, userID string, c Client, reason string) {
-	now := s.now()
-	ev := s.event(EventLoginFailed, tenantID, userID, "", now, c.eventData("reason", reason))
-	if err := s.Events.AppendEvents(ctx, ev); err == nil {
-		s.eventsWritten()
-	} else if !errors.Is(err, context.Canceled) {
-		s.log().ErrorContext(ctx, "record login failure", "err", err)
-	}
-	s.log().InfoContext(ctx, "login failed", "reason", reason, "user_id", userID, "dialect", c.Dialect, "ip", c.IP)
-}
-
-// recordLock records that the account has started being throttled.
-func (s *Service) recordLock(ctx context.Context, tenantID, userID string, c Client, reason string, until time.Time) {
-	ev := s.event(EventLocked, tenantID, userID, "", s.now(), c.eventData("reason", reason, "until", until.Format(time.RFC3339)))
-	if err := s.Events.AppendEvents(ctx, ev); err == nil {
-		s.eventsWritten()
-	} else if !errors.Is(err, context.Canceled) {
-		s.log().ErrorContext(ctx, "record account lock", "err", err)
-	}
-	s.log().WarnContext(ctx, "account throttled", "reason", reason, "user_id", userID, "until", until, "ip", c.IP)
-}
-
-func (s *Service) event(typ, tenantID, userID, sessionID string, at time.Time, data map[string]any) Event {
-	return Event{ID: NewID(), TenantID: tenantID, UserID: userID, SessionID: sessionID, Type: typ, CreatedAt: at, Data: data}
-}
-
-// policy merges the tenant's overrides into the deployment defaults.
-func (s *Service) policy(t *Tenant) Config {
-	c := s.Config
-	if c.SessionLifetime == 0 {
-		c.SessionLifetime = DefaultConfig.SessionLifetime
-	}
-	if c.SessionIdleTimeout == 0 {
-		c.SessionIdleTimeout = DefaultConfig.SessionIdleTimeout
-	}
-	if c.RefreshGrace == 0 {
-		c.RefreshGrace = DefaultConfig.RefreshGrace
-	}
-	if t != nil {
-		if v := t.Settings.SessionLifetimeSeconds; v > 0 {
-			c.SessionLifetime = time.Duration(v) * time.Second
-		}
-		if v := t.Settings.SessionIdleTimeoutSeconds; v > 0 {
-			c.SessionIdleTimeout = time.Duration(v) * time.Second
-		}
-		if v := t.Settings.RefreshGraceSeconds; v > 0 {
-			c.RefreshGrace = time.Duration(v) * time.Second
-		}
-		if t.Settings.AllowSingleFactorDialects {
-			c.AllowSingleFactorDialects = true
-		}
-		// Validated when the settings were written; a value that no longer
-		// parses keeps the deployment's limit.
-		if l, err := ratelimit.Parse(t.Settings.RateLimitIP); err == nil && t.Settings.RateLimitIP != "" {
-			c.IPLimit = l
-		}
-		if l, err := ratelimit.Parse(t.Settings.RateLimitAccount); err == nil && t.Settings.RateLimitAccount != "" {
-			c.AccountLimit = l
-		}
-	}
-	return c
 }
 
 // NewID returns a time-ordered UUID (v7) for any latch record, so that ids

@@ -33,22 +33,22 @@ func MustService(tb testing.TB) (*identity.Service, *sqlite.DB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return (&identity.Service{Passwords: h, Signer: keys, Codec: token.NewCodec(secret), Logger: slog.New(slog.DiscardHandler),
-		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}).UseStore(db), db
+	return identity.New(identity.Deps{Store: db, Passwords: h, Signer: keys, Codec: token.NewCodec(secret), Logger: slog.New(slog.DiscardHandler),
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}), db
 }
 
 func MustLogin(tb testing.TB, s *identity.Service) (*identity.LoginResult, *identity.Tenant) {
 	tb.Helper()
 	ctx := context.Background()
 	name, email, pw := "T", "u@example.com", "long enough password"
-	t, err := s.CreateTenant(ctx, identity.TenantInput{Name: &name})
+	t, err := s.Admin.CreateTenant(ctx, identity.TenantInput{Name: &name})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := s.CreateUser(ctx, t.ID, identity.UserInput{Email: &email, Password: &pw}); err != nil {
+	if _, err := s.Admin.CreateUser(ctx, t.ID, identity.UserInput{Email: &email, Password: &pw}); err != nil {
 		tb.Fatal(err)
 	}
-	res, err := s.Login(ctx, identity.LoginRequest{TenantID: t.ID, Email: email, Password: pw, Client: identity.Client{Dialect: "test"}})
+	res, err := s.Auth.Login(ctx, identity.LoginRequest{TenantID: t.ID, Email: email, Password: pw, Client: identity.Client{Dialect: "test"}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -61,20 +61,20 @@ func TestLogout(t *testing.T) {
 	s, db := MustService(t)
 	ctx := context.Background()
 	res, tn := MustLogin(t, s)
-	if err := s.Logout(ctx, res.RefreshToken, identity.Client{Dialect: "test"}); err != nil {
+	if err := s.Auth.Logout(ctx, res.RefreshToken, identity.Client{Dialect: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Logout(ctx, res.RefreshToken, identity.Client{}); err != nil {
+	if err := s.Auth.Logout(ctx, res.RefreshToken, identity.Client{}); err != nil {
 		t.Fatalf("second logout: %v", err)
 	}
-	if _, err := s.Refresh(ctx, res.RefreshToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
+	if _, err := s.Auth.Refresh(ctx, res.RefreshToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
 		t.Fatalf("refresh after logout: %v", err)
 	}
 	evs, _, _ := db.ListEvents(ctx, tn.ID, identity.EventFilter{Type: identity.EventLoggedOut}, identity.Page{})
 	if len(evs) != 1 {
 		t.Fatalf("%d logged-out events, want 1", len(evs))
 	}
-	if err := s.Logout(ctx, "garbage", identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
+	if err := s.Auth.Logout(ctx, "garbage", identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
 		t.Fatalf("garbage logout: %v", err)
 	}
 }
@@ -85,11 +85,11 @@ func TestRefreshGraceFlag(t *testing.T) {
 	s, db := MustService(t)
 	ctx := context.Background()
 	res, tn := MustLogin(t, s)
-	first, err := s.Refresh(ctx, res.RefreshToken, identity.Client{})
+	first, err := s.Auth.Refresh(ctx, res.RefreshToken, identity.Client{})
 	if err != nil || first.Grace {
 		t.Fatalf("first refresh: %+v, %v", first, err)
 	}
-	again, err := s.Refresh(ctx, res.RefreshToken, identity.Client{})
+	again, err := s.Auth.Refresh(ctx, res.RefreshToken, identity.Client{})
 	if err != nil || !again.Grace || again.RefreshToken != first.RefreshToken || again.AccessToken == "" {
 		t.Fatalf("grace refresh: %+v, %v", again, err)
 	}
@@ -104,11 +104,11 @@ func TestRefreshGraceFlag(t *testing.T) {
 func TestLoginTenantReference(t *testing.T) {
 	s, _ := MustService(t)
 	ctx := context.Background()
-	_, err := s.Login(ctx, identity.LoginRequest{Email: "a@example.com", Password: "whatever123"})
+	_, err := s.Auth.Login(ctx, identity.LoginRequest{Email: "a@example.com", Password: "whatever123"})
 	if e := identity.AsError(err); e.Code != identity.EINVALID || e.Field != "tenant_id" {
 		t.Fatalf("err = %v", err)
 	}
-	_, err = s.Login(ctx, identity.LoginRequest{TenantID: "nope", Email: "a@example.com", Password: "whatever123"})
+	_, err = s.Auth.Login(ctx, identity.LoginRequest{TenantID: "nope", Email: "a@example.com", Password: "whatever123"})
 	if identity.ErrorCode(err) != identity.EINVALID {
 		t.Fatalf("err = %v", err)
 	}
@@ -118,35 +118,35 @@ func TestLoginTenantReference(t *testing.T) {
 // two-factor on, unless the tenant allows single-factor dialects; then the
 // session's amr says a password alone was used.
 func TestSingleFactorDialects(t *testing.T) {
-	s, _ := MustService(t)
+	s, db := MustService(t)
 	ctx := context.Background()
 	_, tn := MustLogin(t, s)
-	u, err := s.Users.GetUserByEmail(ctx, tn.ID, "u@example.com")
+	u, err := db.GetUserByEmail(ctx, tn.ID, "u@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.BeginTOTP(ctx, tn.ID, u.ID); err != nil {
+	if _, err := s.SecondFactor.BeginTOTP(ctx, tn.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := s.SecondFactors.GetTOTP(ctx, tn.ID, u.ID)
-	plain, err := s.TOTPSealer.Open(c.SecretSealed, identity.TOTPSealAD(u.ID))
+	c, _ := db.GetTOTP(ctx, tn.ID, u.ID)
+	plain, err := s.SecondFactor.Sealer.Open(c.SecretSealed, identity.TOTPSealAD(u.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
 	code, _ := mfa.CodeAt(string(plain), mfa.Step(time.Now()), mfa.Digits)
-	if _, err := s.ConfirmTOTP(ctx, tn.ID, u.ID, code); err != nil {
+	if _, err := s.SecondFactor.ConfirmTOTP(ctx, tn.ID, u.ID, code); err != nil {
 		t.Fatal(err)
 	}
 	req := identity.LoginRequest{TenantID: tn.ID, Email: "u@example.com", Password: "long enough password", NoSecondFactor: true}
-	_, err = s.Login(ctx, req)
+	_, err = s.Auth.Login(ctx, req)
 	if e := identity.AsError(err); e.Code != identity.ETWOFACTORREQUIRED || !strings.Contains(e.Message, "cannot carry") {
 		t.Fatalf("single-factor dialect: %v", err)
 	}
 	allow := identity.TenantSettings{AllowSingleFactorDialects: true}
-	if _, err := s.UpdateTenant(ctx, tn.ID, identity.TenantInput{Settings: &allow}); err != nil {
+	if _, err := s.Admin.UpdateTenant(ctx, tn.ID, identity.TenantInput{Settings: &allow}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Login(ctx, req)
+	res, err := s.Auth.Login(ctx, req)
 	if err != nil || !slices.Equal(res.Session.AMR, []string{"pwd"}) {
 		t.Fatalf("allowed single-factor dialect: %+v, %v", res, err)
 	}
@@ -155,8 +155,8 @@ func TestSingleFactorDialects(t *testing.T) {
 // Ensure a sealed TOTP secret opens only for its own user.
 func TestTOTPSecretBoundToUser(t *testing.T) {
 	s, _ := MustService(t)
-	sealed := s.TOTPSealer.Seal([]byte("JBSWY3DPEHPK3PXP"), identity.TOTPSealAD("user-a"))
-	if _, err := s.TOTPSealer.Open(sealed, identity.TOTPSealAD("user-b")); err == nil {
+	sealed := s.SecondFactor.Sealer.Seal([]byte("JBSWY3DPEHPK3PXP"), identity.TOTPSealAD("user-a"))
+	if _, err := s.SecondFactor.Sealer.Open(sealed, identity.TOTPSealAD("user-b")); err == nil {
 		t.Fatal("a secret sealed for one user opened for another")
 	}
 }

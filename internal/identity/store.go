@@ -27,14 +27,25 @@ type EventFilter struct {
 	Until  time.Time // created before; zero: no bound
 }
 
-// TenantStore persists tenants.
-type TenantStore interface {
-	// CreateTenant inserts t. ECONFLICT when the alias is taken.
-	CreateTenant(ctx context.Context, t *Tenant) error
+// The aggregate interfaces (TenantStore, UserStore, …) are what a store
+// implements and what the conformance suite checks. Each is the union of
+// the narrow interfaces the use cases consume (TenantReader, LoginSessions,
+// …), so that a use case depends only on the methods it calls, as fosite's
+// flows each name their own small storage interface.
+
+// TenantReader finds tenants.
+type TenantReader interface {
 	// GetTenant returns the tenant with id, or ENOTFOUND.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
 	// GetTenantByAlias returns the tenant with alias, or ENOTFOUND.
 	GetTenantByAlias(ctx context.Context, alias string) (*Tenant, error)
+}
+
+// TenantStore persists tenants.
+type TenantStore interface {
+	TenantReader
+	// CreateTenant inserts t. ECONFLICT when the alias is taken.
+	CreateTenant(ctx context.Context, t *Tenant) error
 	// UpdateTenant replaces name, alias and settings. ENOTFOUND, ECONFLICT.
 	UpdateTenant(ctx context.Context, t *Tenant) error
 	// DeleteTenant removes the tenant and everything it owns. ENOTFOUND.
@@ -43,18 +54,33 @@ type TenantStore interface {
 	ListTenants(ctx context.Context, p Page) ([]*Tenant, string, error)
 }
 
-// UserStore persists users.
-type UserStore interface {
-	// CreateUser inserts u. ECONFLICT (Field "email" or "username") when
-	// the email or user name is taken in the tenant, ENOTFOUND when an
-	// organisation id does not exist in it.
-	CreateUser(ctx context.Context, u *User) error
+// UserReader finds users.
+type UserReader interface {
 	// GetUser returns a user of the tenant, or ENOTFOUND.
 	GetUser(ctx context.Context, tenantID, id string) (*User, error)
 	// GetUserByEmail looks the user up by EmailKey(email), or ENOTFOUND.
 	GetUserByEmail(ctx context.Context, tenantID, email string) (*User, error)
 	// GetUserByUsername looks the user up by UsernameKey(name), or ENOTFOUND.
 	GetUserByUsername(ctx context.Context, tenantID, name string) (*User, error)
+}
+
+// LoginUsers is what logins read of users: the users, and the addresses
+// each logged in from.
+type LoginUsers interface {
+	UserReader
+	// KnownAddress reports whether the user logged in from address (a
+	// limit key, see AddressKey) at or after since. An unknown user ("")
+	// has no known address.
+	KnownAddress(ctx context.Context, userID, address string, since time.Time) (bool, error)
+}
+
+// UserStore persists users.
+type UserStore interface {
+	LoginUsers
+	// CreateUser inserts u. ECONFLICT (Field "email" or "username") when
+	// the email or user name is taken in the tenant, ENOTFOUND when an
+	// organisation id does not exist in it.
+	CreateUser(ctx context.Context, u *User) error
 	// UpdateUser replaces every mutable field of u. ENOTFOUND, ECONFLICT.
 	// When u is disabled or its password hash changes, every live session
 	// of the user is revoked in the same transaction.
@@ -63,18 +89,19 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, tenantID, id string) error
 	// ListUsers returns the tenant's users in creation order.
 	ListUsers(ctx context.Context, tenantID string, f UserFilter, p Page) ([]*User, string, error)
-	// KnownAddress reports whether the user logged in from address (a
-	// limit key, see AddressKey) at or after since. An unknown user ("")
-	// has no known address.
-	KnownAddress(ctx context.Context, userID, address string, since time.Time) (bool, error)
+}
+
+// OrganisationReader finds organisations.
+type OrganisationReader interface {
+	// GetOrganisation returns an organisation of the tenant, or ENOTFOUND.
+	GetOrganisation(ctx context.Context, tenantID, id string) (*Organisation, error)
 }
 
 // OrganisationStore persists organisations.
 type OrganisationStore interface {
+	OrganisationReader
 	// CreateOrganisation inserts o. ENOTFOUND when ParentID is unknown.
 	CreateOrganisation(ctx context.Context, o *Organisation) error
-	// GetOrganisation returns an organisation of the tenant, or ENOTFOUND.
-	GetOrganisation(ctx context.Context, tenantID, id string) (*Organisation, error)
 	// UpdateOrganisation replaces the mutable fields. ENOTFOUND.
 	UpdateOrganisation(ctx context.Context, o *Organisation) error
 	// DeleteOrganisation removes o; its children lose their parent and
@@ -106,18 +133,27 @@ type SessionWrite struct {
 	Grant *Session
 }
 
-// SessionStore persists sessions. Rotation is a compare-and-swap on the
-// generation, so that concurrent refreshes on any number of instances
-// advance a session at most once per generation.
-type SessionStore interface {
+// SessionRevoker finds a session and ends it: logouts do, and admins
+// ending one session of a user.
+type SessionRevoker interface {
+	// GetSession returns the session, or ENOTFOUND.
+	GetSession(ctx context.Context, id string) (*Session, error)
+	// RevokeSession marks the session revoked (if it is not already) and
+	// appends events in one transaction. ENOTFOUND.
+	RevokeSession(ctx context.Context, id string, now time.Time, reason string, events []Event) error
+}
+
+// LoginSessions is what the login use cases do with sessions. Rotation is
+// a compare-and-swap on the generation, so that concurrent refreshes on
+// any number of instances advance a session at most once per generation.
+type LoginSessions interface {
+	SessionRevoker
 	// CreateSession inserts s, sets the user's last login and last seen to
 	// s.CreatedAt, and writes w, all in one transaction. A grant (a
 	// session of kind SessionReauth, as s or as w.Grant) revokes the
 	// user's live grant for the same device in that transaction: a user
 	// has at most one live grant per device, whatever runs concurrently.
 	CreateSession(ctx context.Context, s *Session, w SessionWrite) error
-	// GetSession returns the session, or ENOTFOUND.
-	GetSession(ctx context.Context, id string) (*Session, error)
 	// GetSessionWithOwners returns the session, its tenant and its user
 	// in one read (a refresh needs all three, and those reads are most of
 	// its cost), or ENOTFOUND when any is missing.
@@ -129,53 +165,68 @@ type SessionStore interface {
 	// session is live and still at generation from; otherwise ECONFLICT and
 	// nothing is written.
 	AdvanceSession(ctx context.Context, id string, from int64, now time.Time, events []Event) error
-	// RevokeSession marks the session revoked (if it is not already) and
-	// appends events in one transaction. ENOTFOUND.
-	RevokeSession(ctx context.Context, id string, now time.Time, reason string, events []Event) error
-	// RevokeUserSessions revokes every live session of the user and
-	// returns how many it revoked.
-	RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error)
 	// RevokeDeviceSessions revokes the user's live sessions of kind with
 	// the device name and returns how many it revoked.
 	RevokeDeviceSessions(ctx context.Context, tenantID, userID, device, kind string, now time.Time, reason string) (int, error)
+}
+
+// UserSessions is what an admin does with a user's sessions.
+type UserSessions interface {
+	SessionRevoker
+	// RevokeUserSessions revokes every live session of the user and
+	// returns how many it revoked.
+	RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error)
 	// ListUserSessions returns the user's sessions, newest first.
 	ListUserSessions(ctx context.Context, tenantID, userID string) ([]*Session, error)
 }
 
-// EventStore persists events that are not part of another write.
-type EventStore interface {
+// SessionStore persists sessions.
+type SessionStore interface {
+	LoginSessions
+	UserSessions
+}
+
+// EventAppender records events that are not part of another write.
+type EventAppender interface {
 	// AppendEvents inserts events in one transaction.
 	AppendEvents(ctx context.Context, events ...Event) error
+}
+
+// EventLister reads a tenant's events (its audit log).
+type EventLister interface {
 	// ListEvents returns the tenant's events, newest first.
 	ListEvents(ctx context.Context, tenantID string, f EventFilter, p Page) ([]*Event, string, error)
 }
 
+// EventStore persists events.
+type EventStore interface {
+	EventAppender
+	EventLister
+}
+
+// APIKeyReader finds API keys.
+type APIKeyReader interface {
+	// GetAPIKeyByHash returns the key with the hash, or ENOTFOUND.
+	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+}
+
 // APIKeyStore persists API keys.
 type APIKeyStore interface {
+	APIKeyReader
 	// CreateAPIKey inserts k.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// ListAPIKeys returns the tenant's keys, revoked ones included.
 	ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error)
-	// GetAPIKeyByHash returns the key with the hash, or ENOTFOUND.
-	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	// RevokeAPIKey marks the key revoked. ENOTFOUND.
 	RevokeAPIKey(ctx context.Context, tenantID, id string, now time.Time) error
 }
 
-// SecondFactorStore persists TOTP enrolments, recovery codes and the
-// attempts counted against second-factor guessing. Each method is one
+// SecondFactorChecks is what logins do with second factors: check a
+// code once, and count the attempts against guessing. Each method is one
 // transaction, so two instances never accept the same code twice.
-type SecondFactorStore interface {
-	// PutPendingTOTP stores c as the user's pending enrolment, replacing a
-	// pending one. ECONFLICT when a confirmed enrolment exists; ENOTFOUND
-	// when the user does not.
-	PutPendingTOTP(ctx context.Context, c *TOTPCredential) error
+type SecondFactorChecks interface {
 	// GetTOTP returns the user's enrolment, pending or confirmed, or ENOTFOUND.
 	GetTOTP(ctx context.Context, tenantID, userID string) (*TOTPCredential, error)
-	// ConfirmTOTP confirms the pending enrolment at now, records step as
-	// used, and replaces the recovery codes with hashes. ENOTFOUND when
-	// nothing is pending; ECONFLICT when it is already confirmed.
-	ConfirmTOTP(ctx context.Context, tenantID, userID string, step int64, recoveryHashes [][]byte, now time.Time) error
 	// UseTOTPStep records step as used when it is newer than the last used
 	// step of a confirmed enrolment, and reports whether it did; false
 	// means the code was replayed.
@@ -183,12 +234,6 @@ type SecondFactorStore interface {
 	// UseRecoveryCode marks the unused recovery code with hash as used at
 	// now and reports whether there was one.
 	UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (bool, error)
-	// ReplaceRecoveryCodes discards the user's recovery codes and stores
-	// hashes instead. ENOTFOUND without a confirmed enrolment.
-	ReplaceRecoveryCodes(ctx context.Context, tenantID, userID string, hashes [][]byte) error
-	// DeleteTOTP removes the enrolment, its recovery codes and counted
-	// attempts, and reports whether there was an enrolment.
-	DeleteTOTP(ctx context.Context, tenantID, userID string) (bool, error)
 	// TakeSecondFactorAttempt forgets the user's attempts older than
 	// since, then calls admit with the rest (oldest first) and, when it
 	// returns true, counts an attempt from address at now. admit runs in
@@ -200,6 +245,26 @@ type SecondFactorStore interface {
 	// ClearSecondFactorAttempts forgets the user's counted attempts from
 	// address, or from every address when address is "".
 	ClearSecondFactorAttempts(ctx context.Context, userID, address string) error
+}
+
+// SecondFactorStore persists TOTP enrolments, recovery codes and the
+// attempts counted against second-factor guessing.
+type SecondFactorStore interface {
+	SecondFactorChecks
+	// PutPendingTOTP stores c as the user's pending enrolment, replacing a
+	// pending one. ECONFLICT when a confirmed enrolment exists; ENOTFOUND
+	// when the user does not.
+	PutPendingTOTP(ctx context.Context, c *TOTPCredential) error
+	// ConfirmTOTP confirms the pending enrolment at now, records step as
+	// used, and replaces the recovery codes with hashes. ENOTFOUND when
+	// nothing is pending; ECONFLICT when it is already confirmed.
+	ConfirmTOTP(ctx context.Context, tenantID, userID string, step int64, recoveryHashes [][]byte, now time.Time) error
+	// ReplaceRecoveryCodes discards the user's recovery codes and stores
+	// hashes instead. ENOTFOUND without a confirmed enrolment.
+	ReplaceRecoveryCodes(ctx context.Context, tenantID, userID string, hashes [][]byte) error
+	// DeleteTOTP removes the enrolment, its recovery codes and counted
+	// attempts, and reports whether there was an enrolment.
+	DeleteTOTP(ctx context.Context, tenantID, userID string) (bool, error)
 }
 
 // SecondFactorAttempt is one second-factor attempt a store counted.

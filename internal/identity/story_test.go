@@ -72,14 +72,14 @@ func MustStory(tb testing.TB, account ratelimit.Limit) *story {
 		tb.Fatal(err)
 	}
 	s := &story{db: db, clock: c}
-	s.Service = (&identity.Service{Passwords: h, Signer: keys, Codec: token.NewCodec(secret), Now: c.Now,
+	s.Service = identity.New(identity.Deps{Store: db, Passwords: h, Signer: keys, Codec: token.NewCodec(secret), Now: c.Now,
 		Limiter: ratelimit.NewMemory(c.Now), Config: identity.Config{AccountLimit: account}, Logger: slog.New(slog.DiscardHandler),
-		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}).UseStore(db)
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)})
 	name, alias, email, p := "Acme", "acme", "ada@example.com", pw
-	if s.tenant, err = s.CreateTenant(ctx, identity.TenantInput{Name: &name, Alias: &alias}); err != nil {
+	if s.tenant, err = s.Admin.CreateTenant(ctx, identity.TenantInput{Name: &name, Alias: &alias}); err != nil {
 		tb.Fatal(err)
 	}
-	if s.user, err = s.CreateUser(ctx, s.tenant.ID, identity.UserInput{Email: &email, Password: &p}); err != nil {
+	if s.user, err = s.Admin.CreateUser(ctx, s.tenant.ID, identity.UserInput{Email: &email, Password: &p}); err != nil {
 		tb.Fatal(err)
 	}
 	return s
@@ -93,7 +93,7 @@ func (s *story) req(ip, password string) identity.LoginRequest {
 // login tries pw from ip and returns the error code ("" for a session).
 func (s *story) login(tb testing.TB, ip, password string) string {
 	tb.Helper()
-	_, err := s.Login(context.Background(), s.req(ip, password))
+	_, err := s.Auth.Login(context.Background(), s.req(ip, password))
 	return identity.ErrorCode(err)
 }
 
@@ -135,7 +135,7 @@ func TestProgressiveThrottling(t *testing.T) {
 	}
 	got = append(got, s.login(t, "192.0.2.1", pw))
 	wantCodes(t, "five failures and the right password", got, "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "unauthenticated", "rate_limited")
-	_, err := s.Login(context.Background(), s.req("192.0.2.1", pw))
+	_, err := s.Auth.Login(context.Background(), s.req("192.0.2.1", pw))
 	if e := identity.AsError(err); e.Field != "failed_logins" || e.RetryAfter != time.Second {
 		t.Fatalf("first delay: %v (%v)", e, e.RetryAfter)
 	}
@@ -144,7 +144,7 @@ func TestProgressiveThrottling(t *testing.T) {
 	}
 	s.clock.Advance(time.Second)
 	wantCodes(t, "after 1 s", []string{s.login(t, "192.0.2.1", "wrong password"), s.login(t, "192.0.2.1", pw)}, "unauthenticated", "rate_limited")
-	_, err = s.Login(context.Background(), s.req("192.0.2.1", pw))
+	_, err = s.Auth.Login(context.Background(), s.req("192.0.2.1", pw))
 	if d := identity.AsError(err).RetryAfter; d != 2*time.Second {
 		t.Fatalf("second delay %v, want 2s", d)
 	}
@@ -179,7 +179,7 @@ func TestFailureCeilingSparesKnownAddresses(t *testing.T) {
 			t.Fatalf("failure %d: %s", i, code)
 		}
 	}
-	_, err := s.Login(context.Background(), s.req("192.0.2.200", pw))
+	_, err := s.Auth.Login(context.Background(), s.req("192.0.2.200", pw))
 	if e := identity.AsError(err); e.Code != identity.ERATELIMITED || e.Field != "account" || e.RetryAfter <= 0 {
 		t.Fatalf("a stranger with the right password: %v", err)
 	}
@@ -198,7 +198,7 @@ func TestFailureCeilingSparesKnownAddresses(t *testing.T) {
 	ghost := func(ip, password string) string {
 		r := s.req(ip, password)
 		r.Email = "ghost@example.com"
-		_, err := s.Login(context.Background(), r)
+		_, err := s.Auth.Login(context.Background(), r)
 		return identity.ErrorCode(err)
 	}
 	for i := range 10 {
@@ -266,13 +266,13 @@ func TestAddressKey(t *testing.T) {
 // ceiling sees its full address budget.
 func TestQuotaIsPerAddress(t *testing.T) {
 	s := MustStory(t, ratelimit.Limit{Count: 1, Period: time.Hour})
-	s.Config.IPLimit = ratelimit.Limit{Count: 100, Period: time.Minute}
+	s.Auth.Config.IPLimit = ratelimit.Limit{Count: 100, Period: time.Minute}
 	s.login(t, "203.0.113.1", "wrong password")
 	r := s.req("192.0.2.9", pw)
-	if err := s.AdmitIP(context.Background(), "login", r.Client); err != nil {
+	if err := s.Auth.AdmitIP(context.Background(), "login", r.Client); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.Login(context.Background(), r)
+	_, err := s.Auth.Login(context.Background(), r)
 	if identity.ErrorCode(err) != identity.ERATELIMITED {
 		t.Fatalf("login: %v", err)
 	}
@@ -291,7 +291,7 @@ func TestLiftThrottle(t *testing.T) {
 	s.login(t, "203.0.113.2", "wrong password") // and the ceiling spent
 	wantCodes(t, "throttled", []string{s.login(t, "203.0.113.1", pw), s.login(t, "192.0.2.1", pw)}, "rate_limited", "rate_limited")
 	s.clock.Advance(time.Millisecond) // the lift comes after the last failure
-	if err := s.LiftThrottle(context.Background(), s.tenant.ID, s.user.ID); err != nil {
+	if err := s.Auth.LiftThrottle(context.Background(), s.tenant.ID, s.user.ID); err != nil {
 		t.Fatal(err)
 	}
 	wantCodes(t, "after the lift", []string{s.login(t, "203.0.113.1", pw), s.login(t, "192.0.2.1", pw)}, "", "")
@@ -308,16 +308,16 @@ func TestLoginRacingPasswordChange(t *testing.T) {
 	s := MustStory(t, ratelimit.Limit{})
 	ctx := context.Background()
 	newPw := "a brand new password"
-	s.Passwords = &hookHasher{PasswordHasher: s.Passwords, afterVerify: func() {
-		if _, err := s.UpdateUser(ctx, s.tenant.ID, s.user.ID, identity.UserInput{Password: &newPw}); err != nil {
+	s.Auth.Passwords = &hookHasher{PasswordHasher: s.Auth.Passwords, afterVerify: func() {
+		if _, err := s.Admin.UpdateUser(ctx, s.tenant.ID, s.user.ID, identity.UserInput{Password: &newPw}); err != nil {
 			t.Error(err)
 		}
 	}, rehash: true}
-	_, err := s.Login(ctx, s.req("192.0.2.1", pw))
+	_, err := s.Auth.Login(ctx, s.req("192.0.2.1", pw))
 	if identity.ErrorCode(err) != identity.EUNAUTHENTICATED {
 		t.Fatalf("the raced login: %v", err)
 	}
-	s.Passwords = s.Passwords.(*hookHasher).PasswordHasher
+	s.Auth.Passwords = s.Auth.Passwords.(*hookHasher).PasswordHasher
 	sessions, _ := s.db.ListUserSessions(ctx, s.tenant.ID, s.user.ID)
 	if len(sessions) != 0 {
 		t.Fatalf("%d sessions from the old password", len(sessions))
@@ -347,24 +347,24 @@ func (h *hookHasher) Verify(ctx context.Context, p, encoded string) (bool, bool,
 func TestRefreshReuseAndGrace(t *testing.T) {
 	s := MustStory(t, ratelimit.Limit{})
 	ctx := context.Background()
-	first, err := s.Login(ctx, s.req("192.0.2.1", pw))
+	first, err := s.Auth.Login(ctx, s.req("192.0.2.1", pw))
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := s.Refresh(ctx, first.RefreshToken, identity.Client{})
+	second, err := s.Auth.Refresh(ctx, first.RefreshToken, identity.Client{})
 	if err != nil || second.RefreshToken == first.RefreshToken {
 		t.Fatalf("rotation: %v", err)
 	}
 	s.clock.Advance(identity.DefaultConfig.RefreshGrace)
-	again, err := s.Refresh(ctx, first.RefreshToken, identity.Client{})
+	again, err := s.Auth.Refresh(ctx, first.RefreshToken, identity.Client{})
 	if err != nil || !again.Grace || again.RefreshToken != second.RefreshToken {
 		t.Fatalf("within the grace window: %+v %v", again, err)
 	}
 	s.clock.Advance(time.Millisecond)
-	if _, err := s.Refresh(ctx, first.RefreshToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENREUSED {
+	if _, err := s.Auth.Refresh(ctx, first.RefreshToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENREUSED {
 		t.Fatalf("after the grace window: %v", err)
 	}
-	if _, err := s.Refresh(ctx, second.RefreshToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
+	if _, err := s.Auth.Refresh(ctx, second.RefreshToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
 		t.Fatalf("the successor after reuse: %v", err)
 	}
 	if evs := s.events(t, identity.EventRefreshTokenReused); len(evs) != 1 {
@@ -377,22 +377,22 @@ func TestRefreshReuseAndGrace(t *testing.T) {
 func TestSessionExpiry(t *testing.T) {
 	s := MustStory(t, ratelimit.Limit{})
 	ctx := context.Background()
-	idle, _ := s.Login(ctx, s.req("192.0.2.1", pw))
-	active, _ := s.Login(ctx, s.req("192.0.2.1", pw))
+	idle, _ := s.Auth.Login(ctx, s.req("192.0.2.1", pw))
+	active, _ := s.Auth.Login(ctx, s.req("192.0.2.1", pw))
 	tok := active.RefreshToken
 	for elapsed := time.Duration(0); elapsed+6*24*time.Hour < identity.DefaultConfig.SessionLifetime; elapsed += 6 * 24 * time.Hour {
 		s.clock.Advance(6 * 24 * time.Hour)
-		res, err := s.Refresh(ctx, tok, identity.Client{})
+		res, err := s.Auth.Refresh(ctx, tok, identity.Client{})
 		if err != nil {
 			t.Fatalf("an active session died at %v: %v", elapsed, err)
 		}
 		tok = res.RefreshToken
 	}
-	if _, err := s.Refresh(ctx, idle.RefreshToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
+	if _, err := s.Auth.Refresh(ctx, idle.RefreshToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
 		t.Fatalf("idle for weeks: %v", err)
 	}
 	s.clock.Advance(6 * 24 * time.Hour)
-	if _, err := s.Refresh(ctx, tok, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
+	if _, err := s.Auth.Refresh(ctx, tok, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
 		t.Fatalf("past the absolute lifetime: %v", err)
 	}
 }
@@ -401,15 +401,15 @@ func TestSessionExpiry(t *testing.T) {
 func (s *story) mustTOTP(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := s.BeginTOTP(ctx, s.tenant.ID, s.user.ID); err != nil {
+	if _, err := s.SecondFactor.BeginTOTP(ctx, s.tenant.ID, s.user.ID); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := s.SecondFactors.GetTOTP(ctx, s.tenant.ID, s.user.ID)
-	plain, err := s.TOTPSealer.Open(c.SecretSealed, identity.TOTPSealAD(s.user.ID))
+	c, _ := s.db.GetTOTP(ctx, s.tenant.ID, s.user.ID)
+	plain, err := s.SecondFactor.Sealer.Open(c.SecretSealed, identity.TOTPSealAD(s.user.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ConfirmTOTP(ctx, s.tenant.ID, s.user.ID, s.code(t, string(plain), 0)); err != nil {
+	if _, err := s.SecondFactor.ConfirmTOTP(ctx, s.tenant.ID, s.user.ID, s.code(t, string(plain), 0)); err != nil {
 		t.Fatal(err)
 	}
 	s.clock.Advance(30 * time.Second) // the confirming code counts as used
@@ -430,7 +430,7 @@ func (s *story) login2FA(t *testing.T, ip, code string) string {
 	t.Helper()
 	r := s.req(ip, pw)
 	r.TwoFactorCode = code
-	_, err := s.Login(context.Background(), r)
+	_, err := s.Auth.Login(context.Background(), r)
 	return identity.ErrorCode(err)
 }
 
@@ -480,7 +480,7 @@ func TestSecondFactorEscalation(t *testing.T) {
 	}
 	r := s.req(attacker, pw)
 	r.TwoFactorCode = bad
-	_, err := s.Login(context.Background(), r)
+	_, err := s.Auth.Login(context.Background(), r)
 	if e := identity.AsError(err); e.Code != identity.ERATELIMITED || e.RetryAfter != identity.SecondFactorLockout {
 		t.Fatalf("after five failures: %v, retry after %v", err, e.RetryAfter)
 	}
@@ -492,7 +492,7 @@ func TestSecondFactorEscalation(t *testing.T) {
 	if code := s.login2FA(t, attacker, bad); code != identity.ETWOFACTORINVALID {
 		t.Fatalf("after the lock-out: %s", code)
 	}
-	_, err = s.Login(context.Background(), r)
+	_, err = s.Auth.Login(context.Background(), r)
 	if d := identity.AsError(err).RetryAfter; d != 2*identity.SecondFactorLockout {
 		t.Fatalf("second lock-out %v, want %v", d, 2*identity.SecondFactorLockout)
 	}
@@ -548,13 +548,13 @@ func TestLoginByUsername(t *testing.T) {
 	s := MustStory(t, ratelimit.Limit{})
 	ctx := context.Background()
 	name := "Ada.L"
-	if _, err := s.UpdateUser(ctx, s.tenant.ID, s.user.ID, identity.UserInput{Username: &name}); err != nil {
+	if _, err := s.Admin.UpdateUser(ctx, s.tenant.ID, s.user.ID, identity.UserInput{Username: &name}); err != nil {
 		t.Fatal(err)
 	}
 	try := func(login, password string) string {
 		r := s.req("192.0.2.1", password)
 		r.Email, r.Login = "", login
-		_, err := s.Login(ctx, r)
+		_, err := s.Auth.Login(ctx, r)
 		return identity.ErrorCode(err)
 	}
 	wantCodes(t, "logins", []string{try("ada.l", pw), try(" ADA.L ", pw), try("ada@example.com", pw), try("ada.l", "wrong password"), try("nobody", pw)},
@@ -574,14 +574,14 @@ func TestLoginText(t *testing.T) {
 	} {
 		r := s.req("192.0.2.1", pw)
 		mut(&r)
-		_, err := s.Login(ctx, r)
+		_, err := s.Auth.Login(ctx, r)
 		if e := identity.AsError(err); e.Code != identity.EINVALID || e.Field != field {
 			t.Errorf("%s: %v", field, err)
 		}
 	}
 	r := s.req("192.0.2.1", pw)
 	r.Client.UserAgent, r.Client.Origin = "caf\xe9/1.0\x00", "https://\xffexample"
-	res, err := s.Login(ctx, r)
+	res, err := s.Auth.Login(ctx, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,22 +595,26 @@ func TestLoginText(t *testing.T) {
 func TestOneReauthTokenPerDevice(t *testing.T) {
 	s := MustStory(t, ratelimit.Limit{})
 	ctx := context.Background()
-	r := s.req("192.0.2.1", pw)
-	r.Device = "phone"
-	first, err := s.DeviceLogin(ctx, r, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := s.DeviceLogin(ctx, r, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.TokenLogin(ctx, s.tenant.ID, first.ReauthToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
+	first, second := s.mustDeviceLogin(t, "phone"), s.mustDeviceLogin(t, "phone")
+	if _, err := s.Auth.TokenLogin(ctx, s.tenant.ID, first.ReauthToken, identity.Client{}); identity.ErrorCode(err) != identity.ETOKENINVALID {
 		t.Fatalf("the replaced token: %v", err)
 	}
-	if _, err := s.TokenLogin(ctx, s.tenant.ID, second.ReauthToken, identity.Client{}); err != nil {
+	if _, err := s.Auth.TokenLogin(ctx, s.tenant.ID, second.ReauthToken, identity.Client{}); err != nil {
 		t.Fatalf("the live token: %v", err)
 	}
+}
+
+// mustDeviceLogin logs the story's user in on device, asking for a
+// re-authentication token.
+func (s *story) mustDeviceLogin(t *testing.T, device string) *identity.DeviceLoginResult {
+	t.Helper()
+	r := s.req("192.0.2.1", pw)
+	r.Device = device
+	res, err := s.Auth.DeviceLogin(context.Background(), r, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // Ensure two logins of one user that both rehash its password (an
@@ -619,18 +623,18 @@ func TestOneReauthTokenPerDevice(t *testing.T) {
 func TestLoginRacingRehash(t *testing.T) {
 	s := MustStory(t, ratelimit.Limit{})
 	ctx := context.Background()
-	inner := &hookHasher{PasswordHasher: s.Passwords, rehash: true}
-	outer := &hookHasher{PasswordHasher: s.Passwords, rehash: true}
+	inner := &hookHasher{PasswordHasher: s.Auth.Passwords, rehash: true}
+	outer := &hookHasher{PasswordHasher: s.Auth.Passwords, rehash: true}
 	outer.afterVerify = func() {
 		outer.afterVerify = nil
-		s.Passwords = inner // the other login, start to end, between this one's check and write
-		if _, err := s.Login(ctx, s.req("192.0.2.2", pw)); err != nil {
+		s.Auth.Passwords = inner // the other login, start to end, between this one's check and write
+		if _, err := s.Auth.Login(ctx, s.req("192.0.2.2", pw)); err != nil {
 			t.Errorf("the other login: %v", err)
 		}
-		s.Passwords = outer
+		s.Auth.Passwords = outer
 	}
-	s.Passwords = outer
-	if _, err := s.Login(ctx, s.req("192.0.2.1", pw)); err != nil {
+	s.Auth.Passwords = outer
+	if _, err := s.Auth.Login(ctx, s.req("192.0.2.1", pw)); err != nil {
 		t.Fatalf("the login that lost the race to a rehash: %v", err)
 	}
 	if sessions, _ := s.db.ListUserSessions(ctx, s.tenant.ID, s.user.ID); len(sessions) != 2 {

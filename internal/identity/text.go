@@ -119,13 +119,28 @@ func badValue(path string, v reflect.Value) (string, bool) {
 	return "", false
 }
 
-// cleanText makes a value that came from a header (User-Agent, Origin,
-// a client address) safe to keep: invalid UTF-8 and NUL become U+FFFD and
-// it is cut to at most n bytes on a character boundary. Such values never
-// fail a request; they are only recorded.
-func cleanText(s string, n int) string {
-	if !ValidText(s) {
-		s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+// Printable makes a value that came from a header (User-Agent, Origin, a
+// client address) safe to keep: valid UTF-8 of at most n bytes, invalid
+// bytes and control characters (NUL among them) become U+FFFD, and a cut
+// never splits a character. Such values never fail a request; they are
+// only recorded.
+func Printable(s string, n int) string {
+	clean := true
+	for _, c := range []byte(s) {
+		if c < 0x20 || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		var b strings.Builder
+		for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+				r = utf8.RuneError
+			}
+			b.WriteRune(r)
+		}
+		s = b.String()
 	}
 	if len(s) <= n {
 		return s

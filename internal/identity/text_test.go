@@ -38,3 +38,25 @@ func TestCheckText(t *testing.T) {
 		}
 	}
 }
+
+// Ensure header values kept for the audit log are valid UTF-8 without
+// control characters, and cut on a character boundary.
+func TestPrintable(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"shop/2.1", 512, "shop/2.1"},
+		{"caf\xe9/1.0", 512, "caf\uFFFD/1.0"},
+		{"a\x00b\x7fc\td", 512, "a\uFFFDb\uFFFDc\uFFFDd"},
+		{"caf\u00e9", 512, "caf\u00e9"},
+		{"\u00e9\u00e9", 3, "\u00e9"},
+		{"abc\xe9", 4, "abc"},
+		{"\xc2\x85x", 512, "\uFFFDx"},
+	} {
+		if got := identity.Printable(tc.in, tc.n); got != tc.want {
+			t.Errorf("Printable(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}

@@ -129,11 +129,8 @@ type EndpointHealth struct {
 	RetryAt             time.Time
 }
 
-// WebhookStore persists endpoints, their cursors over the event log and
-// the deliveries worth remembering. Events are the outbox: written in the
-// same transaction as the change they describe; an endpoint's cursor walks
-// over them, so a delivered event costs no row at all.
-type WebhookStore interface {
+// WebhookEndpoints is what an admin does with a tenant's endpoints.
+type WebhookEndpoints interface {
 	// CreateWebhook stores a new endpoint whose cursor is the log's head:
 	// it receives the events committed after it (and possibly a few that
 	// committed concurrently with it), never the past.
@@ -146,11 +143,18 @@ type WebhookStore interface {
 	UpdateWebhook(ctx context.Context, w *WebhookEndpoint) error
 	// DeleteWebhook removes the endpoint and its deliveries. ENOTFOUND.
 	DeleteWebhook(ctx context.Context, tenantID, id string) error
+}
+
+// WebhookDeliveries is what an admin reads of an endpoint's deliveries, and
+// how one is sent again.
+type WebhookDeliveries interface {
 	// ListDeliveries returns an endpoint's deliveries, newest first: its
 	// delivery rows and, for the events of its types since its creation
 	// that have none, the log's view (delivered once the cursor passed
 	// them, with Attempts 1 and no log; pending before).
 	ListDeliveries(ctx context.Context, tenantID, endpointID string, p Page) ([]*Delivery, string, error)
+	// ListDeliveryAttempts returns a delivery's attempts, newest first.
+	ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]*DeliveryAttempt, error)
 	// Redeliver makes the event's delivery to the endpoint pending and
 	// due at now: a delivery row keeps its attempts and payload; without
 	// one, a row is written from the event, which must be of the
@@ -158,21 +162,12 @@ type WebhookStore interface {
 	// delivery as stored. ENOTFOUND when the endpoint or such an event
 	// does not exist in the tenant.
 	Redeliver(ctx context.Context, tenantID, endpointID, eventID string, now time.Time) (*Delivery, error)
-	// ListDeliveryAttempts returns a delivery's attempts, newest first.
-	ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]*DeliveryAttempt, error)
-	// PendingDeliveries counts what is waiting: pending delivery rows and
-	// the events of their types after the cursors (counted up to a cap).
-	PendingDeliveries(ctx context.Context) (int, error)
-	// PruneDeliveries deletes up to limit delivered and failed delivery
-	// rows (and their attempts) last touched before before.
-	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
-	// PruneEvents looks at up to limit events after the scan position
-	// after ("" at first), oldest first, and deletes those created before
-	// before, except those an endpoint has not yet passed with its cursor.
-	// It returns how many it deleted and where to go on from; "" when it
-	// reached an event created at or after before, or the end.
-	PruneEvents(ctx context.Context, before time.Time, after string, limit int) (deleted int, next string, err error)
+}
 
+// DispatchStore is what the webhook dispatcher reads and writes: leases
+// on endpoints, their cursors over the event log, the deliveries worth
+// remembering, and the pruning of both logs.
+type DispatchStore interface {
 	// ClaimEndpoints leases to owner, until now+lease, up to limit
 	// endpoints that are not suspended, not leased by anyone (or whose
 	// lease ran out), and have work: a pending delivery due at now, or
@@ -201,6 +196,28 @@ type WebhookStore interface {
 	// (created, or updated with one more attempt), the attempt's log row
 	// and the endpoint's health, together.
 	RecordAttempt(ctx context.Context, r *AttemptRecord) (*EndpointHealth, error)
+	// PruneDeliveries deletes up to limit delivered and failed delivery
+	// rows (and their attempts) last touched before before.
+	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
+	// PruneEvents looks at up to limit events after the scan position
+	// after ("" at first), oldest first, and deletes those created before
+	// before, except those an endpoint has not yet passed with its cursor.
+	// It returns how many it deleted and where to go on from; "" when it
+	// reached an event created at or after before, or the end.
+	PruneEvents(ctx context.Context, before time.Time, after string, limit int) (deleted int, next string, err error)
+}
+
+// WebhookStore persists endpoints, their cursors over the event log and
+// the deliveries worth remembering. Events are the outbox: written in the
+// same transaction as the change they describe; an endpoint's cursor walks
+// over them, so a delivered event costs no row at all.
+type WebhookStore interface {
+	WebhookEndpoints
+	DispatchStore
+	WebhookDeliveries
+	// PendingDeliveries counts what is waiting: pending delivery rows and
+	// the events of their types after the cursors (counted up to a cap).
+	PendingDeliveries(ctx context.Context) (int, error)
 }
 
 // WebhookInput creates or patches an endpoint.
@@ -259,49 +276,190 @@ func (in *WebhookInput) apply(w *WebhookEndpoint, create bool) error {
 	return nil
 }
 
-// CreateWebhook validates in and stores a new endpoint with a fresh secret,
+// Webhooks runs the admin use cases of webhook endpoints (audited as
+// admin.webhook.<action>) and answers the dispatcher's questions: an
+// endpoint's secret, and the user an event is about. Its fields are its
+// dependencies; all must be set except EventsWritten.
+type Webhooks struct {
+	Runtime
+	Tenants       TenantReader
+	Users         UserReader
+	Organisations OrganisationReader
+	Endpoints     WebhookEndpoints
+	Deliveries    WebhookDeliveries
+	Sealer        Sealer // seals endpoint secrets at rest
+	// EventsWritten, when set, is called after a delivery was made due
+	// again, to wake the webhook dispatcher at once.
+	EventsWritten func()
+}
+
+// Create validates in and stores a new endpoint with a fresh secret,
 // returning the endpoint and the secret (shown this once).
-func (s *Service) CreateWebhook(ctx context.Context, tenantID string, in WebhookInput, newSecret func() string) (*WebhookEndpoint, string, error) {
-	if _, err := s.Tenants.GetTenant(ctx, tenantID); err != nil {
+func (wh *Webhooks) Create(ctx context.Context, tenantID string, in WebhookInput, newSecret func() string) (*WebhookEndpoint, string, error) {
+	if _, err := wh.Tenants.GetTenant(ctx, tenantID); err != nil {
 		return nil, "", err
 	}
-	now := s.now()
+	now := wh.now()
 	w := &WebhookEndpoint{ID: NewID(), TenantID: tenantID, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(w, true); err != nil {
 		return nil, "", err
 	}
 	secret := newSecret()
-	w.SecretSealed = s.WebhookSealer.Seal([]byte(secret), WebhookSealAD(w.ID))
-	if err := s.Webhooks.CreateWebhook(ctx, w); err != nil {
+	w.SecretSealed = wh.Sealer.Seal([]byte(secret), WebhookSealAD(w.ID))
+	if err := wh.Endpoints.CreateWebhook(ctx, w); err != nil {
 		return nil, "", err
 	}
-	s.audit(ctx, w.TenantID, "", "webhook", "created", w.ID, []string{"url", "events", "signing"})
+	wh.audit(ctx, w.TenantID, "", "webhook", "created", w.ID, []string{"url", "events", "signing"})
 	return w, secret, nil
 }
 
-// UpdateWebhook patches an endpoint; status "healthy" re-enables a
-// suspended one (its queued deliveries go out again).
-func (s *Service) UpdateWebhook(ctx context.Context, tenantID, id string, in WebhookInput) (*WebhookEndpoint, error) {
-	w, err := s.Webhooks.GetWebhook(ctx, tenantID, id)
+// Update patches an endpoint; status "healthy" re-enables a suspended
+// one (its queued deliveries go out again).
+func (wh *Webhooks) Update(ctx context.Context, tenantID, id string, in WebhookInput) (*WebhookEndpoint, error) {
+	w, err := wh.Endpoints.GetWebhook(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
 	}
 	if err := in.apply(w, false); err != nil {
 		return nil, err
 	}
-	w.UpdatedAt = s.now()
-	if err := s.Webhooks.UpdateWebhook(ctx, w); err != nil {
+	w.UpdatedAt = wh.now()
+	if err := wh.Endpoints.UpdateWebhook(ctx, w); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, w.TenantID, "", "webhook", "updated", w.ID, in.fields())
+	wh.audit(ctx, w.TenantID, "", "webhook", "updated", w.ID, in.fields())
 	return w, nil
 }
 
-// WebhookSecret opens an endpoint's secret for signing.
-func (s *Service) WebhookSecret(w *WebhookEndpoint) (string, error) {
-	plain, err := s.WebhookSealer.Open(w.SecretSealed, WebhookSealAD(w.ID))
+// Secret opens an endpoint's secret for signing.
+func (wh *Webhooks) Secret(w *WebhookEndpoint) (string, error) {
+	plain, err := wh.Sealer.Open(w.SecretSealed, WebhookSealAD(w.ID))
 	if err != nil {
 		return "", Internal(err)
 	}
 	return string(plain), nil
+}
+
+// Delete removes an endpoint and its deliveries.
+func (wh *Webhooks) Delete(ctx context.Context, tenantID, id string) error {
+	tenantID, err := wellFormed("tenant", tenantID)
+	if err != nil {
+		return err
+	}
+	if id, err = wellFormed("webhook", id); err != nil {
+		return err
+	}
+	if err := wh.Endpoints.DeleteWebhook(ctx, tenantID, id); err != nil {
+		return err
+	}
+	wh.audit(ctx, tenantID, "", "webhook", "deleted", id, nil)
+	return nil
+}
+
+// List returns the tenant's endpoints; ENOTFOUND when the tenant does
+// not exist.
+func (wh *Webhooks) List(ctx context.Context, tenantID string) ([]*WebhookEndpoint, error) {
+	t, err := getTenant(ctx, wh.Tenants, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return wh.Endpoints.ListWebhooks(ctx, t.ID)
+}
+
+// Get returns an endpoint of the tenant; ENOTFOUND when there is none,
+// or when either id is not an id at all.
+func (wh *Webhooks) Get(ctx context.Context, tenantID, id string) (*WebhookEndpoint, error) {
+	tenantID, err := wellFormed("tenant", tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if id, err = wellFormed("webhook", id); err != nil {
+		return nil, err
+	}
+	return wh.Endpoints.GetWebhook(ctx, tenantID, id)
+}
+
+// DeliveryRecord is a delivery with its logged attempts, newest first.
+type DeliveryRecord struct {
+	Delivery *Delivery
+	Attempts []*DeliveryAttempt
+}
+
+// DeliveryLog returns a page of an endpoint's deliveries, newest first,
+// each with its logged attempts (a delivery listed from the event log has
+// none: it went through on its first attempt, or has not been tried).
+func (wh *Webhooks) DeliveryLog(ctx context.Context, tenantID, webhookID string, p Page) ([]DeliveryRecord, string, error) {
+	w, err := wh.Get(ctx, tenantID, webhookID)
+	if err != nil {
+		return nil, "", err
+	}
+	ds, next, err := wh.Deliveries.ListDeliveries(ctx, w.TenantID, w.ID, p)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]DeliveryRecord, 0, len(ds))
+	for _, d := range ds {
+		as, err := wh.Deliveries.ListDeliveryAttempts(ctx, d.ID)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, DeliveryRecord{Delivery: d, Attempts: as})
+	}
+	return out, next, nil
+}
+
+// Redeliver sends an event to an endpoint once more: its delivery is
+// made pending and due now (kept with its attempts and first payload when
+// it has a row, else written from the event), and the dispatcher is woken.
+// Its attempts are logged, the first and any retries on the usual
+// schedule while the event is younger than the retry period. A suspended
+// endpoint sends it once re-enabled. ENOTFOUND when the endpoint, or an
+// event of its types since its creation, does not exist (retention may
+// have removed it). Audited as admin.delivery.redelivered.
+func (wh *Webhooks) Redeliver(ctx context.Context, tenantID, webhookID, eventID string) (*Delivery, error) {
+	w, err := wh.Get(ctx, tenantID, webhookID)
+	if err != nil {
+		return nil, err
+	}
+	if eventID, err = wellFormed("event", eventID); err != nil {
+		return nil, err
+	}
+	d, err := wh.Deliveries.Redeliver(ctx, w.TenantID, w.ID, eventID, wh.now())
+	if err != nil {
+		return nil, err
+	}
+	if wh.EventsWritten != nil {
+		wh.EventsWritten()
+	}
+	wh.audit(ctx, w.TenantID, "", "delivery", "redelivered", d.ID, nil, "webhook_id", w.ID, "event_id", d.EventID)
+	return d, nil
+}
+
+// EventUser returns what a webhook payload shows of the user an event is
+// about: the user, its first organisation and that one's parent (nil when
+// absent). A user deleted since the event is returned with its id only;
+// an event about no user ("") yields an empty user.
+func (wh *Webhooks) EventUser(ctx context.Context, tenantID, userID string) (u *User, org, parent *Organisation, err error) {
+	if userID == "" {
+		return &User{}, nil, nil, nil
+	}
+	u, err = wh.Users.GetUser(ctx, tenantID, userID)
+	if ErrorCode(err) == ENOTFOUND {
+		return &User{ID: userID}, nil, nil, nil
+	} else if err != nil {
+		return nil, nil, nil, err
+	}
+	orgs, err := userOrganisations(ctx, wh.Organisations, u)
+	if err != nil || len(orgs) == 0 {
+		return u, nil, nil, err
+	}
+	org = orgs[0]
+	if org.ParentID != "" {
+		if parent, err = wh.Organisations.GetOrganisation(ctx, tenantID, org.ParentID); ErrorCode(err) == ENOTFOUND {
+			parent = nil
+		} else if err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return u, org, parent, nil
 }

@@ -14,18 +14,6 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-// Store is what the dispatcher needs of the database.
-type Store interface {
-	ClaimEndpoints(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*identity.WebhookEndpoint, error)
-	ReadEvents(ctx context.Context, owner, endpointID, after string, limit int) ([]*identity.LogEvent, error)
-	DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]*identity.Delivery, time.Time, error)
-	SaveCursor(ctx context.Context, owner, endpointID, cursor string, now time.Time, lease time.Duration) (*identity.WebhookEndpoint, error)
-	ReleaseEndpoint(ctx context.Context, owner, endpointID, cursor string) error
-	RecordAttempt(ctx context.Context, r *identity.AttemptRecord) (*identity.EndpointHealth, error)
-	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
-	PruneEvents(ctx context.Context, before time.Time, after string, limit int) (int, string, error)
-}
-
 // Limits of one delivery.
 const (
 	Timeout         = 10 * time.Second
@@ -46,7 +34,7 @@ const (
 // overall slots in FIFO order, so endpoints with work take turns and a
 // slow receiver holds up only itself.
 type Dispatcher struct {
-	Store  Store
+	Store  identity.DispatchStore
 	Secret func(*identity.WebhookEndpoint) (string, error)
 	// Render fills in the Payload of each delivery: the body as the event
 	// is first sent, kept unchanged for its retries.
@@ -75,6 +63,11 @@ type Dispatcher struct {
 	// is written to the delivery log (every failure always is). Default 1 min.
 	SampleEvery time.Duration
 	Logger      *slog.Logger
+	// Now is the clock of every time the dispatcher records or compares
+	// with stored times (attempts, retries, health, leases, retention);
+	// nil: time.Now. Pacing and the length of a send are measured on the
+	// real clock.
+	Now func() time.Time
 	// Observe, when set, is told each attempt's outcome ("delivered",
 	// "failed", "retry") and, for deliveries, the time from the event.
 	Observe func(outcome string, sinceEvent time.Duration)
@@ -133,6 +126,13 @@ func (d *Dispatcher) init() {
 	})
 }
 
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
 // giveUp is how long a delivery is retried.
 func (d *Dispatcher) giveUp() time.Duration { return max(GiveUpAfter, d.SuspendAfter) }
 
@@ -170,7 +170,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		if look {
 			if wait = every - time.Since(looked); wait <= 0 {
 				looked, look = time.Now(), false
-				eps, err := d.Store.ClaimEndpoints(ctx, d.owner, looked, d.Lease, claimLimit)
+				eps, err := d.Store.ClaimEndpoints(ctx, d.owner, d.now(), d.Lease, claimLimit)
 				if err != nil {
 					d.logErr(ctx, "claim endpoints", err)
 				}
@@ -267,7 +267,7 @@ func (d *Dispatcher) pruneLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		d.Prune(ctx, time.Now())
+		d.Prune(ctx, d.now())
 		t.Reset(time.Hour)
 	}
 }
@@ -332,8 +332,9 @@ type result struct {
 func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, sg *signer, dl *identity.Delivery, remember bool) (res result) {
 	ctx := context.Background()
 	d.slots <- struct{}{}
-	start := time.Now()
+	start, began := d.now(), time.Now()
 	status, excerpt, err := d.post(ctx, ep, sg, dl.EventID, dl.Payload, start, remember)
+	took := time.Since(began)
 	<-d.slots
 	errText := ""
 	if err != nil {
@@ -345,7 +346,7 @@ func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, sg *signer, dl *ident
 	outcome := "delivered"
 	if !res.success || remember {
 		rec := &identity.AttemptRecord{Delivery: *dl, SuspendAfter: d.SuspendAfter, RecoveredAfter: d.RetryBase,
-			Attempt: identity.DeliveryAttempt{DeliveryID: dl.ID, At: start, StatusCode: status, Duration: time.Since(start), Error: errText, Response: excerpt}}
+			Attempt: identity.DeliveryAttempt{DeliveryID: dl.ID, At: start, StatusCode: status, Duration: took, Error: errText, Response: excerpt}}
 		rec.Delivery.Status, rec.Delivery.LastStatusCode, rec.Delivery.LastError, rec.Delivery.UpdatedAt = identity.DeliveryDelivered, status, errText, start
 		if !res.success {
 			next, ok := NextAttempt(dl.EventAt, start, dl.Attempts+1, d.RetryBase, d.giveUp())
@@ -364,7 +365,7 @@ func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, sg *signer, dl *ident
 		}
 	}
 	if d.Observe != nil {
-		d.Observe(outcome, time.Since(dl.EventAt))
+		d.Observe(outcome, d.now().Sub(dl.EventAt))
 	}
 	return res
 }
@@ -411,13 +412,13 @@ func excerpt(b []byte) string {
 // and returns how it went, for operators checking an endpoint.
 func (d *Dispatcher) Ping(ctx context.Context, w *identity.WebhookEndpoint) identity.DeliveryAttempt {
 	d.init()
-	start := time.Now()
+	start, began := d.now(), time.Now()
 	body := fmt.Appendf(nil, `{"event":"ping","data":{"webhookId":%q},"triggeredAt":%q}`, w.ID, start.UTC().Format(time.RFC3339Nano))
 	id := "ping-" + start.UTC().Format("20060102T150405.000000000")
 	a := identity.DeliveryAttempt{At: start}
 	var err error
 	a.StatusCode, a.Response, err = d.post(ctx, w, d.signer(w), id, body, start, true)
-	a.Duration = time.Since(start)
+	a.Duration = time.Since(began)
 	if err != nil {
 		a.Error = err.Error()
 	} else if a.StatusCode < 200 || a.StatusCode > 299 {

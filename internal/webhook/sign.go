@@ -53,14 +53,10 @@ func standardKey(secret string) ([]byte, error) {
 	return key, nil
 }
 
-// Sign returns the headers a delivery of body carries under scheme: the
-// content type, webhook-id (the event's id, the same on every retry, for
-// receivers to de-duplicate), and the signature.
-func Sign(scheme, secret, id string, at time.Time, body []byte) (http.Header, error) {
-	return newSigner(scheme, secret).sign(id, at, body)
-}
-
-// signer signs the deliveries of one endpoint, its key decoded once.
+// signer signs the deliveries of one endpoint, its key decoded once:
+// sign returns the headers a delivery of body carries under the scheme —
+// the content type, webhook-id (the event's id, the same on every retry,
+// for receivers to de-duplicate), and the signature.
 type signer struct {
 	scheme string
 	key    []byte

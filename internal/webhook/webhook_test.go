@@ -23,7 +23,7 @@ import (
 func TestStandardSignatureVerifiesWithReferenceLibrary(t *testing.T) {
 	secret := NewSecret()
 	body := []byte(`{"event":"account.logged-in","data":{"id":"u1"},"triggeredAt":"2026-11-24T10:00:00Z"}`)
-	h, err := Sign(SigningStandard, secret, "01a20d52-23de-705b-80e8-68db7b74bd2b", time.Now(), body)
+	h, err := newSigner(SigningStandard, secret).sign("01a20d52-23de-705b-80e8-68db7b74bd2b", time.Now(), body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestStandardSignatureVerifiesWithReferenceLibrary(t *testing.T) {
 	if wh.Verify(append(body, ' '), h) == nil {
 		t.Fatal("a changed body verified")
 	}
-	old, _ := Sign(SigningStandard, secret, "id", time.Now().Add(-time.Hour), body)
+	old, _ := newSigner(SigningStandard, secret).sign("id", time.Now().Add(-time.Hour), body)
 	if !errors.Is(wh.Verify(body, old), standardwebhooks.ErrMessageTooOld) {
 		t.Fatal("an hour-old timestamp was not refused by the library")
 	}
@@ -55,7 +55,7 @@ func TestStandardSignatureVerifiesWithReferenceLibrary(t *testing.T) {
 func TestAccountsV3Signature(t *testing.T) {
 	secret := NewSecret()
 	body := []byte(`{"event":"account.logged-in"}`)
-	h, err := Sign(SigningAccountsV3, secret, "evt", time.Now(), body)
+	h, err := newSigner(SigningAccountsV3, secret).sign("evt", time.Now(), body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +64,10 @@ func TestAccountsV3Signature(t *testing.T) {
 	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); h.Get("Webhook-Signature") != want || h.Get("webhook-id") != "evt" {
 		t.Fatalf("headers %v, want signature %s", h, want)
 	}
-	if _, err := Sign("md5", secret, "evt", time.Now(), body); err == nil {
+	if _, err := newSigner("md5", secret).sign("evt", time.Now(), body); err == nil {
 		t.Fatal("unknown scheme accepted")
 	}
-	if _, err := Sign(SigningStandard, "not-a-secret", "evt", time.Now(), body); !errors.Is(err, ErrSecret) {
+	if _, err := newSigner(SigningStandard, "not-a-secret").sign("evt", time.Now(), body); !errors.Is(err, ErrSecret) {
 		t.Fatalf("malformed secret: %v", err)
 	}
 }

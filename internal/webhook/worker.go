@@ -72,13 +72,13 @@ func newWorker(d *Dispatcher, ep *identity.WebhookEndpoint) *worker {
 // gone, or ctx ends; it then waits for its sends, saves the cursor and
 // gives the lease up.
 func (w *worker) run(ctx context.Context) {
-	now := time.Now()
+	now := w.d.now()
 	w.savedAt, w.busyAt = now, now
 	defer w.finish()
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
-		now = time.Now()
+		now = w.d.now()
 		stopping := w.stopped || ctx.Err() != nil
 		if !stopping && !now.Before(w.pauseTill) {
 			w.fill(ctx, now)
@@ -98,7 +98,7 @@ func (w *worker) run(ctx context.Context) {
 		}
 		select {
 		case r := <-w.results:
-			w.settle(r, time.Now())
+			w.settle(r, w.d.now())
 		case <-w.poke:
 			w.poked = true
 		case <-t.C:

@@ -2,14 +2,12 @@ package accountsv3_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -224,7 +222,8 @@ func TestBadBodies(t *testing.T) {
 }
 
 // Ensure unknown tenant, unknown email, wrong password and a disabled user
-// all get the same status and body.
+// all get the same status and body (identity gives them one answer:
+// TestBadCredentialsLookAlike there).
 func TestBadCredentialsLookAlike(t *testing.T) {
 	f := setup(t)
 	disabled := f.MustUser(t, f.tenant, map[string]any{"email": "off@example.com", "password": pw})
@@ -246,19 +245,11 @@ func TestBadCredentialsLookAlike(t *testing.T) {
 			t.Fatalf("%s answers %s, others %s", name, r.Body, first)
 		}
 	}
-	failed := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/events?type=account.login-failed", nil).JSON(t)["events"].([]any)
-	if len(failed) != 2 { // wrong password and disabled: the user exists
-		t.Fatalf("%d login-failed events, want 2", len(failed))
-	}
-	for _, e := range failed {
-		if strings.Contains(fmt.Sprint(e), pw) {
-			t.Fatal("an event carries the password")
-		}
-	}
 }
 
-// Ensure each refresh rotates the token and the previous token is refused
-// once the grace window has passed.
+// Ensure a refresh answers {accessToken, refreshToken} with the next
+// token, and the grace window's answer is the same successor (the rules
+// of rotation, grace, reuse and expiry are identity's stories).
 func TestRefreshRotation(t *testing.T) {
 	f := setup(t)
 	_, rt0 := f.mustLogin(t)
@@ -268,83 +259,33 @@ func TestRefreshRotation(t *testing.T) {
 	}
 	m := r.JSON(t)
 	rt1 := m["refreshToken"].(string)
-	if rt1 == rt0 || m["accessToken"] == "" {
-		t.Fatal("refresh did not rotate")
+	if len(m) != 2 || rt1 == rt0 || !strings.HasPrefix(rt1, "lrt1.") {
+		t.Fatalf("body %s", r.Body)
 	}
 	if c := claims(t, m["accessToken"].(string)); c["sub"] != f.user {
 		t.Fatalf("claims %v", c)
 	}
-	r = f.refresh(t, rt1)
-	rt2 := r.JSON(t)["refreshToken"].(string)
-	if r.Status != http.StatusOK || rt2 == rt1 {
-		t.Fatalf("second refresh %d", r.Status)
-	}
-	u := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user, nil).JSON(t)
-	if u["last_seen_at"] == nil {
-		t.Fatal("last_seen_at not set")
+	if again := f.refresh(t, rt0); again.Status != http.StatusOK || again.JSON(t)["refreshToken"] != rt1 {
+		t.Fatalf("within the grace window: %d %s", again.Status, again.Body)
 	}
 }
 
-// Ensure the previous token within the grace window yields the same
-// successor, also for many concurrent callers.
-func TestRefreshGraceConcurrent(t *testing.T) {
-	f := setup(t)
-	_, rt0 := f.mustLogin(t)
-	const n = 12
-	var wg sync.WaitGroup
-	got := make([]string, n)
-	codes := make([]int, n)
-	for i := range n {
-		wg.Go(func() {
-			r := f.refresh(t, rt0)
-			codes[i] = r.Status
-			if r.Status == http.StatusOK {
-				got[i] = r.JSON(t)["refreshToken"].(string)
-			}
-		})
-	}
-	wg.Wait()
-	for i := range n {
-		if codes[i] != http.StatusOK || got[i] != got[0] {
-			t.Fatalf("caller %d: %d %q, want 200 %q", i, codes[i], got[i], got[0])
-		}
-	}
-	// The successor works and moves on.
-	if r := f.refresh(t, got[0]); r.Status != http.StatusOK {
-		t.Fatalf("successor refused: %d", r.Status)
-	}
-}
-
-// Ensure a rotated token presented after the grace window is reuse: 409,
-// the whole session revoked, and an account.refresh-token-reused event.
+// Ensure reuse is a 409 REFRESH_TOKEN_REUSED, and a token of the revoked
+// session a 400 INVALID_REFRESH_TOKEN naming refreshToken.
 func TestRefreshReuse(t *testing.T) {
 	f := setup(t)
 	_, rt0 := f.mustLogin(t)
 	rt1 := f.refresh(t, rt0).JSON(t)["refreshToken"].(string)
 	f.Advance(11 * time.Second)
 	wantError(t, f.refresh(t, rt0), http.StatusConflict, "REFRESH_TOKEN_REUSED")
-	// The legitimate holder's newer token died with the session.
-	wantError(t, f.refresh(t, rt1), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
-	ev := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/events?type=account.refresh-token-reused", nil).JSON(t)["events"].([]any)
-	if len(ev) != 1 {
-		t.Fatalf("%d reuse events", len(ev))
-	}
-	s := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user+"/sessions", nil).JSON(t)["sessions"].([]any)[0].(map[string]any)
-	if s["revoked_at"] == nil || s["revoke_reason"] != "refresh token reused" {
-		t.Fatalf("session %v", s)
+	m := wantError(t, f.refresh(t, rt1), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
+	if errs := m["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["field"] != "refreshToken" {
+		t.Fatalf("errors %v", m["errors"])
 	}
 }
 
-// Ensure two generations back is reuse even inside the grace window.
-func TestRefreshReuseOlder(t *testing.T) {
-	f := setup(t)
-	_, rt0 := f.mustLogin(t)
-	rt1 := f.refresh(t, rt0).JSON(t)["refreshToken"].(string)
-	f.refresh(t, rt1)
-	wantError(t, f.refresh(t, rt0), http.StatusConflict, "REFRESH_TOKEN_REUSED")
-}
-
-// Ensure garbage, forged, expired, idle and disabled-user tokens are refused with 401.
+// Ensure unusable tokens are a 400 INVALID_REFRESH_TOKEN, and tokens the
+// reference's constraints refuse a 400 VALIDATION_FAILED.
 func TestRefreshInvalid(t *testing.T) {
 	f := setup(t)
 	for _, tok := range []string{"garbage", "lrt1.AAAA.BBBB", "lst1.x.y", strings.Repeat("x", 256)} {
@@ -352,52 +293,6 @@ func TestRefreshInvalid(t *testing.T) {
 	}
 	wantError(t, f.refresh(t, strings.Repeat("x", 257)), http.StatusBadRequest, "VALIDATION_FAILED")
 	wantError(t, f.Do(t, "POST", "/v3/accounts/login-refresh-token", map[string]any{}), http.StatusBadRequest, "VALIDATION_FAILED")
-
-	t.Run("ErrIdle", func(t *testing.T) {
-		_, rt := f.mustLogin(t)
-		f.Advance(7*24*time.Hour + time.Minute)
-		wantError(t, f.refresh(t, rt), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
-	})
-	t.Run("ErrDisabledUser", func(t *testing.T) {
-		_, rt := f.mustLogin(t)
-		f.Admin(t, "PATCH", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user, map[string]any{"status": "disabled"})
-		wantError(t, f.refresh(t, rt), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
-	})
-}
-
-// Ensure sessions have an absolute lifetime, even when kept busy.
-func TestSessionLifetime(t *testing.T) {
-	f := setup(t)
-	_, rt := f.mustLogin(t)
-	for range 4 {
-		f.Advance(6 * 24 * time.Hour)
-		r := f.refresh(t, rt)
-		if r.Status != http.StatusOK {
-			t.Fatalf("refresh within limits refused: %s", r.Body)
-		}
-		rt = r.JSON(t)["refreshToken"].(string)
-	}
-	f.Advance(6 * 24 * time.Hour) // 30 days in all
-	wantError(t, f.refresh(t, rt), http.StatusBadRequest, "INVALID_REFRESH_TOKEN")
-}
-
-// Ensure an imported bcrypt hash logs in and is replaced by argon2id.
-func TestImportedHashRehashed(t *testing.T) {
-	f := setup(t)
-	id := f.MustUser(t, f.tenant, map[string]any{"email": "old@example.com",
-		"password_hash": "$2b$04$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"})
-	r := f.login(t, map[string]any{"accountId": f.tenant, "email": "old@example.com", "password": "correct horse battery staple"})
-	if r.Status != http.StatusOK {
-		t.Fatalf("%d %s", r.Status, r.Body)
-	}
-	u, err := f.Store.GetUser(context.Background(), f.tenant, id)
-	if err != nil || !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
-		t.Fatalf("hash after login %q, %v", u.PasswordHash, err)
-	}
-	r = f.login(t, map[string]any{"accountId": f.tenant, "email": "old@example.com", "password": "correct horse battery staple"})
-	if r.Status != http.StatusOK {
-		t.Fatalf("login after rehash: %d", r.Status)
-	}
 }
 
 // Ensure logins and refreshes are counted by dialect and outcome.

@@ -35,9 +35,9 @@ func benchClient() *http.Client {
 // runs with, with limits the benchmark never reaches, so that the cost of
 // counting is in the figures.
 func limitsOn(env *httpapitest.Env) {
-	env.Service.Limiter = ratelimit.NewMemory(nil)
-	env.Service.Config.IPLimit = ratelimit.Limit{Count: 1 << 30, Period: time.Hour}
-	env.Service.Config.AccountLimit = ratelimit.Limit{Count: 1 << 30, Period: time.Hour}
+	env.Service.Auth.Limiter = ratelimit.NewMemory(nil)
+	env.Service.Auth.Config.IPLimit = ratelimit.Limit{Count: 1 << 30, Period: time.Hour}
+	env.Service.Auth.Config.AccountLimit = ratelimit.Limit{Count: 1 << 30, Period: time.Hour}
 }
 
 func post(b *testing.B, c *http.Client, url string, body any) map[string]any {
@@ -123,14 +123,14 @@ func benchLogin(b *testing.B, envs ...*httpapitest.Env) {
 // event) and creates the tenant and user the clients log in as, returning
 // the login body.
 func benchAccount(b *testing.B, envs []*httpapitest.Env) map[string]any {
-	d := &webhook.Dispatcher{Store: envs[0].Store, Secret: envs[0].Service.WebhookSecret, Logger: slog.New(slog.DiscardHandler)}
+	d := &webhook.Dispatcher{Store: envs[0].Store, Secret: envs[0].Service.Webhooks.Secret, Logger: slog.New(slog.DiscardHandler)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
 	b.Cleanup(func() { cancel(); <-done })
 	for _, e := range envs {
 		limitsOn(e)
-		e.Service.EventsWritten = d.Wake
+		e.Service.Auth.EventsWritten = d.Wake
 	}
 	tid := envs[0].MustTenant(b, "bench")
 	envs[0].MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})

@@ -55,7 +55,13 @@ var bodyCodes = map[string]string{
 }
 
 // fieldNames maps identity's field names to this dialect's.
-var fieldNames = map[string]string{"tenant_id": "accountId", "email": "email", "password": "password"}
+var fieldNames = map[string]string{"tenant_id": "accountId", "tenant_alias": "accountAlias", "email": "email", "password": "password",
+	"two_factor_code": "twoFactorCode", "two_factor_recovery_code": "twoFactorRecoveryCode"}
+
+// messages are this dialect's words for identity's (wire.Edge.Messages).
+var messages = map[string]string{
+	identity.ETWOFACTORREQUIRED: "this account uses two-factor authentication: send twoFactorCode (or twoFactorRecoveryCode)",
+}
 
 func writeValidation(w http.ResponseWriter, errs []FieldError) {
 	msg := errs[0].Message

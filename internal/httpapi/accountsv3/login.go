@@ -164,7 +164,7 @@ func accountID(s string) string {
 	return s
 }
 
-func handleLogin(e *wire.Edge, d Deps) http.Handler {
+func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req LoginRequest
 		if !decodeValid(w, r, e, &req, d.Metrics.Login) {
@@ -172,15 +172,13 @@ func handleLogin(e *wire.Edge, d Deps) http.Handler {
 		}
 		id := accountID(deref(req.AccountID))
 		wire.ForTenantNamed(r, id, deref(req.AccountAlias))
-		res, err := d.Service.Login(r.Context(), identity.LoginRequest{
+		res, err := d.Auth.Login(r.Context(), identity.LoginRequest{
 			TenantID: id, TenantAlias: deref(req.AccountAlias),
 			Email: *req.Email, Password: *req.Password,
 			TwoFactorCode: deref(req.TwoFactorCode), TwoFactorRecoveryCode: deref(req.TwoFactorRecoveryCode),
 			Client: wire.ClientOf(r),
 		})
-		if err != nil {
-			d.Metrics.Login(Dialect, wire.Outcome(err))
-			e.Fail(w, r, err)
+		if e.Refused(w, r, err, d.Metrics.Login) {
 			return
 		}
 		wire.ForTenant(r, res.Tenant)
@@ -189,24 +187,18 @@ func handleLogin(e *wire.Edge, d Deps) http.Handler {
 	})
 }
 
-func handleRefresh(e *wire.Edge, d Deps) http.Handler {
+func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req RefreshRequest
 		if !decodeValid(w, r, e, &req, d.Metrics.Refresh) {
 			return
 		}
-		res, err := d.Service.Refresh(r.Context(), *req.RefreshToken, wire.ClientOf(r))
-		if err != nil {
-			d.Metrics.Refresh(Dialect, wire.Outcome(err))
-			e.Fail(w, r, err)
+		res, err := d.Auth.Refresh(r.Context(), *req.RefreshToken, wire.ClientOf(r))
+		if e.Refused(w, r, err, d.Metrics.Refresh) {
 			return
 		}
 		wire.ForTenant(r, res.Tenant)
-		if res.Grace {
-			d.Metrics.Refresh(Dialect, "grace")
-		} else {
-			d.Metrics.Refresh(Dialect, "rotated")
-		}
+		d.Metrics.Refresh(Dialect, wire.RefreshOutcome(res))
 		wire.WriteJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
 	})
 }

@@ -1,12 +1,9 @@
 package accountsv3
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/latchauth/latch/internal/httpapi/wire"
-	"github.com/latchauth/latch/internal/identity"
-	"github.com/latchauth/latch/internal/metrics"
 )
 
 // Dialect is this dialect's name in metrics, events and sessions.
@@ -16,19 +13,11 @@ const Dialect = "accounts-v3"
 // it is answered in the dialect's error shape.
 const Prefix = "/v3/"
 
-// Deps are what the handlers need.
-type Deps struct {
-	Service *identity.Service
-	Clients *wire.ClientResolver
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
-}
-
 // Routes returns the dialect's routes, for httpapi to mount behind
 // wire.Route.Serve.
-func Routes(d Deps) []wire.Route {
-	e := &wire.Edge{Dialect: Dialect, Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
-		Statuses: statuses, Render: render, QuotaHeaders: true}
+func Routes(d wire.Deps) []wire.Route {
+	e := d.Edge(Dialect, statuses, messages, render)
+	e.QuotaHeaders = true // the reference API sends X-Rate-Limit-*
 	return []wire.Route{
 		{Pattern: "POST /v3/accounts/login", Action: "login", Count: d.Metrics.Login, Edge: e, Handler: handleLogin(e, d)},
 		{Pattern: "POST /v3/accounts/login-refresh-token", Action: "refresh", Count: d.Metrics.Refresh, Edge: e, Handler: handleRefresh(e, d)},

@@ -39,30 +39,29 @@ type User struct {
 	EmailPreference           EmailPreference `json:"emailPreference"`
 }
 
+// Company is what an organisation and a reseller both show.
+type Company struct {
+	ID           string  `json:"id"`
+	CreatedAt    *string `json:"createdAt"`
+	UpdatedAt    *string `json:"updatedAt"`
+	Name         string  `json:"name"`
+	Email        string  `json:"email"`
+	Description  string  `json:"description"`
+	AllowedUsers int64   `json:"allowedUsers"`
+}
+
 // Organization is the user's organisation; its parent is its reseller.
 type Organization struct {
-	ID           string    `json:"id"`
-	CreatedAt    *string   `json:"createdAt"`
-	UpdatedAt    *string   `json:"updatedAt"`
-	Name         string    `json:"name"`
-	Email        string    `json:"email"`
-	Description  string    `json:"description"`
-	AllowedUsers int64     `json:"allowedUsers"`
-	Address      Address   `json:"address"`
-	ResellerID   *string   `json:"resellerId"`
-	Reseller     *Reseller `json:"reseller"`
+	Company
+	Address    Address   `json:"address"`
+	ResellerID *string   `json:"resellerId"`
+	Reseller   *Reseller `json:"reseller"`
 }
 
 // Reseller is an organisation that has child organisations.
 type Reseller struct {
-	ID                   string  `json:"id"`
-	CreatedAt            *string `json:"createdAt"`
-	UpdatedAt            *string `json:"updatedAt"`
-	Name                 string  `json:"name"`
-	Email                string  `json:"email"`
-	Description          string  `json:"description"`
-	AllowedUsers         int64   `json:"allowedUsers"`
-	AllowedOrganizations int64   `json:"allowedOrganizations"`
+	Company
+	AllowedOrganizations int64 `json:"allowedOrganizations"`
 }
 
 // Address is an organisation's postal address, from its profile.
@@ -133,13 +132,16 @@ func address(p wire.Object) Address {
 		State: a.Str("state"), Country: a.Str("country"), PostalCode: a.Str("postalCode")}
 }
 
+func company(o *identity.Organisation) Company {
+	return Company{ID: o.ID, CreatedAt: date(o.CreatedAt), UpdatedAt: date(o.UpdatedAt), Name: o.Name, Email: o.Email,
+		Description: o.Description, AllowedUsers: count(wire.Object(o.Profile), "allowedUsers")}
+}
+
 func reseller(o *identity.Organisation) *Reseller {
 	if o == nil {
 		return nil
 	}
-	p := wire.Object(o.Profile)
-	return &Reseller{ID: o.ID, CreatedAt: date(o.CreatedAt), UpdatedAt: date(o.UpdatedAt), Name: o.Name, Email: o.Email,
-		Description: o.Description, AllowedUsers: count(p, "allowedUsers"), AllowedOrganizations: count(p, "allowedOrganizations")}
+	return &Reseller{Company: company(o), AllowedOrganizations: count(wire.Object(o.Profile), "allowedOrganizations")}
 }
 
 func nonNil(s []string) []string {
@@ -174,10 +176,8 @@ func RenderUser(u *identity.User, org, parent *identity.Organisation) User {
 			Value: m.Value, ViewPermissions: nonNil(m.ViewPermissions), Visible: m.Visible})
 	}
 	if org != nil {
-		op := wire.Object(org.Profile)
 		out.OrganizationID = id(org.ID)
-		out.Organization = &Organization{ID: org.ID, CreatedAt: date(org.CreatedAt), UpdatedAt: date(org.UpdatedAt), Name: org.Name,
-			Email: org.Email, Description: org.Description, AllowedUsers: count(op, "allowedUsers"), Address: address(op),
+		out.Organization = &Organization{Company: company(org), Address: address(wire.Object(org.Profile)),
 			ResellerID: id(org.ParentID), Reseller: reseller(parent)}
 		out.ResellerID, out.Reseller = id(org.ParentID), reseller(parent)
 	}

@@ -213,7 +213,7 @@ func TestBadInput(t *testing.T) {
 func TestTwoFactorUserRefused(t *testing.T) {
 	f := setup(t)
 	ctx := t.Context()
-	if _, err := f.Service.BeginTOTP(ctx, f.tenant, f.user); err != nil {
+	if _, err := f.Service.SecondFactor.BeginTOTP(ctx, f.tenant, f.user); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Store.ConfirmTOTP(ctx, f.tenant, f.user, 1, nil, f.Now()); err != nil { // two-factor on, without an app

@@ -59,6 +59,9 @@ var bodyCodes = map[string]string{
 // fieldNames maps identity's field names to this dialect's.
 var fieldNames = map[string]string{"tenant_id": "app_id"}
 
+// messages are this dialect's words for identity's (wire.Edge.Messages).
+var messages = map[string]string{identity.ETWOFACTORREQUIRED: wire.NoSecondFactor}
+
 // render writes a failure in the dialect's shape (wire.Edge.Render).
 func render(w http.ResponseWriter, r *http.Request, f wire.Failure) {
 	if f.Body != "" {

@@ -76,35 +76,30 @@ type validator interface{ Validate() error }
 // begin does what every route does after the address limit: check app_id,
 // decode and validate. It answers the error itself and returns false on
 // failure.
-func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, body validator, count func(dialect, outcome string)) (*identity.Tenant, bool) {
-	fail := func(err error) (*identity.Tenant, bool) {
-		count(Dialect, wire.Outcome(err))
-		e.Fail(w, r, err)
-		return nil, false
-	}
+func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d wire.Deps, body validator, count func(dialect, outcome string)) (*identity.Tenant, bool) {
 	// Tenant ids are stored in canonical form; an app_id in capitals is
 	// the same app.
 	appID := r.PathValue("app_id")
 	if id, err := uuid.Parse(appID); err == nil {
 		appID = id.String()
 	}
-	tenant, err := d.Service.Tenant(r.Context(), appID)
-	if err != nil {
-		return fail(err)
+	tenant, err := d.Auth.Tenant(r.Context(), appID)
+	if e.Refused(w, r, err, count) {
+		return nil, false
 	}
 	wire.ForTenant(r, tenant)
-	if err := wire.DecodeJSON(r, body, wire.TextPlain); err != nil {
-		return fail(err)
+	if err := wire.DecodeJSON(r, body, wire.TextPlain); e.Refused(w, r, err, count) {
+		return nil, false
 	}
-	if err := body.Validate(); err != nil {
-		return fail(err)
+	if err := body.Validate(); e.Refused(w, r, err, count) {
+		return nil, false
 	}
 	return tenant, true
 }
 
 // answer renders a successful login or refresh.
-func answer(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, res *identity.LoginResult) {
-	orgs, err := d.Service.UserOrganisations(r.Context(), res.User)
+func answer(w http.ResponseWriter, r *http.Request, e *wire.Edge, d wire.Deps, res *identity.LoginResult) {
+	orgs, err := d.Auth.UserOrganisations(r.Context(), res.User)
 	if err != nil {
 		e.Fail(w, r, err)
 		return
@@ -115,19 +110,17 @@ func answer(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, res *i
 	})
 }
 
-func handleLogin(e *wire.Edge, d Deps) http.Handler {
+func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req LoginRequest
 		tenant, ok := begin(w, r, e, d, &req, d.Metrics.Login)
 		if !ok {
 			return
 		}
-		res, err := d.Service.Login(r.Context(), identity.LoginRequest{
+		res, err := d.Auth.Login(r.Context(), identity.LoginRequest{
 			TenantID: tenant.ID, Email: strings.TrimSpace(*req.Email), Password: *req.Password, NoSecondFactor: true, Client: wire.ClientOf(r),
 		})
-		if err != nil {
-			d.Metrics.Login(Dialect, wire.Outcome(err))
-			e.Fail(w, r, err)
+		if e.Refused(w, r, err, d.Metrics.Login) {
 			return
 		}
 		d.Metrics.Login(Dialect, "success")
@@ -135,38 +128,30 @@ func handleLogin(e *wire.Edge, d Deps) http.Handler {
 	})
 }
 
-func handleRefresh(e *wire.Edge, d Deps) http.Handler {
+func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req TokenRequest
 		tenant, ok := begin(w, r, e, d, &req, d.Metrics.Refresh)
 		if !ok {
 			return
 		}
-		res, err := d.Service.RefreshIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r))
-		if err != nil {
-			d.Metrics.Refresh(Dialect, wire.Outcome(err))
-			e.Fail(w, r, err)
+		res, err := d.Auth.RefreshIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r))
+		if e.Refused(w, r, err, d.Metrics.Refresh) {
 			return
 		}
-		if res.Grace {
-			d.Metrics.Refresh(Dialect, "grace")
-		} else {
-			d.Metrics.Refresh(Dialect, "rotated")
-		}
+		d.Metrics.Refresh(Dialect, wire.RefreshOutcome(res))
 		answer(w, r, e, d, res)
 	})
 }
 
-func handleLogout(e *wire.Edge, d Deps) http.Handler {
+func handleLogout(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req TokenRequest
 		tenant, ok := begin(w, r, e, d, &req, d.Metrics.Logout)
 		if !ok {
 			return
 		}
-		if err := d.Service.LogoutIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r)); err != nil {
-			d.Metrics.Logout(Dialect, wire.Outcome(err))
-			e.Fail(w, r, err)
+		if err := d.Auth.LogoutIn(r.Context(), tenant.ID, *req.RefreshToken, wire.ClientOf(r)); e.Refused(w, r, err, d.Metrics.Logout) {
 			return
 		}
 		d.Metrics.Logout(Dialect, "success")

@@ -1,12 +1,9 @@
 package appauth
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/latchauth/latch/internal/httpapi/wire"
-	"github.com/latchauth/latch/internal/identity"
-	"github.com/latchauth/latch/internal/metrics"
 )
 
 // Dialect is this dialect's name in metrics, events and sessions.
@@ -16,19 +13,10 @@ const Dialect = "app-auth"
 // it (but token-login's) is answered in the dialect's error shape.
 const Prefix = "/api/"
 
-// Deps are what the handlers need.
-type Deps struct {
-	Service *identity.Service
-	Clients *wire.ClientResolver
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
-}
-
 // Routes returns the dialect's routes, for httpapi to mount behind
 // wire.Route.Serve.
-func Routes(d Deps) []wire.Route {
-	e := &wire.Edge{Dialect: Dialect, Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
-		Statuses: statuses, Render: render}
+func Routes(d wire.Deps) []wire.Route {
+	e := d.Edge(Dialect, statuses, messages, render)
 	return []wire.Route{
 		{Pattern: "POST /api/v1/{app_id}/auth/login", Action: "login", Count: d.Metrics.Login, Edge: e, Handler: handleLogin(e, d)},
 		{Pattern: "POST /api/v1/{app_id}/auth/refresh", Action: "refresh", Count: d.Metrics.Refresh, Edge: e, Handler: handleRefresh(e, d)},

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
+	"github.com/latchauth/latch/internal/webhook"
 )
 
 // AdminToken is the admin bearer token of every Env.
@@ -103,8 +105,8 @@ func Start(tb testing.TB, c Config) *Env {
 	if e.Hasher, err = password.New(p); err != nil {
 		tb.Fatal(err)
 	}
-	e.Service = (&identity.Service{Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet,
-		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}).UseStore(db)
+	e.Service = identity.New(identity.Deps{Store: db, Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet,
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)})
 	e.Server = httptest.NewServer(e.handler())
 	e.URL = e.Server.URL
 	tb.Cleanup(func() {
@@ -131,15 +133,34 @@ func (e *Env) handler() http.Handler {
 }
 
 // Twin starts a second server on the same store, keys and clock, as a
-// second instance of one deployment. Its Service is a copy, so that it can
+// second instance of one deployment. Its Auth is a copy, so that it can
 // be given its own limiter.
 func (e *Env) Twin(tb testing.TB) *Env {
-	svc := *e.Service
+	svc, auth := *e.Service, *e.Service.Auth
+	svc.Auth = &auth
 	t := &Env{Store: e.Store, Keys: e.Keys, Hasher: e.Hasher, Service: &svc, offset: e.offset, cfg: Config{CORSOrigins: e.cfg.CORSOrigins}}
 	t.Server = httptest.NewServer(t.handler())
 	t.URL = t.Server.URL
 	tb.Cleanup(t.Server.Close)
 	return t
+}
+
+// Deliver starts a webhook dispatcher on the Env's store and clock, woken
+// by its logins and refreshes, sending to private addresses (receivers in
+// tests listen on 127.0.0.1) with timeout; options change it before it
+// runs. It stops when tb ends.
+func (e *Env) Deliver(tb testing.TB, timeout time.Duration, options ...func(*webhook.Dispatcher)) *webhook.Dispatcher {
+	d := &webhook.Dispatcher{Store: e.Store, Secret: e.Service.Webhooks.Secret, Render: httpapi.WebhookPayload(e.Service.Webhooks),
+		Client: webhook.Guard{AllowPrivate: true}.Client(timeout), Logger: quiet, Now: e.Now}
+	for _, o := range options {
+		o(d)
+	}
+	e.Service.Auth.EventsWritten = d.Wake
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return d
 }
 
 // Response is a decoded answer.
@@ -218,3 +239,23 @@ func (e *Env) MustUser(tb testing.TB, tenantID string, fields map[string]any) st
 }
 
 var quiet = slog.New(slog.DiscardHandler)
+
+// Buffer collects what goroutines write (a server's log, a process's
+// output) for the test to read while they run.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -60,7 +60,15 @@ const (
 )
 
 // fieldNames maps identity's field names to this dialect's.
-var fieldNames = map[string]string{"email": "userName", "login": "userName", "password": "password", "device_name": "deviceName"}
+var fieldNames = map[string]string{"email": "userName", "login": "userName", "password": "password", "device_name": "deviceName",
+	"api_key": "APIKey", "session_token": "APIToken"}
+
+// messages are this dialect's words for identity's (wire.Edge.Messages).
+var messages = map[string]string{
+	identity.ETWOFACTORREQUIRED:               wire.NoSecondFactor,
+	identity.EUNAUTHENTICATED + "/api_key":    "the APIKey is missing, unknown or revoked",
+	identity.ETOKENINVALID + "/session_token": "the APIToken is not a session token this server issued",
+}
 
 // render writes a failure in the ASP.NET shape (wire.Edge.Render).
 func render(w http.ResponseWriter, r *http.Request, f wire.Failure) {
@@ -123,7 +131,7 @@ func (rt *route) fail(err error) {
 
 // begin does what every route does after the address limit: read the
 // options, find the tenant by APIKey and read the body.
-func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, count func(dialect, outcome string)) (*route, *identity.Tenant, body, bool) {
+func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d wire.Deps, count func(dialect, outcome string)) (*route, *identity.Tenant, body, bool) {
 	rt := &route{e: e, w: w, r: r, count: count}
 	opts, err := ParseOptions(r)
 	if err != nil {
@@ -136,7 +144,7 @@ func begin(w http.ResponseWriter, r *http.Request, e *wire.Edge, d Deps, count f
 		rt.fail(err)
 		return nil, nil, nil, false
 	}
-	tenant, err := d.Service.TenantForAPIKey(r.Context(), key)
+	tenant, err := d.Auth.TenantForAPIKey(r.Context(), key)
 	if err != nil {
 		rt.fail(err)
 		return nil, nil, nil, false
@@ -195,7 +203,7 @@ func Select(v any, fields []string) any {
 	return out
 }
 
-func handleLogin(e *wire.Edge, d Deps) http.Handler {
+func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rt, tenant, b, ok := begin(w, r, e, d, d.Metrics.Login)
 		if !ok {
@@ -207,7 +215,7 @@ func handleLogin(e *wire.Edge, d Deps) http.Handler {
 			return
 		}
 		req.TenantID, req.NoSecondFactor, req.Client = tenant.ID, true, wire.ClientOf(r)
-		res, err := d.Service.DeviceLogin(r.Context(), req, wantReauth)
+		res, err := d.Auth.DeviceLogin(r.Context(), req, wantReauth)
 		if err != nil {
 			rt.fail(err)
 			return
@@ -266,7 +274,7 @@ func loginRequest(b body) (identity.LoginRequest, bool, error) {
 	return identity.LoginRequest{Login: user, Password: pw, Device: strings.TrimSpace(device)}, want, nil
 }
 
-func handleTokenLogin(e *wire.Edge, d Deps) http.Handler {
+func handleTokenLogin(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rt, tenant, b, ok := begin(w, r, e, d, d.Metrics.Refresh)
 		if !ok {
@@ -282,7 +290,7 @@ func handleTokenLogin(e *wire.Edge, d Deps) http.Handler {
 			rt.fail(err)
 			return
 		}
-		res, err := d.Service.TokenLogin(r.Context(), tenant.ID, tok, wire.ClientOf(r))
+		res, err := d.Auth.TokenLogin(r.Context(), tenant.ID, tok, wire.ClientOf(r))
 		if err != nil {
 			rt.fail(err)
 			return
@@ -292,7 +300,7 @@ func handleTokenLogin(e *wire.Edge, d Deps) http.Handler {
 	})
 }
 
-func handleLogout(e *wire.Edge, d Deps) http.Handler {
+func handleLogout(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rt, tenant, _, ok := begin(w, r, e, d, d.Metrics.Logout)
 		if !ok {
@@ -303,7 +311,7 @@ func handleLogout(e *wire.Edge, d Deps) http.Handler {
 			err = &identity.Error{Code: identity.ETOKENINVALID, Message: "the APIToken is missing; send the SessionToken of the session to end"}
 		}
 		if err == nil {
-			err = d.Service.DeviceLogout(r.Context(), tenant.ID, tok, wire.ClientOf(r))
+			err = d.Auth.DeviceLogout(r.Context(), tenant.ID, tok, wire.ClientOf(r))
 		}
 		if err != nil {
 			rt.fail(err)

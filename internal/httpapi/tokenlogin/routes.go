@@ -1,25 +1,14 @@
 package tokenlogin
 
 import (
-	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/latchauth/latch/internal/httpapi/wire"
-	"github.com/latchauth/latch/internal/identity"
-	"github.com/latchauth/latch/internal/metrics"
 )
 
 // Dialect is this dialect's name in metrics, events and sessions.
 const Dialect = "token-login"
-
-// Deps are what the handlers need.
-type Deps struct {
-	Service *identity.Service
-	Clients *wire.ClientResolver
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
-}
 
 // The canonical paths, as the reference writes them.
 const (
@@ -30,9 +19,8 @@ const (
 
 // Routes returns the dialect's routes, for httpapi to mount behind
 // wire.Route.Serve.
-func Routes(d Deps) []wire.Route {
-	e := &wire.Edge{Dialect: Dialect, Service: d.Service, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
-		Statuses: statuses, Render: render}
+func Routes(d wire.Deps) []wire.Route {
+	e := d.Edge(Dialect, statuses, messages, render)
 	return []wire.Route{
 		{Pattern: "POST " + pathLogin, Action: "login", Count: d.Metrics.Login, Edge: e, Handler: handleLogin(e, d)},
 		{Pattern: "POST " + pathTokenLogin, Action: "refresh", Count: d.Metrics.Refresh, Edge: e, Handler: handleTokenLogin(e, d)},

@@ -122,7 +122,9 @@ func TestReauthenticationLifecycle(t *testing.T) {
 	if r := f.call(t, "Logout", "APIToken="+url.QueryEscape(second["SessionToken"].(string)), nil); r.Status != http.StatusOK {
 		t.Fatalf("second logout: %d", r.Status)
 	}
-	wantError(t, f.call(t, "Logout", "APIToken=garbage", nil), http.StatusUnauthorized, "")
+	if m := wantError(t, f.call(t, "Logout", "APIToken=garbage", nil), http.StatusUnauthorized, ""); m["Message"] != "the APIToken is not a session token this server issued" {
+		t.Fatalf("garbage APIToken: %v", m["Message"]) // the dialect's words for identity's
+	}
 	wantError(t, f.call(t, "Logout", "", nil), http.StatusUnauthorized, "")
 	sessions := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/users/"+f.user+"/sessions", nil).JSON(t)["sessions"].([]any)
 	for _, s := range sessions {
@@ -286,6 +288,9 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantError(t, c.do(), c.status, c.field) })
+	}
+	if m := wantError(t, cases[1].do(), http.StatusUnauthorized, ""); m["Message"] != "the APIKey is missing, unknown or revoked" {
+		t.Fatalf("unknown APIKey: %v", m["Message"])
 	}
 	// A revoked key stops working at once.
 	keys := f.Admin(t, "GET", "/admin/v1/tenants/"+f.tenant+"/api-keys", nil).JSON(t)["api_keys"].([]any)

@@ -67,16 +67,63 @@ type Failure struct {
 // The dialect supplies its status table and its body shape.
 type Edge struct {
 	Dialect  string
-	Service  *identity.Service
+	Auth     Admitter
 	Clients  *ClientResolver
 	Metrics  *metrics.Metrics
 	Logger   *slog.Logger
 	Statuses map[string]int // identity code → status; an unknown code is a 500
+	// Messages are what the dialect says instead of identity's message,
+	// in its own words: by identity code and field ("token_invalid/
+	// session_token"), else by code. Identity speaks of the domain; only
+	// the dialect knows its field names and what its clients can send.
+	Messages map[string]string
 	// Render writes f in the dialect's error shape.
 	Render func(w http.ResponseWriter, r *http.Request, f Failure)
 	// QuotaHeaders adds the X-Rate-Limit-* headers (accounts-v3's reference
 	// API sends them) to every answer.
 	QuotaHeaders bool
+}
+
+// Deps are what a dialect's routes need: the login use cases and the
+// edge's own parts.
+type Deps struct {
+	Auth    *identity.Auth
+	Clients *ClientResolver
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+}
+
+// Edge returns a dialect's edge over d, with its status table, its words
+// for identity's messages and its body shape.
+func (d Deps) Edge(dialect string, statuses map[string]int, messages map[string]string, render func(w http.ResponseWriter, r *http.Request, f Failure)) *Edge {
+	return &Edge{Dialect: dialect, Auth: d.Auth, Clients: d.Clients, Metrics: d.Metrics, Logger: d.Logger,
+		Statuses: statuses, Messages: messages, Render: render}
+}
+
+// Admitter counts a request against its client address's limit before
+// the body is read (identity.Auth).
+type Admitter interface {
+	AdmitIP(ctx context.Context, action string, c identity.Client) error
+}
+
+// Refused answers err in the dialect's shape and counts its outcome with
+// count (metrics.Metrics.Login, …), and reports whether there was an
+// error to answer.
+func (e *Edge) Refused(w http.ResponseWriter, r *http.Request, err error, count func(dialect, outcome string)) bool {
+	if err == nil {
+		return false
+	}
+	count(e.Dialect, Outcome(err))
+	e.Fail(w, r, err)
+	return true
+}
+
+// RefreshOutcome is the metrics label of a successful refresh.
+func RefreshOutcome(res *identity.LoginResult) string {
+	if res.Grace {
+		return "grace"
+	}
+	return "rotated"
 }
 
 // Fail answers err in the dialect's shape.
@@ -94,7 +141,7 @@ func (e *Edge) failure(w http.ResponseWriter, r *http.Request, err error) Failur
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	f := Failure{Status: status, Code: ie.Code, Field: ie.Field, Message: ie.Message}
+	f := Failure{Status: status, Code: ie.Code, Field: ie.Field, Message: e.message(ie)}
 	switch {
 	case status >= 500 && ClientGone(r):
 		// Logged at info by the request log, with this status.
@@ -109,12 +156,31 @@ func (e *Edge) failure(w http.ResponseWriter, r *http.Request, err error) Failur
 		if e.Metrics != nil {
 			e.Metrics.RateLimited(ie.Field, e.Dialect)
 		}
-		w.Header().Set("Retry-After", RetryAfterSeconds(ie))
+		fallthrough
 	case identity.EUNAVAILABLE:
 		w.Header().Set("Retry-After", RetryAfterSeconds(ie))
+		f.Message += RetryHint
 	}
 	return f
 }
+
+// RetryHint ends the message of every answer that carries Retry-After.
+const RetryHint = "; retry after the time in Retry-After"
+
+func (e *Edge) message(ie *identity.Error) string {
+	if m, ok := e.Messages[ie.Code+"/"+ie.Field]; ok && ie.Field != "" {
+		return m
+	}
+	if m, ok := e.Messages[ie.Code]; ok {
+		return m
+	}
+	return ie.Message
+}
+
+// NoSecondFactor is what the dialects that have no field for a second
+// factor say to a user who has one.
+const NoSecondFactor = "this account uses two-factor authentication, which this API cannot carry; " +
+	"sign in through the accounts-v3 API, or ask the operator to allow password-only logins for this tenant"
 
 func (e *Edge) logger() *slog.Logger {
 	if e.Logger != nil {

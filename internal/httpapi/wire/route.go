@@ -43,7 +43,7 @@ func (rt Route) Serve(cors *CORS) http.Handler {
 		x.client.Quota = &x.quota
 		r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
 		x.ctx = r.Context()
-		if err := e.Service.AdmitIP(r.Context(), rt.Action, x.client); err != nil {
+		if err := e.Auth.AdmitIP(r.Context(), rt.Action, x.client); err != nil {
 			if rt.Count != nil {
 				rt.Count(e.Dialect, Outcome(err))
 			}

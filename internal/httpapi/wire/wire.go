@@ -197,42 +197,12 @@ func parseHop(s string) (netip.Addr, bool) {
 // them, made storable: valid UTF-8 without control characters (old clients
 // send Latin-1), and at most MaxHeaderKept bytes. They never fail a request.
 func (c *ClientResolver) Client(r *http.Request, dialect string) identity.Client {
-	return identity.Client{Dialect: dialect, IP: c.IP(r), UserAgent: Printable(r.UserAgent(), MaxHeaderKept),
-		Origin: Printable(r.Header.Get("Origin"), MaxHeaderKept)}
+	return identity.Client{Dialect: dialect, IP: c.IP(r), UserAgent: identity.Printable(r.UserAgent(), MaxHeaderKept),
+		Origin: identity.Printable(r.Header.Get("Origin"), MaxHeaderKept)}
 }
 
 // MaxHeaderKept bounds a header value kept for the audit log, in bytes.
 const MaxHeaderKept = 512
-
-// Printable returns s as valid UTF-8 of at most n bytes: invalid bytes and
-// control characters become U+FFFD, and a cut never splits a character.
-func Printable(s string, n int) string {
-	clean := true
-	for _, c := range []byte(s) {
-		if c < 0x20 || c == 0x7f || c >= 0x80 {
-			clean = false
-			break
-		}
-	}
-	if !clean {
-		var b strings.Builder
-		for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-				r = utf8.RuneError
-			}
-			b.WriteRune(r)
-		}
-		s = b.String()
-	}
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
 
 // RetryAfterSeconds is the Retry-After value for d, at least 1.
 func RetryAfterSeconds(err *identity.Error) string {

@@ -17,25 +17,27 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/latchauth/latch/internal/identity"
-	"github.com/latchauth/latch/internal/store/rowcodec"
+	"github.com/latchauth/latch/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is a latch store on a PostgreSQL database.
+// DB is a latch store on a PostgreSQL database. The SQL it shares with
+// the other store runs through the embedded sqlstore.Store; its own
+// methods are the fast paths (rotation in one statement, events as
+// arrays, SKIP LOCKED claims) and the webhook cursor over transaction ids.
 type DB struct {
+	sqlstore.Store
 	pool *pgxpool.Pool
 }
 
 var _ identity.Store = (*DB)(nil)
 
-// Row encoding shared with the other SQL store (package rowcodec).
+// Row encoding shared with the other SQL store (package sqlstore).
 var (
-	js       = rowcodec.JSON
-	unjs     = rowcodec.FromJSON
-	nullStr  = rowcodec.NullString
-	notFound = rowcodec.NotFound
+	js       = sqlstore.JSON
+	notFound = sqlstore.NotFound
 )
 
 // querier is what a pool and a transaction share.
@@ -66,6 +68,21 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	db := &DB{pool: pool}
+	db.Store = sqlstore.New(sqlstore.Flavour{
+		Read: conn{pool}, Exec: conn{pool}.Exec, Tx: func(ctx context.Context, fn func(sqlstore.Conn) error) error {
+			return db.tx(ctx, func(tx pgx.Tx) error { return fn(conn{tx}) })
+		},
+		Time: tp, Duration: func(d time.Duration) any { return d },
+		NoRows: noRows, Error: formatError, ForUpdate: " FOR UPDATE",
+		UsernameTaken: func(err error) bool {
+			var pe *pgconn.PgError
+			return errors.As(err, &pe) && pe.ConstraintName == "users_username"
+		},
+		Passed: "(e.tx, e.id) <= (w.cursor_tx, w.cursor_id)", Subscribed: "w.events ? e.type",
+		Later: func(a, b string) string { return "greatest(" + a + ", " + b + ")" },
+		OrganisationIDs: `(SELECT string_agg(uo.organisation_id, ',' ORDER BY uo.organisation_id)
+			FROM user_organisations uo WHERE uo.user_id = users.id)`,
+	})
 	if _, err := db.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -140,23 +157,19 @@ func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 
 // formatError turns driver errors into identity codes, in this one place.
 func formatError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ie *identity.Error
-	if errors.As(err, &ie) {
+	if err == nil || sqlstore.Coded(err) {
 		return err
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
 		case pe.Code == "23505":
-			return &identity.Error{Code: identity.ECONFLICT, Message: "already exists", Err: err}
+			return sqlstore.AlreadyExists(err)
 		case pe.Code == "23503":
-			return &identity.Error{Code: identity.ENOTFOUND, Message: "a referenced record does not exist", Err: err}
+			return sqlstore.ReferenceMissing(err)
 		case pe.Code == "22021", pe.Code == "22P05":
 			// A NUL or a byte that is not UTF-8 reached the database: the
-			// writes refuse them first (rowcodec.Text), so this is a read
+			// writes refuse them first (sqlstore.Text), so this is a read
 			// that slipped through; it is the caller's input, not our fault.
 			return &identity.Error{Code: identity.EINVALID, Message: "text must be valid UTF-8 and must not contain NUL characters", Err: err}
 		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57P"),
@@ -189,36 +202,26 @@ func tp(t time.Time) any {
 	return t.UTC()
 }
 
-// tv decodes what tp wrote.
-func tv(p *time.Time) time.Time {
-	if p == nil {
-		return time.Time{}
-	}
-	return p.UTC()
+// conn adapts a pool or a transaction to sqlstore.Conn.
+type conn struct{ q querier }
+
+func (c conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := c.q.Exec(ctx, q, args...)
+	return tag.RowsAffected(), err
 }
 
-func affected(tag pgconn.CommandTag, what string) error {
-	if tag.RowsAffected() == 0 {
-		return notFound(what)
-	}
-	return nil
+func (c conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	return c.q.Query(ctx, q, args...)
 }
 
-// collect scans every row with scan.
-func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, formatError(err)
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, formatError(err)
-		}
-		out = append(out, v)
-	}
-	return out, formatError(rows.Err())
+func (c conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	return c.q.QueryRow(ctx, q, args...)
+}
+
+// collect scans every row of a query with scan and closes them.
+func collect[T any](rows pgx.Rows, err error, scan func(sqlstore.Row) (T, error)) ([]T, error) {
+	out, err := sqlstore.Collect(rows, err, scan)
+	return out, formatError(err)
 }
 
 func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latchauth/latch/internal/identity"
-	"github.com/latchauth/latch/internal/store/rowcodec"
+	"github.com/latchauth/latch/internal/store/sqlstore"
 )
 
 const webhookCols = "webhook_endpoints.id, webhook_endpoints.tenant_id, webhook_endpoints.url, webhook_endpoints.events::text, " +
@@ -17,21 +17,18 @@ const webhookCols = "webhook_endpoints.id, webhook_endpoints.tenant_id, webhook_
 	"webhook_endpoints.failing_since, webhook_endpoints.retry_at, webhook_endpoints.created_at, webhook_endpoints.updated_at, " +
 	"webhook_endpoints.cursor_tx::text, webhook_endpoints.cursor_id"
 
-func webhookScanner() (*identity.WebhookEndpoint, []any, func() error) {
+func scanWebhook(r sqlstore.Row) (*identity.WebhookEndpoint, error) {
 	var w identity.WebhookEndpoint
 	var events, cursorTx, cursorID string
-	var failing, retry *time.Time
-	var created, updated time.Time
-	return &w, []any{&w.ID, &w.TenantID, &w.URL, &events, &w.Signing, &w.SecretSealed, &w.Status, &w.ConsecutiveFailures,
-			&failing, &retry, &created, &updated, &cursorTx, &cursorID},
-		func() error {
-			w.FailingSince, w.RetryAt, w.CreatedAt, w.UpdatedAt = tv(failing), tv(retry), created.UTC(), updated.UTC()
-			w.Cursor = cursorTx + "/" + cursorID
-			return unjs(events, &w.Events)
-		}
+	var failing, retry, created, updated sqlstore.Time
+	if err := r.Scan(&w.ID, &w.TenantID, &w.URL, &events, &w.Signing, &w.SecretSealed, &w.Status, &w.ConsecutiveFailures,
+		&failing, &retry, &created, &updated, &cursorTx, &cursorID); err != nil {
+		return nil, err
+	}
+	w.FailingSince, w.RetryAt, w.CreatedAt, w.UpdatedAt = failing.Time, retry.Time, created.Time, updated.Time
+	w.Cursor = cursorTx + "/" + cursorID
+	return &w, sqlstore.FromJSON(events, &w.Events)
 }
-
-func scanWebhook(r pgx.Row) (*identity.WebhookEndpoint, error) { return scanWith(r, webhookScanner) }
 
 // position decodes a cursor, "tx/id": the last settled event's
 // transaction id and event id.
@@ -98,8 +95,8 @@ func (db *DB) UpdateWebhook(ctx context.Context, w *identity.WebhookEndpoint) er
 		if err != nil {
 			return err
 		}
-		if err := affected(tag, "webhook endpoint"); err != nil {
-			return err
+		if tag.RowsAffected() == 0 {
+			return notFound("webhook endpoint")
 		}
 		if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $1
 			WHERE endpoint_id = $2 AND status = 'pending' AND next_attempt_at > $1`, w.UpdatedAt.UTC(), w.ID); err != nil {
@@ -107,15 +104,6 @@ func (db *DB) UpdateWebhook(ctx context.Context, w *identity.WebhookEndpoint) er
 		}
 		return notifyWebhooks(ctx, tx)
 	})
-}
-
-// DeleteWebhook implements identity.WebhookStore.
-func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
-	tag, err := db.pool.Exec(ctx, "DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2", tenantID, id)
-	if err != nil {
-		return formatError(err)
-	}
-	return affected(tag, "webhook endpoint")
 }
 
 // webhookChannel is the LISTEN/NOTIFY channel that wakes the dispatchers
@@ -194,7 +182,7 @@ func (db *DB) ReadEvents(ctx context.Context, owner, endpointID, after string, l
 		FROM webhook_endpoints w JOIN events e ON e.tenant_id = w.tenant_id
 		WHERE w.id = $1 AND w.leased_by = $2 AND (e.tx, e.id) > ($3::text::xid8, $4) AND e.tx < `+horizon+`
 		ORDER BY e.tx, e.id LIMIT $5`, endpointID, owner, tx, id, limit)
-	return collect(rows, err, func(r pgx.Row) (*identity.LogEvent, error) {
+	return collect(rows, err, func(r sqlstore.Row) (*identity.LogEvent, error) {
 		var e identity.LogEvent
 		var tx string
 		if err := r.Scan(&tx, &e.ID, &e.TenantID, &e.UserID, &e.Type, &e.CreatedAt); err != nil {
@@ -203,36 +191,6 @@ func (db *DB) ReadEvents(ctx context.Context, owner, endpointID, after string, l
 		e.Position, e.CreatedAt = tx+"/"+e.ID, e.CreatedAt.UTC()
 		return &e, nil
 	})
-}
-
-const deliveryCols = `id, tenant_id, endpoint_id, event_id, event_type, user_id, event_at, status, attempts,
-	next_attempt_at, last_status_code, last_error, payload, created_at, updated_at`
-
-func deliveryScanner() (*identity.Delivery, []any, func() error) {
-	var d identity.Delivery
-	var eventAt, created, updated time.Time
-	var next *time.Time
-	return &d, []any{&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.EventType, &d.UserID, &eventAt, &d.Status, &d.Attempts,
-			&next, &d.LastStatusCode, &d.LastError, &d.Payload, &created, &updated}, func() error {
-			d.EventAt, d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = eventAt.UTC(), tv(next), created.UTC(), updated.UTC()
-			return nil
-		}
-}
-
-func scanDelivery(r pgx.Row) (*identity.Delivery, error) { return scanWith(r, deliveryScanner) }
-
-// DueDeliveries implements identity.WebhookStore.
-func (db *DB) DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]*identity.Delivery, time.Time, error) {
-	rows, err := db.pool.Query(ctx, "SELECT "+deliveryCols+` FROM webhook_deliveries
-		WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3`, endpointID, now.UTC(), limit)
-	due, err := collect(rows, err, scanDelivery)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	var next *time.Time
-	err = db.pool.QueryRow(ctx, "SELECT min(next_attempt_at) FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at > $2",
-		endpointID, now.UTC()).Scan(&next)
-	return due, tv(next), formatError(err)
 }
 
 // SaveCursor implements identity.WebhookStore.
@@ -273,128 +231,6 @@ func (db *DB) ReleaseEndpoint(ctx context.Context, owner, endpointID, cursor str
 	return formatError(err)
 }
 
-// RecordAttempt implements identity.WebhookStore.
-func (db *DB) RecordAttempt(ctx context.Context, r *identity.AttemptRecord) (*identity.EndpointHealth, error) {
-	var h identity.EndpointHealth
-	err := db.tx(ctx, func(tx pgx.Tx) error {
-		d, a := &r.Delivery, &r.Attempt
-		next, created := r.Attempt.At, d.CreatedAt
-		if d.Status == identity.DeliveryPending {
-			next = d.NextAttemptAt
-		}
-		if created.IsZero() {
-			created = r.Attempt.At
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, user_id, event_at, status,
-				attempts, next_attempt_at, last_status_code, last_error, payload, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11, $12, $14, $13)
-			ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = webhook_deliveries.attempts + 1,
-				next_attempt_at = excluded.next_attempt_at, last_status_code = excluded.last_status_code, last_error = excluded.last_error,
-				payload = coalesce(webhook_deliveries.payload, excluded.payload), updated_at = excluded.updated_at`,
-			d.ID, d.TenantID, d.EndpointID, d.EventID, d.EventType, d.UserID, d.EventAt.UTC(), d.Status,
-			next.UTC(), a.StatusCode, a.Error, d.Payload, a.At.UTC(), created.UTC()); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO webhook_attempts (delivery_id, at, status_code, duration_us, error, response) VALUES ($1, $2, $3, $4, $5, $6)",
-			d.ID, a.At.UTC(), a.StatusCode, a.Duration.Microseconds(), a.Error, a.Response); err != nil {
-			return err
-		}
-		var row pgx.Row
-		if r.Delivered() {
-			// The receiver is back after a real outage: its retries go now.
-			if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $1
-				WHERE endpoint_id = $2 AND status = 'pending' AND next_attempt_at > $1
-					AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $2 AND failing_since <= $3)`,
-				a.At.UTC(), d.EndpointID, a.At.Add(-r.RecoveredAfter).UTC()); err != nil {
-				return err
-			}
-			row = tx.QueryRow(ctx, `UPDATE webhook_endpoints SET status = CASE WHEN status = 'suspended' THEN status ELSE 'healthy' END,
-				consecutive_failures = 0, failing_since = NULL, retry_at = NULL WHERE id = $1
-				RETURNING status, consecutive_failures, failing_since, retry_at`, d.EndpointID)
-		} else {
-			row = tx.QueryRow(ctx, `UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1,
-				failing_since = coalesce(failing_since, $1), retry_at = $2,
-				status = CASE WHEN status = 'suspended' OR $1 - coalesce(failing_since, $1) >= $3 THEN 'suspended' ELSE 'unhealthy' END
-				WHERE id = $4 RETURNING status, consecutive_failures, failing_since, retry_at`,
-				a.At.UTC(), tp(r.RetryAt), r.SuspendAfter, d.EndpointID)
-		}
-		var failing, retry *time.Time
-		err := row.Scan(&h.Status, &h.ConsecutiveFailures, &failing, &retry)
-		if noRows(err) {
-			return notFound("webhook endpoint")
-		}
-		h.FailingSince, h.RetryAt = tv(failing), tv(retry)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &h, nil
-}
-
-// ListDeliveries implements identity.WebhookStore: the endpoint's
-// delivery rows, and the log's view of the events of its types since its
-// creation that have none.
-func (db *DB) ListDeliveries(ctx context.Context, tenantID, endpointID string, p identity.Page) ([]*identity.Delivery, string, error) {
-	before, err := rowcodec.AfterCursor(p.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	n := rowcodec.Limit(p)
-	rows, err := db.pool.Query(ctx, `SELECT `+deliveryCols+` FROM (
-		SELECT `+deliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND ($3 = '' OR event_id < $3)
-		UNION ALL
-		SELECT e.id || ':' || w.id, e.tenant_id, w.id, e.id, e.type, e.user_id, e.created_at,
-			CASE WHEN (e.tx, e.id) <= (w.cursor_tx, w.cursor_id) THEN 'delivered' ELSE 'pending' END,
-			CASE WHEN (e.tx, e.id) <= (w.cursor_tx, w.cursor_id) THEN 1 ELSE 0 END,
-			CASE WHEN (e.tx, e.id) <= (w.cursor_tx, w.cursor_id) THEN NULL ELSE greatest(e.created_at, w.retry_at) END,
-			0, '', NULL::bytea, e.created_at, e.created_at
-		FROM webhook_endpoints w JOIN events e ON e.tenant_id = w.tenant_id
-		WHERE w.tenant_id = $1 AND w.id = $2 AND e.created_at >= w.created_at AND ($3 = '' OR e.id < $3) AND w.events ? e.type
-			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = e.id || ':' || w.id)
-	) x ORDER BY id DESC LIMIT $4`, tenantID, endpointID, before, n+1)
-	out, err := collect(rows, err, scanDelivery)
-	if err != nil {
-		return nil, "", err
-	}
-	return rowcodec.Page(out, n, func(d *identity.Delivery) string { return d.EventID })
-}
-
-// ListDeliveryAttempts implements identity.WebhookStore.
-func (db *DB) ListDeliveryAttempts(ctx context.Context, deliveryID string) ([]*identity.DeliveryAttempt, error) {
-	rows, err := db.pool.Query(ctx, "SELECT delivery_id, at, status_code, duration_us, error, response FROM webhook_attempts WHERE delivery_id = $1 ORDER BY at DESC LIMIT 100", deliveryID)
-	return collect(rows, err, func(r pgx.Row) (*identity.DeliveryAttempt, error) {
-		var a identity.DeliveryAttempt
-		var us int64
-		if err := r.Scan(&a.DeliveryID, &a.At, &a.StatusCode, &us, &a.Error, &a.Response); err != nil {
-			return nil, err
-		}
-		a.At, a.Duration = a.At.UTC(), time.Duration(us)*time.Microsecond
-		return &a, nil
-	})
-}
-
-// backlogCap bounds the events counted per endpoint by PendingDeliveries,
-// so that a scrape stays cheap behind a long-suspended endpoint.
-const backlogCap = 100_000
-
-// PendingDeliveries implements identity.WebhookStore.
-func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
-	var n int
-	err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')
-		+ coalesce((SELECT sum(b.n) FROM webhook_endpoints w, LATERAL (SELECT count(*) AS n FROM (SELECT 1 FROM events e
-			WHERE e.tenant_id = w.tenant_id AND (e.tx, e.id) > (w.cursor_tx, w.cursor_id) AND w.events ? e.type LIMIT $1) x) b), 0)`,
-		backlogCap).Scan(&n)
-	return n, formatError(err)
-}
-
-// PruneDeliveries implements identity.WebhookStore.
-func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE id IN (
-		SELECT id FROM webhook_deliveries WHERE status != 'pending' AND updated_at < $1 LIMIT $2)`, before.UTC(), limit)
-	return int(tag.RowsAffected()), formatError(err)
-}
-
 // PruneEvents implements identity.WebhookStore. Event ids are UUIDv7,
 // which begin with their millisecond: walking the primary key is walking
 // time, so the scan needs no index on created_at (which every login would
@@ -403,33 +239,12 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time, after string, l
 	rows, err := db.pool.Query(ctx, `SELECT e.id, e.created_at < $1,
 			EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = e.tenant_id AND (e.tx, e.id) > (w.cursor_tx, w.cursor_id))
 		FROM events e WHERE e.id > $2 ORDER BY e.id LIMIT $3`, before.UTC(), after, limit)
+	doomed, last, more, err := sqlstore.Doomed[string](rows, err, limit)
 	if err != nil {
 		return 0, "", formatError(err)
 	}
-	var doomed []string
-	last, scanned, reached := "", 0, false
-	for rows.Next() {
-		var id string
-		var old, kept bool
-		if err := rows.Scan(&id, &old, &kept); err != nil {
-			rows.Close()
-			return 0, "", formatError(err)
-		}
-		if !old {
-			reached = true
-			break
-		}
-		scanned, last = scanned+1, id
-		if !kept {
-			doomed = append(doomed, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, "", formatError(err)
-	}
 	next := ""
-	if !reached && scanned == limit {
+	if more {
 		next = last
 	}
 	if len(doomed) == 0 {
@@ -438,4 +253,18 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time, after string, l
 	tag, err := db.pool.Exec(ctx, `DELETE FROM events e WHERE e.id = ANY($1)
 		AND NOT EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = e.tenant_id AND (e.tx, e.id) > (w.cursor_tx, w.cursor_id))`, doomed)
 	return int(tag.RowsAffected()), next, formatError(err)
+}
+
+// Redeliver implements identity.WebhookStore (sqlstore.WriteRedelivery);
+// it wakes the dispatchers of every instance.
+func (db *DB) Redeliver(ctx context.Context, tenantID, endpointID, eventID string, now time.Time) (*identity.Delivery, error) {
+	var d *identity.Delivery
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if d, err = db.WriteRedelivery(ctx, conn{tx}, tenantID, endpointID, eventID, now); err != nil {
+			return err
+		}
+		return notifyWebhooks(ctx, tx)
+	})
+	return d, err
 }

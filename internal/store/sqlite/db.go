@@ -17,14 +17,18 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/latchauth/latch/internal/identity"
-	"github.com/latchauth/latch/internal/store/rowcodec"
+	"github.com/latchauth/latch/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is a latch store on one SQLite file.
+// DB is a latch store on one SQLite file. The SQL it shares with the
+// other store runs through the embedded sqlstore.Store; its own methods
+// are the fast paths (prepared hot statements, group commit) and the
+// webhook cursor over the events' seq.
 type DB struct {
+	sqlstore.Store
 	w *sql.DB // one connection: every write
 	r *sql.DB // read-only pool
 	// Hot-path statements, prepared once: parsing SQL costs more than
@@ -41,12 +45,10 @@ type DB struct {
 
 var _ identity.Store = (*DB)(nil)
 
-// Row encoding shared with the other SQL store (package rowcodec).
+// Row encoding shared with the other SQL store (package sqlstore).
 var (
-	js       = rowcodec.JSON
-	unjs     = rowcodec.FromJSON
-	nullStr  = rowcodec.NullString
-	notFound = rowcodec.NotFound
+	js       = sqlstore.JSON
+	notFound = sqlstore.NotFound
 )
 
 // Open opens (creating if needed) the database at path and applies any
@@ -78,6 +80,20 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.r = r
+	db.Store = sqlstore.New(sqlstore.Flavour{
+		Read: conn{r}, Exec: db.exec, Tx: func(ctx context.Context, fn func(sqlstore.Conn) error) error {
+			return db.tx(ctx, func(tx *sql.Tx) error { return fn(conn{tx}) })
+		},
+		Time: tm, Duration: func(d time.Duration) any { return d.Microseconds() },
+		NoRows: func(err error) bool { return errors.Is(err, sql.ErrNoRows) }, Error: formatError,
+		UsernameTaken: func(err error) bool { return strings.Contains(err.Error(), "username_key") },
+		Passed:        "e.seq <= w.cursor_seq", Subscribed: "e.type IN (SELECT value FROM json_each(w.events))",
+		Later: func(a, b string) string { return "MAX(" + a + ", COALESCE(" + b + ", 0))" },
+		// An aggregate over an ordered subquery keeps its order in SQLite,
+		// and is faster there than string_agg(… ORDER BY …).
+		OrganisationIDs: `(SELECT group_concat(organisation_id) FROM (SELECT uo.organisation_id FROM user_organisations uo
+			WHERE uo.user_id = users.id ORDER BY uo.organisation_id))`,
+	})
 	if err := db.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -92,11 +108,11 @@ func (db *DB) prepare(ctx context.Context) error {
 		pool *sql.DB
 		q    string
 	}{
-		{&db.getSession, db.r, "SELECT " + sessionCols + " FROM sessions WHERE id = ?"},
-		{&db.getTenant, db.r, "SELECT " + tenantCols + " FROM tenants WHERE id = ?"},
-		{&db.getUser, db.r, "SELECT " + userCols + " FROM users WHERE tenant_id = ? AND id = ?"},
-		{&db.getUserByEmail, db.r, "SELECT " + userCols + " FROM users WHERE tenant_id = ? AND email_key = ?"},
-		{&db.getOwners, db.r, ownersSQL},
+		{&db.getSession, db.r, "SELECT " + sqlstore.SessionCols + " FROM sessions WHERE id = ?"},
+		{&db.getTenant, db.r, "SELECT " + sqlstore.TenantCols + " FROM tenants WHERE id = ?"},
+		{&db.getUser, db.r, "SELECT " + db.UserCols() + " FROM users WHERE tenant_id = ? AND id = ?"},
+		{&db.getUserByEmail, db.r, "SELECT " + db.UserCols() + " FROM users WHERE tenant_id = ? AND email_key = ?"},
+		{&db.getOwners, db.r, numbered(db.OwnersSQL())},
 		{&db.advance, db.w, `UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_seen_at = ?
 			WHERE id = ? AND generation = ? AND revoked_at IS NULL RETURNING user_id`},
 		{&db.touchUser, db.w, "UPDATE users SET last_seen_at = ?1 WHERE id = ?2 AND (last_seen_at IS NULL OR last_seen_at < ?1 - 60000000)"},
@@ -191,16 +207,6 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return formatError(tx.Commit())
 }
 
-// GetMeta returns a deployment-level value, or "" when unset.
-func (db *DB) GetMeta(ctx context.Context, key string) (string, error) {
-	var v string
-	err := db.r.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return v, formatError(err)
-}
-
 // SetMetaIfAbsent stores value under key unless a value exists, and returns
 // the value in force, so that concurrent starts agree on one.
 func (db *DB) SetMetaIfAbsent(ctx context.Context, key, value string) (string, error) {
@@ -216,19 +222,15 @@ func (db *DB) SetMetaIfAbsent(ctx context.Context, key, value string) (string, e
 
 // formatError turns driver errors into identity codes, in this one place.
 func formatError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ie *identity.Error
-	if errors.As(err, &ie) {
+	if err == nil || sqlstore.Coded(err) {
 		return err
 	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "UNIQUE constraint failed"):
-		return &identity.Error{Code: identity.ECONFLICT, Message: "already exists", Err: err}
+		return sqlstore.AlreadyExists(err)
 	case strings.Contains(msg, "FOREIGN KEY constraint failed"):
-		return &identity.Error{Code: identity.ENOTFOUND, Message: "a referenced record does not exist", Err: err}
+		return sqlstore.ReferenceMissing(err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case strings.Contains(msg, "SQLITE_BUSY"), strings.Contains(msg, "database is locked"):
@@ -245,37 +247,62 @@ func tm(t time.Time) any {
 	return t.UnixMicro()
 }
 
-// ts decodes what tm wrote.
-func ts(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.UnixMicro(v.Int64).UTC()
-}
-
-func affected(res sql.Result, what string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
+// exec runs one statement as a write transaction of its own.
+func (db *DB) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = conn{tx}.Exec(ctx, q, args...)
 		return err
-	}
-	if n == 0 {
-		return notFound(what)
-	}
-	return nil
+	})
+	return n, err
 }
 
-type scanner interface{ Scan(dest ...any) error }
-
-// collect scans every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+// conn adapts a pool or a transaction to sqlstore.Conn.
+type conn struct {
+	q interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	}
-	return out, rows.Err()
+}
+
+func (c conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := c.q.ExecContext(ctx, numbered(q), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (c conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	rows, err := c.q.QueryContext(ctx, numbered(q), args...)
+	return sqlRows{rows}, err
+}
+
+func (c conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	return c.q.QueryRowContext(ctx, numbered(q), args...)
+}
+
+// sqlRows is *sql.Rows as sqlstore.Rows.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
+
+// numbered writes the shared SQL's placeholders $1, $2, … as ?1, ?2, …,
+// which SQLite binds to the same arguments.
+func numbered(q string) string {
+	b := []byte(q)
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] == '$' && b[i+1] >= '0' && b[i+1] <= '9' {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
+
+// collect scans every row of a query with scan and closes them.
+func collect[T any](rows *sql.Rows, err error, scan func(sqlstore.Row) (T, error)) ([]T, error) {
+	out, err := sqlstore.Collect(sqlRows{rows}, err, scan)
+	return out, formatError(err)
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/identity"
-	"github.com/latchauth/latch/internal/store/rowcodec"
+	"github.com/latchauth/latch/internal/store/sqlstore"
 )
 
 // Refresh rotations are the hot write path. SQLite commits one transaction
@@ -105,7 +105,7 @@ func (db *DB) commitBatch(batch []*advanceReq) {
 // AdvanceSession implements identity.SessionStore. The WHERE clause on the
 // generation is the compare-and-swap; the write joins the next group commit.
 func (db *DB) AdvanceSession(ctx context.Context, id string, from int64, now time.Time, events []identity.Event) error {
-	if err := rowcodec.EventText(events); err != nil {
+	if err := sqlstore.EventText(events); err != nil {
 		return err
 	}
 	r := &advanceReq{ctx: ctx, id: id, from: from, now: now, events: events, done: make(chan error, 1)}

@@ -121,15 +121,5 @@ func TestMigrationSecurityUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ctx := context.Background()
-	for addr, want := range map[string]bool{"198.51.100.7": true, "198.51.100.8": false, "2001:db8::1": false} {
-		if known, err := db.KnownAddress(ctx, "u", addr, now.Add(-identity.KnownAddressLifetime)); err != nil || known != want {
-			t.Errorf("known %s = %v, %v; want %v", addr, known, err, want)
-		}
-	}
-	for id, revoked := range map[string]bool{"grant-old": true, "grant-new": false} {
-		if s, err := db.GetSession(ctx, id); err != nil || s.Revoked() != revoked {
-			t.Errorf("%s revoked = %v, %v; want %v", id, s.Revoked(), err, revoked)
-		}
-	}
+	storetest.WantSecurityUpgrade(t, db, now)
 }

@@ -263,3 +263,25 @@ func testUsernames(t *testing.T, s identity.Store) {
 		t.Fatalf("a cleared name is not free: %v", err)
 	}
 }
+
+// WantSecurityUpgrade checks a store opened on a database of the previous
+// schema, upgraded at now by the security migration, whose user "u" had
+// sessions "recent" from 198.51.100.7 a day before, "old" from
+// 198.51.100.8 40 days before, "v6" from 2001:db8::1 an hour before (an
+// address the migration cannot key), and two grants of device "phone",
+// "grant-old" and "grant-new": the recent address is known, the others
+// not, and only the newer grant is live.
+func WantSecurityUpgrade(t *testing.T, s identity.Store, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	for addr, want := range map[string]bool{"198.51.100.7": true, "198.51.100.8": false, "2001:db8::1": false} {
+		if known, err := s.KnownAddress(ctx, "u", addr, now.Add(-identity.KnownAddressLifetime)); err != nil || known != want {
+			t.Errorf("known %s = %v, %v; want %v", addr, known, err, want)
+		}
+	}
+	for id, revoked := range map[string]bool{"grant-old": true, "grant-new": false} {
+		if sess, err := s.GetSession(ctx, id); err != nil || sess.Revoked() != revoked {
+			t.Errorf("%s revoked = %v, %v; want %v", id, sess.Revoked(), err, revoked)
+		}
+	}
+}

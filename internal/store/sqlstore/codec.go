@@ -1,11 +1,9 @@
-// Package rowcodec holds what latch's SQL stores encode the same way: JSON
-// columns, list cursors and pages, and the not-found error, so that every
-// store answers lists and missing rows identically.
-package rowcodec
+package sqlstore
 
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 
 	"github.com/latchauth/latch/internal/identity"
 )
@@ -81,4 +79,24 @@ func Page[T any](rows []T, n int, id func(T) string) ([]T, string, error) {
 // NotFound is the ENOTFOUND error for a missing what.
 func NotFound(what string) error {
 	return &identity.Error{Code: identity.ENOTFOUND, Message: what + " not found"}
+}
+
+// Driver errors as identity codes, the same in both stores: a store's
+// formatError says which of its errors each is.
+
+// Coded reports whether err already carries an identity code (a store
+// formats errors that went through a transaction twice).
+func Coded(err error) bool {
+	var ie *identity.Error
+	return errors.As(err, &ie)
+}
+
+// AlreadyExists is a unique violation.
+func AlreadyExists(err error) error {
+	return &identity.Error{Code: identity.ECONFLICT, Message: "already exists", Err: err}
+}
+
+// ReferenceMissing is a foreign-key violation.
+func ReferenceMissing(err error) error {
+	return &identity.Error{Code: identity.ENOTFOUND, Message: "a referenced record does not exist", Err: err}
 }

@@ -1,4 +1,4 @@
-package rowcodec
+package sqlstore
 
 import "github.com/latchauth/latch/internal/identity"
 

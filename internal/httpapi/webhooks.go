@@ -122,10 +122,7 @@ func handleCreateWebhook(d Deps) http.Handler {
 
 func handleListWebhooks(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) ([]*identity.WebhookEndpoint, error) {
-		if _, err := tenant(d, r); err != nil {
-			return nil, err
-		}
-		return d.Store.ListWebhooks(r.Context(), tid(r))
+		return d.Service.Webhooks.List(r.Context(), tid(r))
 	}, func(ws []*identity.WebhookEndpoint) map[string]any {
 		return map[string]any{"webhooks": mapSlice(ws, webhookOut)}
 	})
@@ -133,7 +130,7 @@ func handleListWebhooks(d Deps) http.Handler {
 
 func handleGetWebhook(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) (*identity.WebhookEndpoint, error) {
-		return d.Store.GetWebhook(r.Context(), tid(r), r.PathValue("wid"))
+		return d.Service.Webhooks.Get(r.Context(), tid(r), r.PathValue("wid"))
 	}, webhookOut)
 }
 
@@ -149,25 +146,19 @@ func handleDeleteWebhook(d Deps) http.Handler {
 
 func handleListDeliveries(d Deps) http.Handler {
 	return paged(d, "deliveries", true, func(r *http.Request, p identity.Page) ([]deliveryJSON, string, error) {
-		if _, err := d.Store.GetWebhook(r.Context(), tid(r), r.PathValue("wid")); err != nil {
-			return nil, "", err
-		}
-		ds, next, err := d.Store.ListDeliveries(r.Context(), tid(r), r.PathValue("wid"), p)
+		log, next, err := d.Service.Webhooks.DeliveryLog(r.Context(), tid(r), r.PathValue("wid"), p)
 		if err != nil {
 			return nil, "", err
 		}
-		out := make([]deliveryJSON, 0, len(ds))
-		for _, x := range ds {
-			as, err := d.Store.ListDeliveryAttempts(r.Context(), x.ID)
-			if err != nil {
-				return nil, "", err
-			}
+		out := make([]deliveryJSON, 0, len(log))
+		for _, rec := range log {
+			x := rec.Delivery
 			dj := deliveryJSON{ID: x.ID, Event: x.EventType, EventID: x.EventID, Status: x.Status, Attempts: x.Attempts,
 				LastStatusCode: x.LastStatusCode, LastError: x.LastError, CreatedAt: x.CreatedAt, Log: []attemptJSON{}}
 			if x.Status == identity.DeliveryPending {
 				dj.NextAttemptAt = optTime(x.NextAttemptAt)
 			}
-			for _, a := range as {
+			for _, a := range rec.Attempts {
 				dj.Log = append(dj.Log, attemptJSON{a.At, a.StatusCode, float64(a.Duration.Microseconds()) / 1000, a.Error, a.Response})
 			}
 			out = append(out, dj)
@@ -178,7 +169,7 @@ func handleListDeliveries(d Deps) http.Handler {
 
 func handleTestWebhook(d Deps) http.Handler {
 	return fetched(d, func(r *http.Request) (attemptJSON, error) {
-		w, err := d.Store.GetWebhook(r.Context(), tid(r), r.PathValue("wid"))
+		w, err := d.Service.Webhooks.Get(r.Context(), tid(r), r.PathValue("wid"))
 		if err != nil {
 			return attemptJSON{}, err
 		}

@@ -608,11 +608,8 @@ func (ad *Admin) DeleteOrganisation(ctx context.Context, tenantID, id string) er
 
 // GetOrganisation returns an organisation of the tenant, or ENOTFOUND.
 func (ad *Admin) GetOrganisation(ctx context.Context, tenantID, id string) (*Organisation, error) {
-	tenantID, err := wellFormed("tenant", tenantID)
+	tenantID, id, err := wellFormedIn("organisation", tenantID, id)
 	if err != nil {
-		return nil, err
-	}
-	if id, err = wellFormed("organisation", id); err != nil {
 		return nil, err
 	}
 	return ad.Organisations.GetOrganisation(ctx, tenantID, id)
@@ -662,11 +659,8 @@ func (ad *Admin) ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, e
 
 // RevokeAPIKey stops a key from working, at once and for good.
 func (ad *Admin) RevokeAPIKey(ctx context.Context, tenantID, id string) error {
-	tenantID, err := wellFormed("tenant", tenantID)
+	tenantID, id, err := wellFormedIn("API key", tenantID, id)
 	if err != nil {
-		return err
-	}
-	if id, err = wellFormed("API key", id); err != nil {
 		return err
 	}
 	if err := ad.APIKeys.RevokeAPIKey(ctx, tenantID, id, ad.now()); err != nil {

@@ -68,14 +68,23 @@ func getTenant(ctx context.Context, tenants TenantReader, id string) (*Tenant, e
 	return tenants.GetTenant(ctx, id)
 }
 
+// wellFormedIn returns a tenant's id and the id of one of its records
+// (what names it) in the form stores keep, or ENOTFOUND when either is
+// not an id.
+func wellFormedIn(what, tenantID, id string) (string, string, error) {
+	tenantID, err := wellFormed("tenant", tenantID)
+	if err != nil {
+		return "", "", err
+	}
+	id, err = wellFormed(what, id)
+	return tenantID, id, err
+}
+
 // getUser returns a user of the tenant; ENOTFOUND when there is none, or
 // when either id is not an id at all.
 func getUser(ctx context.Context, users UserReader, tenantID, id string) (*User, error) {
-	tenantID, err := wellFormed("tenant", tenantID)
+	tenantID, id, err := wellFormedIn("user", tenantID, id)
 	if err != nil {
-		return nil, err
-	}
-	if id, err = wellFormed("user", id); err != nil {
 		return nil, err
 	}
 	return users.GetUser(ctx, tenantID, id)

@@ -342,11 +342,8 @@ func (wh *Webhooks) Secret(w *WebhookEndpoint) (string, error) {
 
 // Delete removes an endpoint and its deliveries.
 func (wh *Webhooks) Delete(ctx context.Context, tenantID, id string) error {
-	tenantID, err := wellFormed("tenant", tenantID)
+	tenantID, id, err := wellFormedIn("webhook", tenantID, id)
 	if err != nil {
-		return err
-	}
-	if id, err = wellFormed("webhook", id); err != nil {
 		return err
 	}
 	if err := wh.Endpoints.DeleteWebhook(ctx, tenantID, id); err != nil {
@@ -369,11 +366,8 @@ func (wh *Webhooks) List(ctx context.Context, tenantID string) ([]*WebhookEndpoi
 // Get returns an endpoint of the tenant; ENOTFOUND when there is none,
 // or when either id is not an id at all.
 func (wh *Webhooks) Get(ctx context.Context, tenantID, id string) (*WebhookEndpoint, error) {
-	tenantID, err := wellFormed("tenant", tenantID)
+	tenantID, id, err := wellFormedIn("webhook", tenantID, id)
 	if err != nil {
-		return nil, err
-	}
-	if id, err = wellFormed("webhook", id); err != nil {
 		return nil, err
 	}
 	return wh.Endpoints.GetWebhook(ctx, tenantID, id)

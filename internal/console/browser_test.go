@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,17 +18,10 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-)
 
-// findChromium returns the path of a Chromium (or Chrome) binary, or "".
-func findChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
+	"github.com/latchauth/latch/internal/browsertest"
+	"github.com/latchauth/latch/internal/store/storetest"
+)
 
 // chrome is a headless browser tab driven by a test.
 type chrome struct {
@@ -45,24 +37,9 @@ const screenshotsEnv = "LATCH_CONSOLE_SCREENSHOTS"
 
 func newChrome(t *testing.T) *chrome {
 	t.Helper()
-	path := findChromium()
-	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium is required in CI (.ci/run installs the chromium package)")
-		}
-		t.Skip("no Chromium found (install the Debian package chromium): the console's browser tests need a real browser")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("hide-scrollbars", true), chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(cancelBrowser)
-	c := &chrome{t: t, ctx: bctx}
+	ctx := browsertest.Start(t, "the console's browser tests need a real browser", 3*time.Minute,
+		chromedp.Flag("hide-scrollbars", true), chromedp.WindowSize(1280, 900))
+	c := &chrome{t: t, ctx: ctx}
 	switch dir := os.Getenv(screenshotsEnv); dir {
 	case "":
 	case "1":
@@ -416,19 +393,7 @@ func TestConsoleScriptUnderCSP(t *testing.T) {
 	tn := e.mustTenant(t, "acme")
 	u := e.mustUser(t, tn.ID, "ada@example.com")
 	e.login(t, tn.ID, "ada@example.com")
-	live := func() int {
-		ss, err := e.Service.Admin.ListUserSessions(context.Background(), tn.ID, u.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, s := range ss {
-			if !s.Revoked() {
-				n++
-			}
-		}
-		return n
-	}
+	live := func() int { return storetest.LiveSessions(t, e.Store, u) }
 	answers := make(chan bool, 2)
 	asked := make(chan string, 2)
 	dialogs := chromedp.Events(c.ctx, page.JavascriptDialogOpening)

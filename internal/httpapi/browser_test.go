@@ -1,31 +1,19 @@
 package httpapi_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/latchauth/latch/internal/browsertest"
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/ratelimit"
 )
-
-// findChromium returns the path of a Chromium (or Chrome) binary, or "".
-func findChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // page serves an empty HTML page, the origin a browser app runs on.
 func page(t *testing.T) *httptest.Server {
@@ -45,30 +33,13 @@ func page(t *testing.T) *httptest.Server {
 // another origin (with a preflight for JSON, without one for text/plain)
 // and read the rate-limit headers, and blocks a page on another origin.
 func TestCORSInBrowser(t *testing.T) {
-	chromium := findChromium()
-	if chromium == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium is required in CI (.ci/run installs the chromium package)")
-		}
-		t.Skip("no Chromium found (install the Debian package chromium): the CORS browser test needs a real browser")
-	}
+	bctx := browsertest.Start(t, "the CORS browser test needs a real browser", 90*time.Second)
 	allowed, other := page(t), page(t)
 	env := httpapitest.Start(t, httpapitest.Config{Argon: httpapitest.CheapArgon, CORSOrigins: []string{allowed.URL}})
 	env.Service.Auth.Limiter = ratelimit.NewMemory(env.Now)
 	env.Service.Auth.Config.IPLimit = ratelimit.Limit{Count: 100, Period: time.Minute}
 	tid := env.MustTenant(t, "browser")
 	env.MustUser(t, tid, map[string]any{"email": "ada@example.com", "password": "correct horse battery"})
-
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
 
 	body := `JSON.stringify({accountId: "` + tid + `", email: "ada@example.com", password: "correct horse battery"})`
 	call := func(pageURL, contentType string) map[string]any {

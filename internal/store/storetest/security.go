@@ -16,7 +16,8 @@ func loginSession(u *identity.User, at time.Time) *identity.Session {
 		LastSeenAt: at, RotatedAt: at, IP: "192.0.2.1", Dialect: "accounts-v3", AMR: []string{"pwd"}}
 }
 
-func liveSessions(tb testing.TB, s identity.Store, u *identity.User) int {
+// LiveSessions counts the user's sessions that are not revoked.
+func LiveSessions(tb testing.TB, s identity.Store, u *identity.User) int {
 	tb.Helper()
 	list, err := s.ListUserSessions(context.Background(), u.TenantID, u.ID)
 	if err != nil {
@@ -115,7 +116,7 @@ func testLoginRacesPasswordChange(t *testing.T, s identity.Store) {
 		if got.PasswordHash != newHash {
 			t.Fatalf("round %d: the login wrote %q over the admin's new password", round, got.PasswordHash)
 		}
-		if n := liveSessions(t, s, u); n != 0 {
+		if n := LiveSessions(t, s, u); n != 0 {
 			t.Fatalf("round %d: %d sessions of the old password survived the change (login err %v)", round, n, loginErr)
 		}
 	}

@@ -34,7 +34,7 @@ func adminHandler(d Deps, fn func(r *http.Request) (int, any, error)) http.Handl
 	})
 }
 
-// Wire shapes of the admin API (snake_case, DESIGN §8).
+// Wire shapes of the admin API (snake_case; docs/wire-contract.md, admin API).
 
 type tenantJSON struct {
 	ID        string                  `json:"id"`

@@ -16,7 +16,7 @@ import (
 	"github.com/pquerna/otp/totp"
 )
 
-// The parameters of DESIGN §5, which every authenticator app supports.
+// The parameters of docs/wire-contract.md (credentials), which every authenticator app supports.
 const (
 	Period     = 30 * time.Second
 	Digits     = 6

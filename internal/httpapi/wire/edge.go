@@ -41,7 +41,7 @@ func ClientGone(r *http.Request) bool {
 }
 
 // BodyStatus is the status of each body problem in every dialect: a body
-// that is not JSON, too large or of the wrong shape is a 400 (DESIGN §3),
+// that is not JSON, too large or of the wrong shape is a 400 (docs/wire-contract.md),
 // a media type the route does not take a 415.
 var BodyStatus = map[string]int{
 	ProblemMediaType: http.StatusUnsupportedMediaType,

@@ -20,7 +20,7 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-// MaxBody is the largest request body any dialect reads (DESIGN §3).
+// MaxBody is the largest request body any dialect reads (docs/wire-contract.md).
 const MaxBody = 64 << 10
 
 // Problems a body can have before it reaches field validation. Dialects

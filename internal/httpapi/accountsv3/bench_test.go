@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -187,63 +186,4 @@ func benchRefresh(b *testing.B, envs ...*httpapitest.Env) {
 		url := base + "/v3/accounts/login-refresh-token"
 		return func() { rt = post(b, c, url, map[string]any{"refreshToken": rt})["refreshToken"].(string) }
 	})
-}
-
-// BenchmarkLoginToArgon2Ratio measures password logins (16 clients) and
-// raw argon2id hashes (one goroutine per CPU, the fastest raw rate: more
-// only thrash the caches) in alternating one-second slices, so that the
-// machine's drift falls on both alike, and reports logins per hash: the
-// ≥ 0.90 target. b.N is the number of slice pairs.
-//
-//	go test -run '^$' -bench LoginToArgon2Ratio -benchtime 12x ./internal/httpapi/accountsv3/
-func BenchmarkLoginToArgon2Ratio(b *testing.B) {
-	env := httpapitest.New(b, password.DefaultParams)
-	limitsOn(env)
-	tid := env.MustTenant(b, "ratio")
-	env.MustUser(b, tid, map[string]any{"email": "bench@example.com", "password": pw})
-	c := benchClient()
-	url := env.URL + "/v3/accounts/login"
-	body := map[string]any{"accountId": tid, "email": "bench@example.com", "password": pw}
-	p := password.DefaultParams
-	salt := make([]byte, 16)
-	// slice runs op on workers goroutines for about a second and returns
-	// how many completed and how long it really took (the last ones end
-	// after the second is up).
-	slice := func(workers int, op func()) (int64, time.Duration) {
-		var n atomic.Int64
-		start := time.Now()
-		stop := start.Add(time.Second)
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Go(func() {
-				for time.Now().Before(stop) {
-					op()
-					n.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		return n.Load(), time.Since(start)
-	}
-	var logins, hashes int64
-	var loginTime, hashTime time.Duration
-	hash := func() { argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen) }
-	login := func() { post(b, c, url, body) }
-	b.ResetTimer()
-	for i := range b.N {
-		for k := range 2 {
-			if (i+k)%2 == 0 { // alternate which goes first
-				n, d := slice(runtime.GOMAXPROCS(0), hash)
-				hashes, hashTime = hashes+n, hashTime+d
-			} else {
-				n, d := slice(clientsPerCPU*runtime.GOMAXPROCS(0), login)
-				logins, loginTime = logins+n, loginTime+d
-			}
-		}
-	}
-	b.StopTimer()
-	hashRate, loginRate := float64(hashes)/hashTime.Seconds(), float64(logins)/loginTime.Seconds()
-	b.ReportMetric(loginRate/hashRate, "login/hash")
-	b.ReportMetric(hashRate, "hash/s")
-	b.ReportMetric(loginRate, "login/s")
 }

@@ -52,3 +52,21 @@ func URL(tb testing.TB) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// Libpq turns a URL from URL into one that libpq's tools (psql, pgbench)
+// take: libpq knows no search_path parameter, so the schema becomes a
+// server option.
+func Libpq(tb testing.TB, pgxURL string) string {
+	tb.Helper()
+	u, err := url.Parse(pgxURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	if sp := q.Get("search_path"); sp != "" {
+		q.Del("search_path")
+		q.Set("options", "-csearch_path="+sp)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

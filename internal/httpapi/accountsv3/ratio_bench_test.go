@@ -19,9 +19,11 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
+	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/store/postgres"
 	"github.com/latchauth/latch/internal/store/postgres/postgrestest"
+	"github.com/latchauth/latch/internal/store/storetest"
 )
 
 // The ratio benchmarks measure latch and a baseline in alternating slices
@@ -198,4 +200,67 @@ func runPgbench(pgbench, conninfo, script string, clients int, d time.Duration) 
 		return 0, errors.New("pgbench printed no tps:\n" + string(out))
 	}
 	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// BenchmarkRefreshToStoreRatio measures refresh-token rotations over HTTP
+// (16 clients, as BenchmarkRefresh) against the bare store statements a
+// rotation runs — GetSessionWithOwners, then AdvanceSession with one event
+// — from 16 goroutines on sessions of their own, in alternating
+// three-second slices: how much of the store's ceiling a refresh reaches,
+// the rest being HTTP, JSON, token codec, limiter and JWT signing.
+//
+//	go test -run '^$' -bench 'RefreshToStoreRatio' -benchtime 6x ./internal/httpapi/accountsv3/
+func BenchmarkRefreshToStoreRatio(b *testing.B) {
+	refreshToStoreRatio(b, httpapitest.New(b, httpapitest.CheapArgon))
+}
+
+// BenchmarkRefreshToStoreRatioPostgres is BenchmarkRefreshToStoreRatio on
+// PostgreSQL.
+func BenchmarkRefreshToStoreRatioPostgres(b *testing.B) {
+	refreshToStoreRatio(b, pgEnv(b, httpapitest.CheapArgon, postgrestest.URL(b)))
+}
+
+func refreshToStoreRatio(b *testing.B, env *httpapitest.Env) {
+	body := benchAccount(b, []*httpapitest.Env{env})
+	clients := clientsPerCPU * runtime.GOMAXPROCS(0)
+	c := benchClient()
+	tokens := make(chan string, clients)
+	for range clients {
+		tokens <- post(b, c, env.URL+"/v3/accounts/login", body)["refreshToken"].(string)
+	}
+	refresh := func() {
+		rt := <-tokens
+		tokens <- post(b, c, env.URL+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": rt})["refreshToken"].(string)
+	}
+
+	tenant := storetest.MustCreateTenant(b, env.Store, "bare")
+	user := storetest.MustCreateUser(b, env.Store, tenant.ID, "bare@example.com")
+	sessions := make(chan *identity.Session, clients)
+	for range clients {
+		sessions <- storetest.MustCreateSession(b, env.Store, user, time.Now())
+	}
+	ctx := context.Background()
+	bare := func() {
+		s := <-sessions
+		defer func() { sessions <- s }()
+		got, _, _, err := env.Store.GetSessionWithOwners(ctx, s.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		now := time.Now()
+		ev := identity.Event{ID: identity.NewID(), TenantID: got.TenantID, UserID: got.UserID, SessionID: got.ID,
+			Type: identity.EventLoggedIn, CreatedAt: now,
+			Data: map[string]any{"dialect": "accounts-v3", "ip": "127.0.0.1", "method": "refresh_token", "user_agent": "Go-http-client/1.1"}}
+		if err := env.Store.AdvanceSession(ctx, got.ID, got.Generation, now, []identity.Event{ev}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const d = 3 * time.Second
+	var latch, store rate
+	interleave(b,
+		func() { latch.add(slice(clients, d, refresh)) },
+		func() { store.add(slice(clients, d, bare)) })
+	b.ReportMetric(latch.perSecond()/store.perSecond(), "refresh/store")
+	b.ReportMetric(latch.perSecond(), "refresh/s")
+	b.ReportMetric(store.perSecond(), "store/s")
 }

@@ -9,22 +9,8 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-// Problem is an RFC 9457 problem document, with latch's code and, for
-// validation errors, the fields at fault.
-type Problem struct {
-	Type   string         `json:"type"`
-	Title  string         `json:"title"`
-	Status int            `json:"status"`
-	Detail string         `json:"detail"`
-	Code   string         `json:"code"`
-	Errors []ProblemField `json:"errors,omitempty"`
-}
-
-// ProblemField names one bad field.
-type ProblemField struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+// ProblemField names one bad field of a problem document.
+type ProblemField = wire.ProblemField
 
 // adminStatuses maps identity codes to admin API statuses.
 var adminStatuses = map[string]int{
@@ -49,10 +35,7 @@ var bodyProblemStatus = map[string]int{
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string, fields []ProblemField) {
-	wire.Write(w, status, "application/problem+json", Problem{
-		Type: "https://github.com/latchauth/latch/blob/main/docs/errors.md#admin-" + code, Title: http.StatusText(status),
-		Status: status, Detail: detail, Code: code, Errors: fields,
-	})
+	wire.WriteProblem(w, status, "admin", code, detail, fields)
 }
 
 // writeAdminError maps any error to a problem document: the one place the

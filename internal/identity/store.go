@@ -176,8 +176,10 @@ type UserSessions interface {
 	// RevokeUserSessions revokes every live session of the user and
 	// returns how many it revoked.
 	RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error)
-	// ListUserSessions returns the user's sessions, newest first.
-	ListUserSessions(ctx context.Context, tenantID, userID string) ([]*Session, error)
+	// ListUserSessions returns a page of the user's sessions, revoked and
+	// expired ones included, newest first, and the next cursor ("" at
+	// the end).
+	ListUserSessions(ctx context.Context, tenantID, userID string, p Page) ([]*Session, string, error)
 }
 
 // SessionStore persists sessions.

@@ -481,7 +481,7 @@ func testSessionRevoke(t *testing.T, s identity.Store) {
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeUserSessions = %d, %v; want 2", n, err)
 	}
-	list, err := s.ListUserSessions(ctx, tn.ID, u.ID)
+	list, _, err := s.ListUserSessions(ctx, tn.ID, u.ID, identity.Page{})
 	if err != nil || len(list) != 3 || !list[0].CreatedAt.After(list[2].CreatedAt) {
 		t.Fatalf("ListUserSessions = %d, %v (newest first)", len(list), err)
 	}

@@ -1,0 +1,34 @@
+package wire
+
+import "net/http"
+
+// ProblemMediaTypeJSON is the media type of RFC 9457 problem documents.
+const ProblemMediaTypeJSON = "application/problem+json"
+
+// Problem is an RFC 9457 problem document, with latch's code and, for
+// validation errors, the fields at fault: latch's own error shape, on
+// the admin API and the self-service routes alike.
+type Problem struct {
+	Type   string         `json:"type"`
+	Title  string         `json:"title"`
+	Status int            `json:"status"`
+	Detail string         `json:"detail"`
+	Code   string         `json:"code"`
+	Errors []ProblemField `json:"errors,omitempty"`
+}
+
+// ProblemField names one bad field.
+type ProblemField struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// WriteProblem writes a problem document whose type points at the code's
+// entry in docs/errors.md, under the section whose anchors start with
+// section ("admin", "self-service").
+func WriteProblem(w http.ResponseWriter, status int, section, code, detail string, fields []ProblemField) {
+	Write(w, status, ProblemMediaTypeJSON, Problem{
+		Type: "https://github.com/latchauth/latch/blob/main/docs/errors.md#" + section + "-" + code, Title: http.StatusText(status),
+		Status: status, Detail: detail, Code: code, Errors: fields,
+	})
+}

@@ -160,7 +160,7 @@ func New(d Deps) *Service {
 		Admin: &Admin{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Sessions: d.Store,
 			AuditLog: d.Store, APIKeys: d.Store, Passwords: d.Passwords},
 		SecondFactor: sf,
-		Webhooks: &Webhooks{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Endpoints: d.Store,
+		Webhooks: &Webhooks{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Endpoints: d.Store, AuditLog: d.Store,
 			Deliveries: d.Store, Sealer: d.WebhookSealer, EventsWritten: d.EventsWritten},
 		Console: &Console{Runtime: rt, Sessions: d.Store, Logins: auth, AdminToken: d.AdminToken},
 		Self:    &Self{Runtime: rt, Auth: auth, SecondFactor: sf, Sessions: d.Store},

@@ -21,6 +21,7 @@ type UserFilter struct {
 
 // EventFilter narrows ListEvents.
 type EventFilter struct {
+	ID     string // the one event with this id
 	Type   string
 	UserID string
 	Since  time.Time // created at or after; zero: no bound

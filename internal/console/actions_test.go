@@ -313,7 +313,9 @@ func TestAuditLog(t *testing.T) {
 		t.Fatal("a login does not link to its user")
 	}
 	r = b.get(events + "?user=" + ada.ID + "&until=" + url.QueryEscape(t0.Add(time.Minute).UTC().Format("2006-01-02T15:04:05")))
-	if n := strings.Count(r.Body, `<span class="ev">`); n != 1 || !strings.Contains(r.Body, "admin.user.created") {
+	// Creating her is audited (admin.user.created) and a lifecycle event (user.created).
+	if n := strings.Count(r.Body, `<span class="ev">`); n != 2 || !strings.Contains(r.Body, "admin.user.created") ||
+		!strings.Contains(r.Body, `<span class="ev">user.created</span>`) {
 		t.Fatalf("ada's events before the hour: %d: %s", n, r.Body)
 	}
 	r = b.get(events + "?since=" + url.QueryEscape(t0.Add(30*time.Minute).UTC().Format(time.RFC3339)))

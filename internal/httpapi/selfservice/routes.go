@@ -72,6 +72,9 @@ func render(w http.ResponseWriter, r *http.Request, f wire.Failure) {
 	if f.Body != "" {
 		code = f.Body
 	}
+	if f.Body == wire.ProblemTooLarge {
+		f.Status = http.StatusRequestEntityTooLarge // as the admin API answers it
+	}
 	var fields []wire.ProblemField
 	if f.Field != "" {
 		fields = []wire.ProblemField{{Field: f.Field, Message: f.Message}}

@@ -78,7 +78,9 @@ func render(w http.ResponseWriter, r *http.Request, f wire.Failure) {
 	var fields []wire.ProblemField
 	if f.Field != "" {
 		fields = []wire.ProblemField{{Field: f.Field, Message: f.Message}}
-		detail = f.Field + ": " + f.Message
+		if f.Body == "" { // a body problem's message names its field already, as on the admin API
+			detail = f.Field + ": " + f.Message
+		}
 	}
 	if f.Code == identity.ETOKENINVALID {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="latch", error="invalid_token"`)

@@ -92,6 +92,10 @@ func TestSelfServiceTOTPAndSessions(t *testing.T) {
 	wantProblem(t, env.Do(t, "POST", "/auth/v1/me/totp/confirm", map[string]any{"code": "12ab56"}, me...), http.StatusBadRequest, "code")
 	wantProblem(t, env.Do(t, "POST", "/auth/v1/me/totp/confirm", "{not json", me...), http.StatusBadRequest, "")
 	wantProblem(t, env.Do(t, "POST", "/auth/v1/me/totp/confirm", map[string]any{"code": 123456}, me...), http.StatusBadRequest, "code")
+	if m := wantProblem(t, env.Do(t, "POST", "/auth/v1/me/totp/confirm", `{"code":"`+strings.Repeat("1", 70<<10)+`"}`, me...),
+		http.StatusRequestEntityTooLarge, ""); m["code"] != "too_large" {
+		t.Fatalf("large body: %v", m)
+	}
 	wrong := "000000"
 	now, _ := totp.GenerateCode(secret, env.Now())
 	if wrong == now {
@@ -157,5 +161,10 @@ func TestSelfServiceTOTPAndSessions(t *testing.T) {
 	wantProblem(t, r, http.StatusMethodNotAllowed, "")
 	if allow := r.Header.Get("Allow"); !strings.Contains(allow, "POST") || !strings.Contains(allow, "DELETE") {
 		t.Fatalf("Allow %q", allow)
+	}
+	// One CORS preflight per path, naming every method it serves.
+	r = env.Do(t, "OPTIONS", "/auth/v1/me/totp", nil)
+	if r.Status != http.StatusNoContent || r.Header.Get("Allow") != "OPTIONS, POST, DELETE" {
+		t.Fatalf("preflight: %d %v", r.Status, r.Header)
 	}
 }

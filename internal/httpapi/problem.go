@@ -12,21 +12,6 @@ import (
 // ProblemField names one bad field of a problem document.
 type ProblemField = wire.ProblemField
 
-// adminStatuses maps identity codes to admin API statuses.
-var adminStatuses = map[string]int{
-	identity.EINVALID:           http.StatusBadRequest,
-	identity.ENOTFOUND:          http.StatusNotFound,
-	identity.ECONFLICT:          http.StatusConflict,
-	identity.EUNAUTHENTICATED:   http.StatusUnauthorized,
-	identity.ETOKENINVALID:      http.StatusUnauthorized,
-	identity.ETWOFACTORREQUIRED: http.StatusUnauthorized,
-	identity.ETWOFACTORINVALID:  http.StatusUnauthorized,
-	identity.ETOKENREUSED:       http.StatusConflict,
-	identity.ERATELIMITED:       http.StatusTooManyRequests,
-	identity.EUNAVAILABLE:       http.StatusServiceUnavailable,
-	identity.EINTERNAL:          http.StatusInternalServerError,
-}
-
 var bodyProblemStatus = map[string]int{
 	wire.ProblemMediaType: http.StatusUnsupportedMediaType,
 	wire.ProblemTooLarge:  http.StatusRequestEntityTooLarge,
@@ -51,7 +36,7 @@ func writeAdminError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e
 		return
 	}
 	e := identity.AsError(err)
-	status, ok := adminStatuses[e.Code]
+	status, ok := wire.ProblemStatuses[e.Code]
 	if !ok {
 		status = http.StatusInternalServerError
 	}

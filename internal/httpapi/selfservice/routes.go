@@ -22,7 +22,7 @@ const Action = "self-service"
 // Routes returns the self-service routes, for httpapi to mount behind
 // wire.Route.Serve. self is nil when only the patterns are wanted.
 func Routes(d wire.Deps, self *identity.Self) []wire.Route {
-	e := d.Edge(Dialect, statuses, nil, render)
+	e := d.Edge(Dialect, wire.ProblemStatuses, nil, render)
 	h := handlers{e: e, self: self}
 	routes := []wire.Route{
 		{Pattern: "POST " + Prefix + "/totp", Handler: h.serve(h.beginTOTP)},
@@ -46,22 +46,6 @@ func WriteUnrouted(w http.ResponseWriter, r *http.Request, status int) {
 		code, detail = "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; see the Allow header"
 	}
 	wire.WriteProblem(w, status, Dialect, code, detail, nil)
-}
-
-// statuses maps identity codes to statuses: the admin API's table, so
-// that latch's own routes answer alike.
-var statuses = map[string]int{
-	identity.EINVALID:           http.StatusBadRequest,
-	identity.ENOTFOUND:          http.StatusNotFound,
-	identity.ECONFLICT:          http.StatusConflict,
-	identity.EUNAUTHENTICATED:   http.StatusUnauthorized,
-	identity.ETOKENINVALID:      http.StatusUnauthorized,
-	identity.ETWOFACTORREQUIRED: http.StatusUnauthorized,
-	identity.ETWOFACTORINVALID:  http.StatusUnauthorized,
-	identity.ETOKENREUSED:       http.StatusConflict,
-	identity.ERATELIMITED:       http.StatusTooManyRequests,
-	identity.EUNAVAILABLE:       http.StatusServiceUnavailable,
-	identity.EINTERNAL:          http.StatusInternalServerError,
 }
 
 // render writes a failure as a problem document. A refused access token

@@ -1,6 +1,10 @@
 package wire
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/latchauth/latch/internal/identity"
+)
 
 // ProblemMediaTypeJSON is the media type of RFC 9457 problem documents.
 const ProblemMediaTypeJSON = "application/problem+json"
@@ -21,6 +25,22 @@ type Problem struct {
 type ProblemField struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+}
+
+// ProblemStatuses maps identity codes to the statuses of latch's own
+// routes (the admin API, self-service): one table, so they answer alike.
+var ProblemStatuses = map[string]int{
+	identity.EINVALID:           http.StatusBadRequest,
+	identity.ENOTFOUND:          http.StatusNotFound,
+	identity.ECONFLICT:          http.StatusConflict,
+	identity.EUNAUTHENTICATED:   http.StatusUnauthorized,
+	identity.ETOKENINVALID:      http.StatusUnauthorized,
+	identity.ETWOFACTORREQUIRED: http.StatusUnauthorized,
+	identity.ETWOFACTORINVALID:  http.StatusUnauthorized,
+	identity.ETOKENREUSED:       http.StatusConflict,
+	identity.ERATELIMITED:       http.StatusTooManyRequests,
+	identity.EUNAVAILABLE:       http.StatusServiceUnavailable,
+	identity.EINTERNAL:          http.StatusInternalServerError,
 }
 
 // WriteProblem writes a problem document whose type points at the code's

@@ -9,9 +9,6 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-// ProblemField names one bad field of a problem document.
-type ProblemField = wire.ProblemField
-
 var bodyProblemStatus = map[string]int{
 	wire.ProblemMediaType: http.StatusUnsupportedMediaType,
 	wire.ProblemTooLarge:  http.StatusRequestEntityTooLarge,
@@ -19,7 +16,7 @@ var bodyProblemStatus = map[string]int{
 	wire.ProblemType:      http.StatusBadRequest,
 }
 
-func writeProblem(w http.ResponseWriter, status int, code, detail string, fields []ProblemField) {
+func writeProblem(w http.ResponseWriter, status int, code, detail string, fields []wire.ProblemField) {
 	wire.WriteProblem(w, status, "admin", code, detail, fields)
 }
 
@@ -28,9 +25,9 @@ func writeProblem(w http.ResponseWriter, status int, code, detail string, fields
 func writeAdminError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var be *wire.BodyError
 	if errors.As(err, &be) {
-		var fields []ProblemField
+		var fields []wire.ProblemField
 		if be.Field != "" {
-			fields = []ProblemField{{Field: be.Field, Message: be.Message}}
+			fields = []wire.ProblemField{{Field: be.Field, Message: be.Message}}
 		}
 		writeProblem(w, bodyProblemStatus[be.Problem], be.Problem, be.Message, fields)
 		return
@@ -52,9 +49,9 @@ func writeAdminError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", wire.RetryAfterSeconds(e))
 	}
-	var fields []ProblemField
+	var fields []wire.ProblemField
 	if e.Field != "" {
-		fields = []ProblemField{{Field: e.Field, Message: e.Message}}
+		fields = []wire.ProblemField{{Field: e.Field, Message: e.Message}}
 		detail = e.Field + ": " + e.Message
 	}
 	writeProblem(w, status, e.Code, detail, fields)

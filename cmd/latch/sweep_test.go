@@ -117,6 +117,21 @@ func sweep(t *testing.T, bin, db string) {
 	_, tlb := send(t, "POST", base+"/api/v1/Authentication/Login?APIKey="+ids["key"], j,
 		`{"userName":"`+email+`","password":"`+password+`","generateReAuthenticationToken":true,"deviceName":"d"}`)
 	reauth := field(t, tlb, "ReAuthenticationToken").(string)
+	// The self-service routes act as a user of their own, whose sessions
+	// the admin probes (on ada) leave alone: its access token, and
+	// another of its sessions for {sid}.
+	send(t, "POST", tenant+"/users", j, `{"email":"me@example.com","password":"`+password+`"}`, auth...)
+	meLogin := `{"accountId":"` + ids["tid"] + `","email":"me@example.com","password":"` + password + `"}`
+	send(t, "POST", base+"/v3/accounts/login", j, meLogin)
+	_, mb := send(t, "POST", base+"/v3/accounts/login", j, meLogin)
+	me := []string{"Authorization", "Bearer " + field(t, mb, "accessToken").(string)}
+	_, sb := send(t, "GET", base+"/auth/v1/me/sessions", "", "", me...)
+	var mine struct{ Sessions []struct{ ID string } }
+	json.Unmarshal([]byte(sb), &mine)
+	if len(mine.Sessions) != 2 {
+		t.Fatalf("me's sessions: %s", sb)
+	}
+	ids["sid"] = mine.Sessions[1].ID // the older, not the token's
 
 	// Valid bodies, to break one part at a time.
 	valid := map[string]map[string]any{
@@ -139,6 +154,9 @@ func sweep(t *testing.T, bin, db string) {
 		"/admin/v1/tenants/{tid}/webhooks/{wid}":                  {"events": []string{"account.logged-in"}},
 		"/admin/v1/tenants/{tid}/users/{uid}/totp":                nil,
 		"/admin/v1/tenants/{tid}/users/{uid}/totp/recovery-codes": nil,
+		"/auth/v1/me/totp":                                        nil,
+		"/auth/v1/me/totp/confirm":                                {"code": "123456"},
+		"/auth/v1/me/recovery-codes":                              {"code": "123456"},
 	}
 
 	// The routes, from the OpenAPI document the server publishes.
@@ -177,6 +195,9 @@ func sweep(t *testing.T, bin, db string) {
 		if strings.HasPrefix(tmpl, "/admin/") {
 			return append(slices.Clone(auth), extra...)
 		}
+		if strings.HasPrefix(tmpl, "/auth/") {
+			return append(slices.Clone(me), extra...)
+		}
 		return extra
 	}
 
@@ -207,7 +228,7 @@ func sweep(t *testing.T, bin, db string) {
 			target := fill(tmpl, nil) + query(tmpl)
 			// Ids: malformed ones never reach a store as such, and dot
 			// segments are 404, never a redirect.
-			for _, param := range []string{"tid", "uid", "oid", "kid", "wid", "app_id"} {
+			for _, param := range []string{"tid", "uid", "oid", "kid", "wid", "app_id", "sid"} {
 				if !strings.Contains(tmpl, "{"+param+"}") {
 					continue
 				}
@@ -299,7 +320,7 @@ func sweep(t *testing.T, bin, db string) {
 		}
 	}
 	// Unknown paths, and the same with dot segments and NUL under each prefix.
-	for _, pth := range []string{"/nope", "/v3/nope", "/api/nope", "/api/v1/authentication/nope", "/admin/v1/nope", "/admin/v1/tenants/" + ids["tid"] + "/../..",
+	for _, pth := range []string{"/nope", "/v3/nope", "/api/nope", "/auth/v1/me/nope", "/auth/v1/me/sessions/%00", "/api/v1/authentication/nope", "/admin/v1/nope", "/admin/v1/tenants/" + ids["tid"] + "/../..",
 		"/v3/accounts/./login", "/api/v1/Authentication/%2e%2e/Login", "/admin/v1/%00", "/metrics/%ff"} {
 		add(probe{method: "POST", path: pth, route: "unrouted", kind: "unrouted", header: auth, want404: true})
 	}

@@ -155,20 +155,20 @@ func TestUserActions(t *testing.T) {
 	bob, _ := e.Store.GetUserByEmail(ctx, tn.ID, "bob01@example.com")
 	bobPath := users + "/" + bob.ID
 	e.login(t, tn.ID, "bob01@example.com")
-	sessions, _ := e.Service.Admin.ListUserSessions(ctx, tn.ID, bob.ID)
+	sessions, _, _ := e.Service.Admin.ListUserSessions(ctx, tn.ID, bob.ID, identity.Page{})
 	wantStatus(t, "bob's page", b.get(bobPath), http.StatusOK, "(2 live)", "account.logged-in")
 	wantRedirect(t, "revoke one", b.post(bobPath+"/sessions/revoke", url.Values{"session": {sessions[0].ID}}), bobPath+"?done=session-revoked")
-	after, _ := e.Service.Admin.ListUserSessions(ctx, tn.ID, bob.ID)
+	after, _, _ := e.Service.Admin.ListUserSessions(ctx, tn.ID, bob.ID, identity.Page{})
 	if !after[0].Revoked() || after[1].Revoked() {
 		t.Fatalf("revoked one: %v %v", after[0].Revoked(), after[1].Revoked())
 	}
 	adaSession := e.login(t, tn.ID, "ada@example.com")
 	_ = adaSession
-	adaSessions, _ := e.Service.Admin.ListUserSessions(ctx, tn.ID, u.ID)
+	adaSessions, _, _ := e.Service.Admin.ListUserSessions(ctx, tn.ID, u.ID, identity.Page{})
 	wantStatus(t, "another user's session", b.post(bobPath+"/sessions/revoke", url.Values{"session": {adaSessions[0].ID}}), http.StatusNotFound)
 	wantStatus(t, "no session named", b.post(bobPath+"/sessions/revoke", url.Values{}), http.StatusBadRequest, "session: name the session")
 	wantRedirect(t, "revoke all", b.post(bobPath+"/sessions/revoke", url.Values{"session": {"all"}}), bobPath+"?done=sessions-revoked")
-	after, _ = e.Service.Admin.ListUserSessions(ctx, tn.ID, bob.ID)
+	after, _, _ = e.Service.Admin.ListUserSessions(ctx, tn.ID, bob.ID, identity.Page{})
 	if !after[1].Revoked() {
 		t.Fatal("revoke all left a session")
 	}
@@ -313,7 +313,9 @@ func TestAuditLog(t *testing.T) {
 		t.Fatal("a login does not link to its user")
 	}
 	r = b.get(events + "?user=" + ada.ID + "&until=" + url.QueryEscape(t0.Add(time.Minute).UTC().Format("2006-01-02T15:04:05")))
-	if n := strings.Count(r.Body, `<span class="ev">`); n != 1 || !strings.Contains(r.Body, "admin.user.created") {
+	// Creating her is audited (admin.user.created) and a lifecycle event (user.created).
+	if n := strings.Count(r.Body, `<span class="ev">`); n != 2 || !strings.Contains(r.Body, "admin.user.created") ||
+		!strings.Contains(r.Body, `<span class="ev">user.created</span>`) {
 		t.Fatalf("ada's events before the hour: %d: %s", n, r.Body)
 	}
 	r = b.get(events + "?since=" + url.QueryEscape(t0.Add(30*time.Minute).UTC().Format(time.RFC3339)))

@@ -81,7 +81,7 @@ func (c *Console) showUser(w http.ResponseWriter, r *http.Request, s *session, v
 		c.failErr(w, r, s, err)
 		return
 	}
-	sessions, err := c.d.Service.Admin.ListUserSessions(ctx, t.ID, u.ID)
+	sessions, _, err := c.d.Service.Admin.ListUserSessions(ctx, t.ID, u.ID, identity.Page{Limit: 500})
 	if err != nil {
 		c.failErr(w, r, s, err)
 		return

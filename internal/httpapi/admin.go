@@ -8,7 +8,7 @@ import (
 )
 
 // pathIDs are the admin routes' path parameters that name records.
-var pathIDs = []string{"tid", "uid", "oid", "kid", "wid"}
+var pathIDs = []string{"tid", "uid", "oid", "kid", "wid", "sid"}
 
 // adminHandler adapts a function returning (status, body, error) so each
 // admin handler holds only its own logic; errors are written in one place.
@@ -49,7 +49,7 @@ func tenantOut(t *identity.Tenant) tenantJSON {
 	return tenantJSON{t.ID, t.Name, t.Alias, t.CreatedAt, t.UpdatedAt, t.Settings}
 }
 
-var pathIDNames = map[string]string{"tid": "tenant", "uid": "user", "oid": "organisation", "kid": "API key", "wid": "webhook"}
+var pathIDNames = map[string]string{"tid": "tenant", "uid": "user", "oid": "organisation", "kid": "API key", "wid": "webhook", "sid": "session"}
 
 type userJSON struct {
 	ID               string                  `json:"id"`
@@ -337,10 +337,14 @@ func handleDeleteUser(d Deps) http.Handler {
 }
 
 func handleListSessions(d Deps) http.Handler {
-	return fetched(d, func(r *http.Request) ([]*identity.Session, error) {
-		return d.Service.Admin.ListUserSessions(r.Context(), tid(r), r.PathValue("uid"))
-	}, func(ss []*identity.Session) map[string]any {
-		return map[string]any{"sessions": mapSlice(ss, sessionOut)}
+	return paged(d, "sessions", false, func(r *http.Request, p identity.Page) ([]*identity.Session, string, error) {
+		return d.Service.Admin.ListUserSessions(r.Context(), tid(r), r.PathValue("uid"), p)
+	}, sessionOut)
+}
+
+func handleRevokeSession(d Deps) http.Handler {
+	return removed(d, func(r *http.Request) error {
+		return d.Service.Admin.RevokeSession(r.Context(), tid(r), r.PathValue("uid"), r.PathValue("sid"))
 	})
 }
 

@@ -176,7 +176,34 @@ func TestAdminSessions(t *testing.T) {
 	if n := len(env.Admin(t, "GET", base, nil).JSON(t)["sessions"].([]any)); n != 2 {
 		t.Fatalf("%d sessions", n)
 	}
-	if r := env.Admin(t, "DELETE", base, nil); r.JSON(t)["revoked"] != 2.0 {
+	// Paged like every admin list: newest first, next_cursor to the end.
+	var paged []string
+	for cursor := ""; ; {
+		page := env.Admin(t, "GET", base+"?limit=1&cursor="+cursor, nil).JSON(t)
+		for _, x := range page["sessions"].([]any) {
+			paged = append(paged, x.(map[string]any)["id"].(string))
+		}
+		if cursor = page["next_cursor"].(string); cursor == "" {
+			break
+		}
+	}
+	if len(paged) != 2 || paged[0] <= paged[1] {
+		t.Fatalf("paged: %v", paged)
+	}
+	wantProblem(t, env.Admin(t, "GET", base+"?limit=0", nil), http.StatusBadRequest, "limit")
+	wantProblem(t, env.Admin(t, "GET", base+"?cursor=%25%25", nil), http.StatusBadRequest, "cursor")
+	// One session: the newest; another user's session id is 404.
+	other := env.MustUser(t, tid, map[string]any{"email": "o@example.com"})
+	wantProblem(t, env.Admin(t, "DELETE", "/admin/v1/tenants/"+tid+"/users/"+other+"/sessions/"+paged[0], nil), http.StatusNotFound, "")
+	wantProblem(t, env.Admin(t, "DELETE", base+"/"+identity.NewID(), nil), http.StatusNotFound, "")
+	wantProblem(t, env.Admin(t, "DELETE", base+"/not-an-id", nil), http.StatusNotFound, "")
+	if r := env.Admin(t, "DELETE", base+"/"+paged[0], nil); r.Status != http.StatusNoContent {
+		t.Fatalf("revoke one: %d %s", r.Status, r.Body)
+	}
+	if r := env.Do(t, "POST", "/v3/accounts/login-refresh-token", map[string]any{"refreshToken": rts[1]}); r.Status != http.StatusBadRequest {
+		t.Fatalf("refresh of the revoked session: %d", r.Status)
+	}
+	if r := env.Admin(t, "DELETE", base, nil); r.JSON(t)["revoked"] != 1.0 {
 		t.Fatalf("revoke %s", r.Body)
 	}
 	for _, rt := range rts {

@@ -171,8 +171,13 @@ func openAPIDocument(version string) m {
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/sessions": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
-			"get":        adminOp("List a user's sessions", nil, "200", ok("Sessions.", object([]string{"sessions"}, m{"sessions": arr(ref("Session"))}))),
+			"get":        withParams(adminOp("List a user's sessions, newest first", nil, "200", ok("Sessions.", listOf("sessions", ref("Session")))), pageParams...),
 			"delete":     adminOp("Revoke all of a user's sessions", nil, "200", ok("Count.", object([]string{"revoked"}, m{"revoked": m{"type": "integer"}}))),
+		},
+		"/admin/v1/tenants/{tid}/users/{uid}/sessions/{sid}": m{
+			"parameters": []m{pathParam("tid"), pathParam("uid"), pathParam("sid")},
+			"delete": adminOp("Revoke one of the user's sessions (session.revoked; revoking a revoked one changes nothing); "+
+				"another user's session id is 404", nil, "204", noContent),
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/throttle": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
@@ -210,7 +215,8 @@ func openAPIDocument(version string) m {
 			"parameters": []m{pathParam("tid")},
 			"get": withParams(adminOp("Audit log, newest first", nil, "200", ok("Events.", listOf("events", ref("Event")))),
 				append([]m{{"name": "type", "in": "query", "schema": str(), "description": "an account event (account.logged-in, " +
-					"account.login-failed, account.refresh-token-reused, account.locked, account.logged-out) or an admin write " +
+					"account.login-failed, account.refresh-token-reused, account.locked, account.logged-out), a lifecycle event (user.created, " +
+					"user.updated, user.deleted, password.changed, password.reset, mfa.enabled, mfa.disabled, session.revoked) or an admin write " +
 					"(admin.<resource>.<action>, e.g. admin.user.updated, admin.sessions.revoked; from the console also " +
 					"admin.session.revoked and admin.delivery.redelivered)"},
 					{"name": "user_id", "in": "query", "schema": str()}}, pageParams...)...),
@@ -270,8 +276,15 @@ func openAPIDocument(version string) m {
 			"created_at": tsSchema, "data": freeObject}),
 	}
 	dp, ds := dialectPaths()
+	sp, ss := selfServicePaths()
 	for k, v := range dp {
 		paths[k] = v
+	}
+	for k, v := range sp {
+		paths[k] = v
+	}
+	for k, v := range ss {
+		schemas[k] = v
 	}
 	for _, rt := range dialectRoutes(Deps{Metrics: metrics.New()}) {
 		paths[rt.Path()].(m)["options"] = preflight(rt.Edge.Dialect)
@@ -291,7 +304,9 @@ func openAPIDocument(version string) m {
 				"audited with data.via = \"console\"."},
 		"paths": paths,
 		"components": m{"schemas": schemas, "securitySchemes": m{"adminToken": m{"type": "http", "scheme": "bearer",
-			"description": "LATCH_ADMIN_TOKEN"}}},
+			"description": "LATCH_ADMIN_TOKEN"},
+			"accessToken": m{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+				"description": "The user's own access token, from a login in any dialect; its session must still be live."}}},
 	}
 }
 

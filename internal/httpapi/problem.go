@@ -9,38 +9,6 @@ import (
 	"github.com/latchauth/latch/internal/identity"
 )
 
-// Problem is an RFC 9457 problem document, with latch's code and, for
-// validation errors, the fields at fault.
-type Problem struct {
-	Type   string         `json:"type"`
-	Title  string         `json:"title"`
-	Status int            `json:"status"`
-	Detail string         `json:"detail"`
-	Code   string         `json:"code"`
-	Errors []ProblemField `json:"errors,omitempty"`
-}
-
-// ProblemField names one bad field.
-type ProblemField struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-// adminStatuses maps identity codes to admin API statuses.
-var adminStatuses = map[string]int{
-	identity.EINVALID:           http.StatusBadRequest,
-	identity.ENOTFOUND:          http.StatusNotFound,
-	identity.ECONFLICT:          http.StatusConflict,
-	identity.EUNAUTHENTICATED:   http.StatusUnauthorized,
-	identity.ETOKENINVALID:      http.StatusUnauthorized,
-	identity.ETWOFACTORREQUIRED: http.StatusUnauthorized,
-	identity.ETWOFACTORINVALID:  http.StatusUnauthorized,
-	identity.ETOKENREUSED:       http.StatusConflict,
-	identity.ERATELIMITED:       http.StatusTooManyRequests,
-	identity.EUNAVAILABLE:       http.StatusServiceUnavailable,
-	identity.EINTERNAL:          http.StatusInternalServerError,
-}
-
 var bodyProblemStatus = map[string]int{
 	wire.ProblemMediaType: http.StatusUnsupportedMediaType,
 	wire.ProblemTooLarge:  http.StatusRequestEntityTooLarge,
@@ -48,11 +16,8 @@ var bodyProblemStatus = map[string]int{
 	wire.ProblemType:      http.StatusBadRequest,
 }
 
-func writeProblem(w http.ResponseWriter, status int, code, detail string, fields []ProblemField) {
-	wire.Write(w, status, "application/problem+json", Problem{
-		Type: "https://github.com/latchauth/latch/blob/main/docs/errors.md#admin-" + code, Title: http.StatusText(status),
-		Status: status, Detail: detail, Code: code, Errors: fields,
-	})
+func writeProblem(w http.ResponseWriter, status int, code, detail string, fields []wire.ProblemField) {
+	wire.WriteProblem(w, status, "admin", code, detail, fields)
 }
 
 // writeAdminError maps any error to a problem document: the one place the
@@ -60,15 +25,15 @@ func writeProblem(w http.ResponseWriter, status int, code, detail string, fields
 func writeAdminError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var be *wire.BodyError
 	if errors.As(err, &be) {
-		var fields []ProblemField
+		var fields []wire.ProblemField
 		if be.Field != "" {
-			fields = []ProblemField{{Field: be.Field, Message: be.Message}}
+			fields = []wire.ProblemField{{Field: be.Field, Message: be.Message}}
 		}
 		writeProblem(w, bodyProblemStatus[be.Problem], be.Problem, be.Message, fields)
 		return
 	}
 	e := identity.AsError(err)
-	status, ok := adminStatuses[e.Code]
+	status, ok := wire.ProblemStatuses[e.Code]
 	if !ok {
 		status = http.StatusInternalServerError
 	}
@@ -84,9 +49,9 @@ func writeAdminError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", wire.RetryAfterSeconds(e))
 	}
-	var fields []ProblemField
+	var fields []wire.ProblemField
 	if e.Field != "" {
-		fields = []ProblemField{{Field: e.Field, Message: e.Message}}
+		fields = []wire.ProblemField{{Field: e.Field, Message: e.Message}}
 		detail = e.Field + ": " + e.Message
 	}
 	writeProblem(w, status, e.Code, detail, fields)

@@ -8,8 +8,10 @@ import (
 	"github.com/latchauth/latch/internal/console"
 	"github.com/latchauth/latch/internal/httpapi/accountsv3"
 	"github.com/latchauth/latch/internal/httpapi/appauth"
+	"github.com/latchauth/latch/internal/httpapi/selfservice"
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
 	"github.com/latchauth/latch/internal/httpapi/wire"
+	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/webhook"
 )
 
@@ -28,14 +30,15 @@ func adminRoutes(d Deps) map[string]http.Handler {
 		"GET /admin/v1/tenants/{tid}/api-keys":          handleListAPIKeys(d),
 		"DELETE /admin/v1/tenants/{tid}/api-keys/{kid}": handleRevokeAPIKey(d),
 
-		"POST /admin/v1/tenants/{tid}/users":                  handleCreateUser(d),
-		"GET /admin/v1/tenants/{tid}/users":                   handleListUsers(d),
-		"GET /admin/v1/tenants/{tid}/users/{uid}":             handleGetUser(d),
-		"PATCH /admin/v1/tenants/{tid}/users/{uid}":           handleUpdateUser(d),
-		"DELETE /admin/v1/tenants/{tid}/users/{uid}":          handleDeleteUser(d),
-		"GET /admin/v1/tenants/{tid}/users/{uid}/sessions":    handleListSessions(d),
-		"DELETE /admin/v1/tenants/{tid}/users/{uid}/sessions": handleRevokeSessions(d),
-		"DELETE /admin/v1/tenants/{tid}/users/{uid}/throttle": handleLiftThrottle(d),
+		"POST /admin/v1/tenants/{tid}/users":                        handleCreateUser(d),
+		"GET /admin/v1/tenants/{tid}/users":                         handleListUsers(d),
+		"GET /admin/v1/tenants/{tid}/users/{uid}":                   handleGetUser(d),
+		"PATCH /admin/v1/tenants/{tid}/users/{uid}":                 handleUpdateUser(d),
+		"DELETE /admin/v1/tenants/{tid}/users/{uid}":                handleDeleteUser(d),
+		"GET /admin/v1/tenants/{tid}/users/{uid}/sessions":          handleListSessions(d),
+		"DELETE /admin/v1/tenants/{tid}/users/{uid}/sessions":       handleRevokeSessions(d),
+		"DELETE /admin/v1/tenants/{tid}/users/{uid}/sessions/{sid}": handleRevokeSession(d),
+		"DELETE /admin/v1/tenants/{tid}/users/{uid}/throttle":       handleLiftThrottle(d),
 
 		"GET /admin/v1/tenants/{tid}/users/{uid}/totp":                 handleGetTOTP(d),
 		"POST /admin/v1/tenants/{tid}/users/{uid}/totp":                handleBeginTOTP(d),
@@ -82,8 +85,13 @@ func dialectRoutes(d Deps) []wire.Route {
 	if d.Service != nil { // nil when only the patterns are wanted (the OpenAPI document)
 		wd.Auth = d.Service.Auth
 	}
+	var self *identity.Self
+	if d.Service != nil {
+		self = d.Service.Self
+	}
 	return slices.Concat(
 		accountsv3.Routes(wd), appauth.Routes(wd), tokenlogin.Routes(wd),
+		selfservice.Routes(wd, self),
 	)
 }
 
@@ -104,9 +112,18 @@ func addRoutes(mux *http.ServeMux, d Deps, cors *wire.CORS) {
 	// and nowhere else: the client, the address limit before the body is
 	// read, and the rate-limit and CORS headers. Each answers its CORS
 	// preflight.
+	// preflight once per path, with every method it serves.
+	methods := map[string][]string{}
+	var paths []string
 	for _, rt := range dialectRoutes(d) {
 		mux.Handle(rt.Pattern, rt.Serve(cors))
-		mux.Handle("OPTIONS "+rt.Path(), cors.Preflight(rt.Method()))
+		if methods[rt.Path()] == nil {
+			paths = append(paths, rt.Path())
+		}
+		methods[rt.Path()] = append(methods[rt.Path()], rt.Method())
+	}
+	for _, p := range paths {
+		mux.Handle("OPTIONS "+p, cors.Preflight(strings.Join(methods[p], ", ")))
 	}
 	mux.Handle("/", unrouted(mux))
 }
@@ -151,6 +168,8 @@ func writeUnrouted(w http.ResponseWriter, r *http.Request, status int) {
 		tokenlogin.WriteUnrouted(w, r, status)
 	case strings.HasPrefix(p, appauth.Prefix):
 		appauth.WriteUnrouted(w, r, status)
+	case strings.HasPrefix(p, selfservice.Prefix+"/"):
+		selfservice.WriteUnrouted(w, r, status)
 	case status == http.StatusMethodNotAllowed:
 		writeProblem(w, status, "method_not_allowed", r.Method+" is not allowed on "+p+"; see the Allow header", nil)
 	default:

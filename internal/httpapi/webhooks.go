@@ -12,8 +12,9 @@ import (
 	"github.com/latchauth/latch/internal/webhook"
 )
 
-// WebhookPayload returns the renderer the dispatcher uses: each event as
-// {"event", "data": its user in the accounts-v3 shape, "triggeredAt"}, the
+// WebhookPayload returns the renderer the dispatcher uses: each login
+// event as {"event", "data": its user in the accounts-v3 shape,
+// "triggeredAt"}, each lifecycle event as a LifecyclePayload; the
 // user as it is when the event is first read for delivery (normally
 // milliseconds after it; read and encoded once per batch, after the
 // batch's events were written). A user deleted since is rendered with its
@@ -22,6 +23,14 @@ func WebhookPayload(wh *identity.Webhooks) func(ctx context.Context, ds []*ident
 	return func(ctx context.Context, ds []*identity.Delivery) error {
 		users := map[string][]byte{}
 		for _, d := range ds {
+			if identity.IsLifecycleEvent(d.EventType) {
+				p, err := lifecyclePayload(ctx, wh, d)
+				if err != nil {
+					return err
+				}
+				d.Payload = p
+				continue
+			}
 			key := d.TenantID + "/" + d.UserID
 			data, ok := users[key]
 			if !ok {
@@ -47,6 +56,42 @@ func WebhookPayload(wh *identity.Webhooks) func(ctx context.Context, ds []*ident
 		}
 		return nil
 	}
+}
+
+// LifecyclePayload is the webhook body of a lifecycle event (user.created,
+// password.changed, mfa.enabled, session.revoked, …): latch's own events
+// carry latch's own small shape rather than a dialect's user, the same
+// envelope keys as the login events.
+type LifecyclePayload struct {
+	Event       string        `json:"event"`
+	Data        LifecycleData `json:"data"`
+	TriggeredAt time.Time     `json:"triggeredAt"`
+}
+
+// LifecycleData names the account a lifecycle event is about.
+type LifecycleData struct {
+	ID       string `json:"id"` // the user's id, where the login events' user has it
+	TenantID string `json:"tenantId"`
+	// Email is the user's email as the event recorded it, so that a
+	// user.deleted still says whom it was; "" for an event pruned before
+	// its first delivery.
+	Email string `json:"email"`
+	// SessionID is the session a session.revoked ended; null when the
+	// event is about no one session (every other type, and an admin
+	// revoking all of a user's sessions at once).
+	SessionID *string `json:"sessionId"`
+}
+
+func lifecyclePayload(ctx context.Context, wh *identity.Webhooks, d *identity.Delivery) ([]byte, error) {
+	subj, err := wh.EventSubject(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	data := LifecycleData{ID: subj.UserID, TenantID: subj.TenantID, Email: subj.Email}
+	if subj.SessionID != "" {
+		data.SessionID = &subj.SessionID
+	}
+	return json.Marshal(LifecyclePayload{Event: d.EventType, Data: data, TriggeredAt: d.EventAt.UTC()})
 }
 
 func renderUser(ctx context.Context, wh *identity.Webhooks, tenantID, userID string) (accountsv3.User, error) {

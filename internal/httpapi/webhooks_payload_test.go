@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/latchauth/latch/internal/httpapi"
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/identity"
@@ -143,7 +145,7 @@ func shapeDiffs(want, got any, also ...string) []string {
 	return diffs
 }
 
-// Ensure every event type renders, for a user with no organisation, with
+// Ensure every login event type renders, for a user with no organisation, with
 // one, and with one under a reseller, so that a typed receiver decodes it
 // (no "" where a date-time or an id belongs, nulls for what is absent,
 // numbers for the allowed counts) with exactly the reference payload's keys.
@@ -176,6 +178,9 @@ func TestWebhookPayloadGolden(t *testing.T) {
 	render := httpapi.WebhookPayload(env.Service.Webhooks)
 	for who, uid := range users {
 		for _, typ := range identity.EventTypes {
+			if identity.IsLifecycleEvent(typ) {
+				continue // TestWebhookLifecyclePayloadGolden
+			}
 			d := &identity.Delivery{ID: identity.NewID(), TenantID: tid, EventID: identity.NewID(), EventType: typ, UserID: uid, EventAt: time.Now()}
 			if err := render(context.Background(), []*identity.Delivery{d}); err != nil {
 				t.Fatal(err)
@@ -222,6 +227,82 @@ func TestWebhookPayloadGolden(t *testing.T) {
 					t.Errorf("%s: %s", who, d.Payload)
 				}
 			}
+		}
+	}
+}
+
+// Ensure every lifecycle event renders in latch's own shape (the golden
+// file's keys and types, sessionId null but for a single session's
+// revocation), from the event the admin API's writes recorded: with the
+// user's email as it was, so that user.deleted still names it.
+func TestWebhookLifecyclePayloadGolden(t *testing.T) {
+	env := httpapitest.New(t, httpapitest.CheapArgon)
+	tid := env.MustTenant(t, "lifecycle")
+	uid := env.MustUser(t, tid, map[string]any{"email": "ada@example.com", "password": "correct horse battery"})
+	user := "/admin/v1/tenants/" + tid + "/users/" + uid
+	step := func(method, path string, body any, want int) *httpapitest.Response {
+		t.Helper()
+		r := env.Admin(t, method, path, body)
+		if r.Status != want {
+			t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
+		}
+		return r
+	}
+	step("PATCH", user, map[string]any{"password": "another horse battery"}, http.StatusOK)
+	secret := step("POST", user+"/totp", nil, http.StatusOK).JSON(t)["secret"].(string)
+	code, _ := totp.GenerateCode(secret, env.Now())
+	step("POST", user+"/totp/confirm", map[string]any{"code": code}, http.StatusOK)
+	step("DELETE", user+"/totp", nil, http.StatusNoContent)
+	login := env.Do(t, "POST", "/v3/accounts/login", map[string]any{"accountId": tid, "email": "ada@example.com", "password": "another horse battery"})
+	if login.Status != http.StatusOK {
+		t.Fatalf("login: %d %s", login.Status, login.Body)
+	}
+	sessions := step("GET", user+"/sessions", nil, http.StatusOK).JSON(t)["sessions"].([]any)
+	sid := sessions[0].(map[string]any)["id"].(string)
+	step("DELETE", user+"/sessions/"+sid, nil, http.StatusNoContent)
+	step("DELETE", user, nil, http.StatusNoContent)
+
+	want := httpapitest.ReadJSON(t, "testdata/webhook-lifecycle.json")
+	render := httpapi.WebhookPayload(env.Service.Webhooks)
+	for _, typ := range identity.LifecycleEventTypes {
+		evs, _, err := env.Store.ListEvents(context.Background(), tid, identity.EventFilter{Type: typ}, identity.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ == identity.EventPasswordReset { // recorded by the reset flow, not by these writes
+			if len(evs) != 0 {
+				t.Fatalf("%s: %d events", typ, len(evs))
+			}
+			evs = []*identity.Event{{ID: identity.NewID(), TenantID: tid, UserID: uid, Type: typ, CreatedAt: time.Now()}}
+		} else if len(evs) != 1 {
+			t.Fatalf("%s: %d events, want 1", typ, len(evs))
+		}
+		e := evs[0]
+		d := &identity.Delivery{ID: identity.NewID(), TenantID: tid, EventID: e.ID, EventType: typ, UserID: e.UserID, EventAt: e.CreatedAt}
+		if err := render(context.Background(), []*identity.Delivery{d}); err != nil {
+			t.Fatal(err)
+		}
+		var got any
+		json.Unmarshal(d.Payload, &got)
+		for _, diff := range shapeDiffs(want, got, "sessionId") {
+			t.Errorf("%s: %s", typ, diff)
+		}
+		var p httpapi.LifecyclePayload
+		dec := json.NewDecoder(bytes.NewReader(d.Payload))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			t.Fatalf("%s: %s: %v", typ, d.Payload, err)
+		}
+		wantEmail := "ada@example.com"
+		if typ == identity.EventPasswordReset {
+			wantEmail = "" // no recorded event to read it from
+		}
+		if p.Event != typ || p.Data.ID != uid || p.Data.TenantID != tid || p.Data.Email != wantEmail || !p.TriggeredAt.Equal(e.CreatedAt) ||
+			(typ == identity.EventSessionRevoked) != (p.Data.SessionID != nil) {
+			t.Errorf("%s: %s", typ, d.Payload)
+		}
+		if typ == identity.EventSessionRevoked && *p.Data.SessionID != sid {
+			t.Errorf("%s: session %s, want %s", typ, *p.Data.SessionID, sid)
 		}
 	}
 }

@@ -396,6 +396,7 @@ func (ad *Admin) CreateUser(ctx context.Context, tenantID string, in UserInput) 
 		return nil, err
 	}
 	ad.audit(ctx, u.TenantID, u.ID, "user", "created", u.ID, userChanges(&User{Status: StatusActive}, u))
+	ad.lifecycle(ctx, EventUserCreated, u)
 	return ad.Users.GetUser(ctx, u.TenantID, u.ID)
 }
 
@@ -418,7 +419,14 @@ func (ad *Admin) UpdateUser(ctx context.Context, tenantID, id string, in UserInp
 	if err := ad.Users.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	ad.audit(ctx, u.TenantID, u.ID, "user", "updated", u.ID, userChanges(&old, u))
+	fields := userChanges(&old, u)
+	ad.audit(ctx, u.TenantID, u.ID, "user", "updated", u.ID, fields)
+	if len(fields) > 0 {
+		ad.lifecycle(ctx, EventUserUpdated, u, "fields", fields)
+	}
+	if slices.Contains(fields, "password") {
+		ad.lifecycle(ctx, EventPasswordChanged, u)
+	}
 	return ad.Users.GetUser(ctx, u.TenantID, u.ID)
 }
 
@@ -432,6 +440,7 @@ func (ad *Admin) DeleteUser(ctx context.Context, tenantID, id string) error {
 		return err
 	}
 	ad.audit(ctx, u.TenantID, u.ID, "user", "deleted", u.ID, nil)
+	ad.lifecycle(ctx, EventUserDeleted, u)
 	return nil
 }
 
@@ -454,13 +463,13 @@ func (ad *Admin) ListUsers(ctx context.Context, tenantID string, f UserFilter, p
 	return ad.Users.ListUsers(ctx, t.ID, f, p)
 }
 
-// ListUserSessions returns the user's sessions, newest first.
-func (ad *Admin) ListUserSessions(ctx context.Context, tenantID, userID string) ([]*Session, error) {
+// ListUserSessions returns a page of the user's sessions, newest first.
+func (ad *Admin) ListUserSessions(ctx context.Context, tenantID, userID string, p Page) ([]*Session, string, error) {
 	u, err := ad.GetUser(ctx, tenantID, userID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return ad.Sessions.ListUserSessions(ctx, u.TenantID, u.ID)
+	return ad.Sessions.ListUserSessions(ctx, u.TenantID, u.ID, p)
 }
 
 // RevokeUserSessions ends every live session of the user (re-
@@ -475,6 +484,11 @@ func (ad *Admin) RevokeUserSessions(ctx context.Context, tenantID, userID string
 		return 0, err
 	}
 	ad.audit(ctx, u.TenantID, u.ID, "sessions", "revoked", u.ID, nil, "revoked", n)
+	if n > 0 {
+		// The store revokes them all in one statement and names none, so
+		// one event (with no session id) stands for all of them.
+		ad.lifecycle(ctx, EventSessionRevoked, u, "scope", "all", "revoked", n)
+	}
 	return n, nil
 }
 
@@ -490,20 +504,35 @@ func (ad *Admin) RevokeSession(ctx context.Context, tenantID, userID, sessionID 
 	if err != nil {
 		return err
 	}
-	sess, err := ad.Sessions.GetSession(ctx, sid)
+	revoked, err := revokeOwnSession(ctx, &ad.Runtime, ad.Sessions, u, sid, "revoked by admin")
+	if revoked {
+		ad.audit(ctx, u.TenantID, u.ID, "session", "revoked", sid, nil)
+	}
+	return err
+}
+
+// revokeOwnSession ends the session sid of user u, recording
+// session.revoked in the revocation's own transaction, and reports
+// whether it ended it. A session of anybody else is ENOTFOUND, as an
+// unknown one is, so that nobody learns another user's session ids;
+// a revoked session is left as it is.
+func revokeOwnSession(ctx context.Context, rt *Runtime, sessions SessionRevoker, u *User, sid, reason string) (bool, error) {
+	sess, err := sessions.GetSession(ctx, sid)
 	if ErrorCode(err) == ENOTFOUND || (err == nil && (sess.TenantID != u.TenantID || sess.UserID != u.ID)) {
-		return &Error{Code: ENOTFOUND, Message: "session not found"}
+		return false, &Error{Code: ENOTFOUND, Message: "session not found"}
 	} else if err != nil {
-		return err
+		return false, err
 	}
 	if sess.Revoked() {
-		return nil
+		return false, nil
 	}
-	if err := ad.Sessions.RevokeSession(ctx, sess.ID, ad.now(), "revoked by admin", nil); err != nil {
-		return err
+	now := rt.now()
+	ev := rt.event(EventSessionRevoked, u.TenantID, u.ID, sess.ID, now, rt.lifecycleData(ctx, u, "reason", reason))
+	if err := sessions.RevokeSession(ctx, sess.ID, now, reason, []Event{ev}); err != nil {
+		return false, err
 	}
-	ad.audit(ctx, u.TenantID, u.ID, "session", "revoked", sess.ID, nil)
-	return nil
+	rt.wake()
+	return true, nil
 }
 
 // ListEvents returns a page of the tenant's events (the audit log),

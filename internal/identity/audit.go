@@ -27,7 +27,7 @@ func (r *Runtime) audit(ctx context.Context, tenantID, userID, resource, action,
 	if fields == nil {
 		fields = []string{}
 	}
-	data := map[string]any{"actor": "admin", "id": id, "fields": fields}
+	data := map[string]any{"actor": actor(ctx), "id": id, "fields": fields}
 	if v := via(ctx); v != "" {
 		data["via"] = v
 	}
@@ -41,6 +41,48 @@ func (r *Runtime) audit(ctx context.Context, tenantID, userID, resource, action,
 		r.log().ErrorContext(ctx, "record admin write", "event", ev.Type, "err", err)
 	}
 	r.log().InfoContext(ctx, "admin write", "event", ev.Type, "tenant_id", tenantID, "id", id, "fields", fields)
+}
+
+// ViaSelfService is the surface (see Via) of the self-service use cases
+// (Self): the user acts on its own account, so the audit events they
+// record name the user as the actor.
+const ViaSelfService = "self-service"
+
+// actor is who made the change ctx carries: the user on the self-service
+// surface, an admin on every other.
+func actor(ctx context.Context) string {
+	if via(ctx) == ViaSelfService {
+		return "user"
+	}
+	return "admin"
+}
+
+// lifecycle records the lifecycle event typ about u (one of
+// LifecycleEventTypes), with u's email as it was (a deleted user's
+// webhook still names it), who acted and extra key/value pairs. Like
+// audit it is appended once the write it describes has committed: the
+// stores' user and second-factor writes take no events, so a crash in
+// between loses the event rather than recording a change that did not
+// happen (docs/decisions.md). A session's revocation, whose store write
+// does take events, records its event in that write instead.
+func (r *Runtime) lifecycle(ctx context.Context, typ string, u *User, extra ...any) {
+	ev := r.event(typ, u.TenantID, u.ID, "", r.now(), r.lifecycleData(ctx, u, extra...))
+	if err := r.Events.AppendEvents(context.WithoutCancel(ctx), ev); err != nil {
+		r.log().ErrorContext(ctx, "record lifecycle event", "event", typ, "err", err)
+		return
+	}
+	r.wake()
+}
+
+func (r *Runtime) lifecycleData(ctx context.Context, u *User, extra ...any) map[string]any {
+	data := map[string]any{"email": u.Email, "actor": actor(ctx)}
+	if v := via(ctx); v != "" {
+		data["via"] = v
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		data[extra[i].(string)] = extra[i+1]
+	}
+	return data
 }
 
 // WellFormedID reports whether id can name a latch record: a UUID in its

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,8 +21,31 @@ const (
 	EventLoggedOut          = "account.logged-out"
 )
 
-// EventTypes lists every event type latch records.
-var EventTypes = []string{EventLoggedIn, EventLoginFailed, EventRefreshTokenReused, EventLocked, EventLoggedOut}
+// Lifecycle event types: latch's own, about an account's life rather than
+// a login. Their webhook payload is latch's lifecycle shape (user id,
+// tenant id, email; docs/wire-contract.md), not the accounts-v3 user.
+const (
+	EventUserCreated     = "user.created"
+	EventUserUpdated     = "user.updated"
+	EventUserDeleted     = "user.deleted"
+	EventPasswordChanged = "password.changed"
+	EventPasswordReset   = "password.reset"
+	EventMFAEnabled      = "mfa.enabled"
+	EventMFADisabled     = "mfa.disabled"
+	EventSessionRevoked  = "session.revoked"
+)
+
+// LifecycleEventTypes lists the lifecycle event types.
+var LifecycleEventTypes = []string{EventUserCreated, EventUserUpdated, EventUserDeleted, EventPasswordChanged,
+	EventPasswordReset, EventMFAEnabled, EventMFADisabled, EventSessionRevoked}
+
+// EventTypes lists every event type latch records (and webhooks may
+// subscribe to): the login events, then the lifecycle events.
+var EventTypes = append([]string{EventLoggedIn, EventLoginFailed, EventRefreshTokenReused, EventLocked, EventLoggedOut},
+	LifecycleEventTypes...)
+
+// IsLifecycleEvent reports whether typ is one of LifecycleEventTypes.
+func IsLifecycleEvent(typ string) bool { return slices.Contains(LifecycleEventTypes, typ) }
 
 // Tenant is an isolated user pool: its own users, organisations, API keys,
 // webhooks and settings.

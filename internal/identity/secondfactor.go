@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/latchauth/latch/internal/mfa"
@@ -134,8 +133,8 @@ func errTwoFactorAlreadyOn() *Error {
 // used, and the user's recovery codes are returned (the only time they are
 // visible).
 func (f *SecondFactor) ConfirmTOTP(ctx context.Context, tenantID, userID, code string) ([]string, error) {
-	if len(code) != mfa.Digits || strings.Trim(code, "0123456789") != "" {
-		return nil, Invalid("code", "must be the %d-digit code the authenticator app shows", mfa.Digits)
+	if err := checkCodeFormat(code); err != nil {
+		return nil, err
 	}
 	user, err := getUser(ctx, f.Users, tenantID, userID)
 	if err != nil {
@@ -166,6 +165,7 @@ func (f *SecondFactor) ConfirmTOTP(ctx context.Context, tenantID, userID, code s
 		return nil, err
 	}
 	f.audit(ctx, user.TenantID, user.ID, "totp", "confirmed", user.ID, nil)
+	f.lifecycle(ctx, EventMFAEnabled, user, "method", "totp")
 	return codes, nil
 }
 
@@ -198,6 +198,10 @@ func (f *SecondFactor) DisableTOTP(ctx context.Context, tenantID, userID string)
 	deleted, err := f.SecondFactors.DeleteTOTP(ctx, user.TenantID, user.ID)
 	if deleted {
 		f.audit(ctx, user.TenantID, user.ID, "totp", "disabled", user.ID, nil)
+	}
+	// Cancelling a pending enrolment turns nothing off.
+	if deleted && user.TwoFactorEnabled {
+		f.lifecycle(ctx, EventMFADisabled, user, "method", "totp")
 	}
 	return err
 }
@@ -243,8 +247,27 @@ func (a *Auth) secondFactor(ctx context.Context, tenant *Tenant, user *User, req
 		return fail("second_factor_required", &Error{Code: ETWOFACTORREQUIRED,
 			Message: "this account uses two-factor authentication: a two-factor code or a recovery code is required"})
 	}
+	method, reason, err := a.throttledCheck(ctx, tenant, user, req.Client, func(now time.Time) (string, string, error) {
+		return a.checkSecondFactor(ctx, user, req, now)
+	})
+	if reason != "" {
+		a.recordFailure(ctx, tenant.ID, user.ID, req.Client, reason)
+	}
+	return method, err
+}
+
+// throttledCheck counts a second-factor attempt of user from client
+// against the guessing limits (see SecondFactorFree) and, when it is
+// admitted, runs check, which returns the amr method on success or the
+// failure reason. A failure that starts a lock-out is recorded as
+// account.locked; a success forgets the address's attempts. It returns
+// the method, or the failure reason ("throttled" or check's) with the
+// error to answer; a store error comes back with no reason. Logins and
+// the self-service routes that take a code share it, so a code is as
+// hard to guess through either.
+func (a *Auth) throttledCheck(ctx context.Context, tenant *Tenant, user *User, client Client, check func(now time.Time) (method, reason string, err error)) (string, string, error) {
 	now := a.now()
-	addr := AddressKey(req.Client.IP)
+	addr := AddressKey(client.IP)
 	known := a.knownAddress(ctx, user, addr)
 	var retryAt time.Time
 	var mine, all int
@@ -253,29 +276,29 @@ func (a *Auth) secondFactor(ctx context.Context, tenant *Tenant, user *User, req
 		return retryAt.IsZero()
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if !ok {
-		return fail("throttled", &Error{Code: ERATELIMITED, Field: "second_factor", RetryAfter: retryAt.Sub(now),
-			Message: "too many two-factor attempts"})
+		return "", "throttled", &Error{Code: ERATELIMITED, Field: "second_factor", RetryAfter: retryAt.Sub(now),
+			Message: "too many two-factor attempts"}
 	}
-	method, reason, err := a.checkSecondFactor(ctx, user, req, now)
+	method, reason, err := check(now)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if reason != "" {
 		// The attempt just counted is a failure: does it start a lock-out?
 		if n := mine + 1; n >= SecondFactorFree {
-			a.recordLock(ctx, tenant.ID, user.ID, req.Client, LockSecondFactor, now.Add(secondFactorLockout(n)))
+			a.recordLock(ctx, tenant.ID, user.ID, client, LockSecondFactor, now.Add(secondFactorLockout(n)))
 		} else if !known && all+1 == SecondFactorDailyCap {
-			a.recordLock(ctx, tenant.ID, user.ID, req.Client, LockDailyCap, now.Add(secondFactorMemory))
+			a.recordLock(ctx, tenant.ID, user.ID, client, LockDailyCap, now.Add(secondFactorMemory))
 		}
-		return fail(reason, &Error{Code: ETWOFACTORINVALID, Message: "the two-factor code is incorrect or was already used"})
+		return "", reason, &Error{Code: ETWOFACTORINVALID, Message: "the two-factor code is incorrect or was already used"}
 	}
 	if err := a.SecondFactors.ClearSecondFactorAttempts(ctx, user.ID, addr); err != nil {
 		a.log().WarnContext(ctx, "clear second-factor attempts", "user_id", user.ID, "err", err)
 	}
-	return method, nil
+	return method, "", nil
 }
 
 // checkSecondFactor returns the amr method on success, or the failure

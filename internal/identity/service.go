@@ -32,9 +32,14 @@ type AccessClaims struct {
 	AMR       []string
 }
 
-// AccessSigner signs access tokens (package token).
+// AccessSigner signs access tokens, and verifies them for the
+// self-service routes, which take a user's own access token (package
+// token).
 type AccessSigner interface {
 	SignAccess(c AccessClaims) (token string, expires time.Time, err error)
+	// VerifyAccess checks the signature, issuer and expiry of an access
+	// token and returns its claims.
+	VerifyAccess(token string) (*AccessClaims, error)
 }
 
 // OpaqueCodec encodes and authenticates opaque tokens (package token).
@@ -79,6 +84,15 @@ type Runtime struct {
 	Events EventAppender
 	Logger *slog.Logger     // nil: slog.Default()
 	Now    func() time.Time // nil: time.Now
+	// Wake, when set, is called after events were stored outside a
+	// login, to wake the webhook dispatcher (Deps.EventsWritten).
+	Wake func()
+}
+
+func (r *Runtime) wake() {
+	if r.Wake != nil {
+		r.Wake()
+	}
 }
 
 func (r *Runtime) now() time.Time {
@@ -108,6 +122,7 @@ type Service struct {
 	SecondFactor *SecondFactor
 	Webhooks     *Webhooks
 	Console      *Console
+	Self         *Self
 }
 
 // Deps are what New wires the use cases with; all must be set except
@@ -135,18 +150,20 @@ type Deps struct {
 // New wires every use case over d.Store: the one place where they are
 // put together, for the server and for tests.
 func New(d Deps) *Service {
-	rt := Runtime{Events: d.Store, Logger: d.Logger, Now: d.Now}
+	rt := Runtime{Events: d.Store, Logger: d.Logger, Now: d.Now, Wake: d.EventsWritten}
 	auth := &Auth{Runtime: rt, Tenants: d.Store, Users: d.Store, Sessions: d.Store, SecondFactors: d.Store,
 		APIKeys: d.Store, Organisations: d.Store, TOTPSealer: d.TOTPSealer, Limiter: d.Limiter, Passwords: d.Passwords,
 		Signer: d.Signer, Codec: d.Codec, Config: d.Config, EventsWritten: d.EventsWritten}
+	sf := &SecondFactor{Runtime: rt, Tenants: d.Store, Users: d.Store, SecondFactors: d.Store, Sealer: d.TOTPSealer}
 	return &Service{
 		Auth: auth,
 		Admin: &Admin{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Sessions: d.Store,
 			AuditLog: d.Store, APIKeys: d.Store, Passwords: d.Passwords},
-		SecondFactor: &SecondFactor{Runtime: rt, Tenants: d.Store, Users: d.Store, SecondFactors: d.Store, Sealer: d.TOTPSealer},
-		Webhooks: &Webhooks{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Endpoints: d.Store,
+		SecondFactor: sf,
+		Webhooks: &Webhooks{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Endpoints: d.Store, AuditLog: d.Store,
 			Deliveries: d.Store, Sealer: d.WebhookSealer, EventsWritten: d.EventsWritten},
 		Console: &Console{Runtime: rt, Sessions: d.Store, Logins: auth, AdminToken: d.AdminToken},
+		Self:    &Self{Runtime: rt, Auth: auth, SecondFactor: sf, Sessions: d.Store},
 	}
 }
 

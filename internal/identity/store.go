@@ -21,6 +21,7 @@ type UserFilter struct {
 
 // EventFilter narrows ListEvents.
 type EventFilter struct {
+	ID     string // the one event with this id
 	Type   string
 	UserID string
 	Since  time.Time // created at or after; zero: no bound
@@ -176,8 +177,10 @@ type UserSessions interface {
 	// RevokeUserSessions revokes every live session of the user and
 	// returns how many it revoked.
 	RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error)
-	// ListUserSessions returns the user's sessions, newest first.
-	ListUserSessions(ctx context.Context, tenantID, userID string) ([]*Session, error)
+	// ListUserSessions returns a page of the user's sessions, revoked and
+	// expired ones included, newest first, and the next cursor ("" at
+	// the end).
+	ListUserSessions(ctx context.Context, tenantID, userID string, p Page) ([]*Session, string, error)
 }
 
 // SessionStore persists sessions.

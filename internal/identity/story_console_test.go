@@ -72,7 +72,7 @@ func TestRevokeOneSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions, err := s.Admin.ListUserSessions(ctx, s.tenant.ID, s.user.ID)
+	sessions, _, err := s.Admin.ListUserSessions(ctx, s.tenant.ID, s.user.ID, identity.Page{})
 	if err != nil || len(sessions) != 1 {
 		t.Fatalf("sessions = %v, %v", sessions, err)
 	}
@@ -85,7 +85,7 @@ func TestRevokeOneSession(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if sessions, _ = s.Admin.ListUserSessions(ctx, s.tenant.ID, s.user.ID); !sessions[0].Revoked() {
+	if sessions, _, _ = s.Admin.ListUserSessions(ctx, s.tenant.ID, s.user.ID, identity.Page{}); !sessions[0].Revoked() {
 		t.Fatal("the session is live")
 	}
 	audit := s.events(t, identity.AdminEventPrefix+"session.revoked")

@@ -318,7 +318,7 @@ func TestLoginRacingPasswordChange(t *testing.T) {
 		t.Fatalf("the raced login: %v", err)
 	}
 	s.Auth.Passwords = s.Auth.Passwords.(*hookHasher).PasswordHasher
-	sessions, _ := s.db.ListUserSessions(ctx, s.tenant.ID, s.user.ID)
+	sessions, _, _ := s.db.ListUserSessions(ctx, s.tenant.ID, s.user.ID, identity.Page{})
 	if len(sessions) != 0 {
 		t.Fatalf("%d sessions from the old password", len(sessions))
 	}
@@ -637,7 +637,7 @@ func TestLoginRacingRehash(t *testing.T) {
 	if _, err := s.Auth.Login(ctx, s.req("192.0.2.1", pw)); err != nil {
 		t.Fatalf("the login that lost the race to a rehash: %v", err)
 	}
-	if sessions, _ := s.db.ListUserSessions(ctx, s.tenant.ID, s.user.ID); len(sessions) != 2 {
+	if sessions, _, _ := s.db.ListUserSessions(ctx, s.tenant.ID, s.user.ID, identity.Page{}); len(sessions) != 2 {
 		t.Fatalf("%d sessions, want 2", len(sessions))
 	}
 }

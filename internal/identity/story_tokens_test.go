@@ -81,7 +81,7 @@ func TestReuseOfAnOlderToken(t *testing.T) {
 	if _, code := s.refresh(t0); code != identity.ETOKENREUSED {
 		t.Fatalf("two generations back: %s", code)
 	}
-	sessions, _ := s.db.ListUserSessions(context.Background(), s.tenant.ID, s.user.ID)
+	sessions, _, _ := s.db.ListUserSessions(context.Background(), s.tenant.ID, s.user.ID, identity.Page{})
 	if len(sessions) != 1 || !sessions[0].Revoked() || sessions[0].RevokeReason != "refresh token reused" {
 		t.Fatalf("session after reuse: %+v", sessions[0])
 	}

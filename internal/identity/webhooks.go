@@ -287,7 +287,8 @@ type Webhooks struct {
 	Organisations OrganisationReader
 	Endpoints     WebhookEndpoints
 	Deliveries    WebhookDeliveries
-	Sealer        Sealer // seals endpoint secrets at rest
+	Sealer        Sealer      // seals endpoint secrets at rest
+	AuditLog      EventLister // reads a lifecycle event's own data for its payload
 	// EventsWritten, when set, is called after a delivery was made due
 	// again, to wake the webhook dispatcher at once.
 	EventsWritten func()
@@ -427,6 +428,30 @@ func (wh *Webhooks) Redeliver(ctx context.Context, tenantID, webhookID, eventID 
 	}
 	wh.audit(ctx, w.TenantID, "", "delivery", "redelivered", d.ID, nil, "webhook_id", w.ID, "event_id", d.EventID)
 	return d, nil
+}
+
+// LifecycleSubject is what a lifecycle event's webhook payload shows
+// besides its user's id: the tenant, the user's email as the event
+// recorded it (a deleted user's too) and the session it is about, if any.
+type LifecycleSubject struct {
+	TenantID  string
+	UserID    string
+	Email     string
+	SessionID string
+}
+
+// EventSubject returns the subject of the lifecycle event a delivery
+// carries, read from the event itself. An event pruned since (see
+// LATCH_EVENT_RETENTION) yields its ids only.
+func (wh *Webhooks) EventSubject(ctx context.Context, d *Delivery) (*LifecycleSubject, error) {
+	subj := &LifecycleSubject{TenantID: d.TenantID, UserID: d.UserID}
+	evs, _, err := wh.AuditLog.ListEvents(ctx, d.TenantID, EventFilter{ID: d.EventID}, Page{Limit: 1})
+	if err != nil || len(evs) == 0 {
+		return subj, err
+	}
+	subj.Email, _ = evs[0].Data["email"].(string)
+	subj.SessionID = evs[0].SessionID
+	return subj, nil
 }
 
 // EventUser returns what a webhook payload shows of the user an event is

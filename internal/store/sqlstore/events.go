@@ -23,6 +23,9 @@ func (s Store) ListEvents(ctx context.Context, tenantID string, f identity.Event
 	if before != "" {
 		add("id <", before)
 	}
+	if f.ID != "" {
+		add("id =", f.ID)
+	}
 	if f.Type != "" {
 		add("type =", f.Type)
 	}

@@ -170,7 +170,18 @@ func (s Store) RevokeDeviceSessions(ctx context.Context, tenantID, userID, devic
 }
 
 // ListUserSessions implements identity.UserSessions.
-func (s Store) ListUserSessions(ctx context.Context, tenantID, userID string) ([]*identity.Session, error) {
-	return list(ctx, s, ScanSession, "SELECT "+SessionCols+" FROM sessions WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1000",
-		tenantID, userID)
+// Session ids are time-ordered (UUIDv7), so the id orders the page and
+// is its cursor, as for events.
+func (s Store) ListUserSessions(ctx context.Context, tenantID, userID string, p identity.Page) ([]*identity.Session, string, error) {
+	before, err := AfterCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := Limit(p)
+	out, err := list(ctx, s, ScanSession, "SELECT "+SessionCols+` FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND ($3 = '' OR id < $3)
+		ORDER BY id DESC LIMIT $4`, tenantID, userID, before, n+1)
+	if err != nil {
+		return nil, "", err
+	}
+	return Page(out, n, func(x *identity.Session) string { return x.ID })
 }

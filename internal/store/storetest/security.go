@@ -19,7 +19,7 @@ func loginSession(u *identity.User, at time.Time) *identity.Session {
 // LiveSessions counts the user's sessions that are not revoked.
 func LiveSessions(tb testing.TB, s identity.Store, u *identity.User) int {
 	tb.Helper()
-	list, err := s.ListUserSessions(context.Background(), u.TenantID, u.ID)
+	list, _, err := s.ListUserSessions(context.Background(), u.TenantID, u.ID, identity.Page{Limit: 500})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func testOneGrantPerDevice(t *testing.T, s identity.Store) {
 	if err := s.CreateSession(ctx, other, identity.SessionWrite{}); err != nil {
 		t.Fatal(err)
 	}
-	list, _ := s.ListUserSessions(ctx, tn.ID, u.ID)
+	list, _, _ := s.ListUserSessions(ctx, tn.ID, u.ID, identity.Page{})
 	live := map[string]int{}
 	for _, x := range list {
 		if x.Kind == identity.SessionReauth && !x.Revoked() {

@@ -481,7 +481,7 @@ func testSessionRevoke(t *testing.T, s identity.Store) {
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeUserSessions = %d, %v; want 2", n, err)
 	}
-	list, err := s.ListUserSessions(ctx, tn.ID, u.ID)
+	list, _, err := s.ListUserSessions(ctx, tn.ID, u.ID, identity.Page{})
 	if err != nil || len(list) != 3 || !list[0].CreatedAt.After(list[2].CreatedAt) {
 		t.Fatalf("ListUserSessions = %d, %v (newest first)", len(list), err)
 	}
@@ -489,6 +489,28 @@ func testSessionRevoke(t *testing.T, s identity.Store) {
 		if !x.Revoked() {
 			t.Fatalf("session %s still live", x.ID)
 		}
+	}
+	// Paged: the same order, a page at a time.
+	first, next, err := s.ListUserSessions(ctx, tn.ID, u.ID, identity.Page{Limit: 2})
+	if err != nil || len(first) != 2 || next == "" || first[0].ID != list[0].ID || first[1].ID != list[1].ID {
+		t.Fatalf("first page: %d %q %v", len(first), next, err)
+	}
+	rest, next, err := s.ListUserSessions(ctx, tn.ID, u.ID, identity.Page{Limit: 2, Cursor: next})
+	if err != nil || len(rest) != 1 || next != "" || rest[0].ID != list[2].ID {
+		t.Fatalf("second page: %d %q %v", len(rest), next, err)
+	}
+	other, _, err := s.ListUserSessions(ctx, tn.ID, identity.NewID(), identity.Page{})
+	if err != nil || len(other) != 0 {
+		t.Fatalf("another user's sessions: %d %v", len(other), err)
+	}
+	// One event by its id.
+	evs, _, _ := s.ListEvents(ctx, tn.ID, identity.EventFilter{}, identity.Page{Limit: 1})
+	byID, _, err := s.ListEvents(ctx, tn.ID, identity.EventFilter{ID: evs[0].ID}, identity.Page{})
+	if err != nil || len(byID) != 1 || byID[0].ID != evs[0].ID {
+		t.Fatalf("event by id: %v %v", byID, err)
+	}
+	if none, _, _ := s.ListEvents(ctx, identity.NewID(), identity.EventFilter{ID: evs[0].ID}, identity.Page{}); len(none) != 0 {
+		t.Fatal("an event found by id in another tenant")
 	}
 }
 

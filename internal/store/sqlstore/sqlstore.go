@@ -14,6 +14,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/latchauth/latch/internal/identity"
 )
 
 // Conn runs SQL written with numbered placeholders ($1, $2, …) on a pool
@@ -75,6 +77,10 @@ type Flavour struct {
 	// user of users' row, comma-separated in id order (each database has
 	// its fastest form of it).
 	OrganisationIDs string
+	// InsertUsers inserts user rows in tx, skipping each that conflicts
+	// with a unique key (ON CONFLICT DO NOTHING), and reports which it
+	// inserted: the bulk path of ImportUsers.
+	InsertUsers func(ctx context.Context, tx Conn, users []*identity.User) ([]bool, error)
 }
 
 // Store runs the statements both stores share. A store embeds it and

@@ -62,19 +62,26 @@ func (s Store) userWriteError(err error) error {
 	return err
 }
 
+// InsertUserSQL inserts one user row from UserArgs; an import appends
+// ON CONFLICT DO NOTHING.
+const InsertUserSQL = `INSERT INTO users (id, tenant_id, email, email_key, username, username_key, email_verified, password_hash,
+	first_name, last_name, role, roles, status, tags, metadata, profile, created_at, updated_at,
+	last_login_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`
+
+// UserArgs are the arguments of InsertUserSQL for u.
+func (s Store) UserArgs(u *identity.User) []any {
+	return []any{u.ID, u.TenantID, u.Email, identity.EmailKey(u.Email), u.Username, NullString(identity.UsernameKey(u.Username)), u.EmailVerified, u.PasswordHash,
+		u.FirstName, u.LastName, u.Role, JSON(u.Roles), u.Status, JSON(u.Tags), JSON(u.Metadata),
+		JSON(u.Profile), s.f.Time(u.CreatedAt), s.f.Time(u.UpdatedAt), s.f.Time(u.LastLoginAt), s.f.Time(u.LastSeenAt)}
+}
+
 // CreateUser implements identity.UserStore.
 func (s Store) CreateUser(ctx context.Context, u *identity.User) error {
 	if err := UserText(u); err != nil {
 		return err
 	}
 	return s.f.Tx(ctx, func(tx Conn) error {
-		_, err := tx.Exec(ctx, `INSERT INTO users (id, tenant_id, email, email_key, username, username_key, email_verified, password_hash,
-			first_name, last_name, role, roles, status, tags, metadata, profile, created_at, updated_at,
-			last_login_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-			u.ID, u.TenantID, u.Email, identity.EmailKey(u.Email), u.Username, NullString(identity.UsernameKey(u.Username)), u.EmailVerified, u.PasswordHash,
-			u.FirstName, u.LastName, u.Role, JSON(u.Roles), u.Status, JSON(u.Tags), JSON(u.Metadata),
-			JSON(u.Profile), s.f.Time(u.CreatedAt), s.f.Time(u.UpdatedAt), s.f.Time(u.LastLoginAt), s.f.Time(u.LastSeenAt))
-		if err != nil {
+		if _, err := tx.Exec(ctx, InsertUserSQL, s.UserArgs(u)...); err != nil {
 			return s.userWriteError(err)
 		}
 		return setOrganisations(ctx, tx, u)

@@ -83,6 +83,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		OrganisationIDs: `(SELECT string_agg(uo.organisation_id, ',' ORDER BY uo.organisation_id)
 			FROM user_organisations uo WHERE uo.user_id = users.id)`,
 		InsertUsers: insertUsers,
+		// text_pattern_ops' operators, whatever the collation (migration 0010's index).
+		Bytewise: [2]string{"~>=~", "~<~"},
 	})
 	if _, err := db.Migrate(ctx); err != nil {
 		pool.Close()

@@ -94,6 +94,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		OrganisationIDs: `(SELECT group_concat(organisation_id) FROM (SELECT uo.organisation_id FROM user_organisations uo
 			WHERE uo.user_id = users.id ORDER BY uo.organisation_id))`,
 		InsertUsers: db.insertUsers,
+		// Text columns compare with BINARY, byte by byte.
+		Bytewise: [2]string{">=", "<"},
 	})
 	if err := db.prepare(ctx); err != nil {
 		db.Close()

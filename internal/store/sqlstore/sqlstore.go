@@ -77,6 +77,11 @@ type Flavour struct {
 	// user of users' row, comma-separated in id order (each database has
 	// its fastest form of it).
 	OrganisationIDs string
+	// Bytewise are the operators >= and < comparing text byte by byte
+	// (in code point order), whatever the database's collation, and
+	// served by an index on users' (tenant_id, email_key): searches by
+	// email prefix are ranges of them.
+	Bytewise [2]string
 	// InsertUsers inserts user rows in tx, skipping each that conflicts
 	// with a unique key (ON CONFLICT DO NOTHING), and reports which it
 	// inserted: the bulk path of ImportUsers.

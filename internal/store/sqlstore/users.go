@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/latchauth/latch/internal/identity"
 )
@@ -42,6 +43,29 @@ func UserScanner() (*identity.User, []any, func() error) {
 			}
 			return errors.Join(FromJSON(roles, &u.Roles), FromJSON(tags, &u.Tags), FromJSON(metadata, &u.Metadata), FromJSON(profile, &u.Profile))
 		}
+}
+
+// PrefixEnd is the least string above every string that starts with
+// prefix, in code point order (UTF-8's byte order): prefix with its last
+// character incremented. So "s starts with prefix" is
+// prefix <= s < PrefixEnd(prefix), a range an index serves.
+func PrefixEnd(prefix string) string {
+	r := []rune(prefix)
+	for len(r) > 0 {
+		last := r[len(r)-1]
+		switch {
+		case last == unicode.MaxRune:
+			r = r[:len(r)-1] // nothing above it: carry into the character before
+			continue
+		case last == 0xD7FF:
+			last = 0xE000 // skip the surrogates, which are not characters
+		default:
+			last++
+		}
+		r[len(r)-1] = last
+		return string(r)
+	}
+	return string(unicode.MaxRune) + string(unicode.MaxRune) // every string: no prefix bounds nothing
 }
 
 // userWriteError says what the store's codes mean for a user row: the
@@ -215,8 +239,10 @@ func (s Store) ListUsers(ctx context.Context, tenantID string, f identity.UserFi
 		q += " AND username_key = $" + strconv.Itoa(len(args))
 	}
 	if prefix := identity.EmailKey(f.EmailPrefix); prefix != "" {
-		args = append(args, prefix)
-		q += " AND substr(email_key, 1, length($" + strconv.Itoa(len(args)) + ")) = $" + strconv.Itoa(len(args))
+		// A range on the email key, which an index serves, where substr
+		// or an unescaped LIKE would read every user of the tenant.
+		args = append(args, prefix, PrefixEnd(prefix))
+		q += " AND email_key " + s.f.Bytewise[0] + " $" + strconv.Itoa(len(args)-1) + " AND email_key " + s.f.Bytewise[1] + " $" + strconv.Itoa(len(args))
 	}
 	args = append(args, n+1)
 	out, err := list(ctx, s, ScanUser, q+" ORDER BY id LIMIT $"+strconv.Itoa(len(args)), args...)

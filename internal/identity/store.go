@@ -87,7 +87,10 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, u *User) error
 	// DeleteUser removes the user and its sessions. ENOTFOUND.
 	DeleteUser(ctx context.Context, tenantID, id string) error
-	// ListUsers returns the tenant's users in creation order.
+	// ListUsers returns the tenant's users in creation order; with an
+	// EmailPrefix, in the order of their EmailKey (byte by byte), so that
+	// a page of a search reads one page of an index however many users
+	// match.
 	ListUsers(ctx context.Context, tenantID string, f UserFilter, p Page) ([]*User, string, error)
 	// ImportUsers inserts new users of one tenant, a batch, in one
 	// transaction, and says for each what it did (see ImportOutcome): a

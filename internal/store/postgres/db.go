@@ -84,7 +84,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			FROM user_organisations uo WHERE uo.user_id = users.id)`,
 		InsertUsers: insertUsers,
 		// text_pattern_ops' operators, whatever the collation (migration 0010's index).
-		Bytewise: [2]string{"~>=~", "~<~"},
+		Bytewise: sqlstore.Bytewise{GE: "~>=~", GT: "~>~", LT: "~<~", Order: "email_key USING ~<~"},
 	})
 	if _, err := db.Migrate(ctx); err != nil {
 		pool.Close()

@@ -95,7 +95,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			WHERE uo.user_id = users.id ORDER BY uo.organisation_id))`,
 		InsertUsers: db.insertUsers,
 		// Text columns compare with BINARY, byte by byte.
-		Bytewise: [2]string{">=", "<"},
+		Bytewise: sqlstore.Bytewise{GE: ">=", GT: ">", LT: "<", Order: "email_key"},
 	})
 	if err := db.prepare(ctx); err != nil {
 		db.Close()

@@ -228,26 +228,30 @@ func (s Store) ListUsers(ctx context.Context, tenantID string, f identity.UserFi
 		return nil, "", err
 	}
 	n := Limit(p)
-	q := "SELECT " + s.userCols + " FROM users WHERE tenant_id = $1 AND id > $2"
+	q := "SELECT " + s.userCols + " FROM users WHERE tenant_id = $1"
 	args := []any{tenantID, after}
+	param := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	order, key := " AND id > $2 ORDER BY id", func(u *identity.User) string { return u.ID }
+	if prefix := identity.EmailKey(f.EmailPrefix); prefix != "" {
+		// A range of the email key, read in its order, a page at a time,
+		// from an index (where substr or an unescaped LIKE would read every
+		// user of the tenant, and an order by id would sort every match).
+		b := s.f.Bytewise
+		q += " AND email_key " + b.GE + " " + param(prefix) + " AND email_key " + b.LT + " " + param(PrefixEnd(prefix))
+		order, key = " AND email_key "+b.GT+" $2 ORDER BY "+b.Order, func(u *identity.User) string { return identity.EmailKey(u.Email) }
+	}
 	if f.Email != "" {
-		args = append(args, identity.EmailKey(f.Email))
-		q += " AND email_key = $" + strconv.Itoa(len(args))
+		q += " AND email_key = " + param(identity.EmailKey(f.Email))
 	}
 	if f.Username != "" {
-		args = append(args, identity.UsernameKey(f.Username))
-		q += " AND username_key = $" + strconv.Itoa(len(args))
+		q += " AND username_key = " + param(identity.UsernameKey(f.Username))
 	}
-	if prefix := identity.EmailKey(f.EmailPrefix); prefix != "" {
-		// A range on the email key, which an index serves, where substr
-		// or an unescaped LIKE would read every user of the tenant.
-		args = append(args, prefix, PrefixEnd(prefix))
-		q += " AND email_key " + s.f.Bytewise[0] + " $" + strconv.Itoa(len(args)-1) + " AND email_key " + s.f.Bytewise[1] + " $" + strconv.Itoa(len(args))
-	}
-	args = append(args, n+1)
-	out, err := list(ctx, s, ScanUser, q+" ORDER BY id LIMIT $"+strconv.Itoa(len(args)), args...)
+	out, err := list(ctx, s, ScanUser, q+order+" LIMIT "+param(n+1), args...)
 	if err != nil {
 		return nil, "", err
 	}
-	return Page(out, n, func(u *identity.User) string { return u.ID })
+	return Page(out, n, key)
 }

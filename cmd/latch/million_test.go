@@ -181,4 +181,3 @@ func pow10(k int) int {
 	}
 	return n
 }
-

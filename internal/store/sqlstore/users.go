@@ -48,7 +48,8 @@ func UserScanner() (*identity.User, []any, func() error) {
 // PrefixEnd is the least string above every string that starts with
 // prefix, in code point order (UTF-8's byte order): prefix with its last
 // character incremented. So "s starts with prefix" is
-// prefix <= s < PrefixEnd(prefix), a range an index serves.
+// prefix <= s < PrefixEnd(prefix), a range an index serves; "" when
+// there is no upper bound.
 func PrefixEnd(prefix string) string {
 	r := []rune(prefix)
 	for len(r) > 0 {
@@ -65,7 +66,7 @@ func PrefixEnd(prefix string) string {
 		r[len(r)-1] = last
 		return string(r)
 	}
-	return string(unicode.MaxRune) + string(unicode.MaxRune) // every string: no prefix bounds nothing
+	return "" // the prefix is all U+10FFFF: no string is above those that start with it
 }
 
 // userWriteError says what the store's codes mean for a user row: the
@@ -240,7 +241,10 @@ func (s Store) ListUsers(ctx context.Context, tenantID string, f identity.UserFi
 		// from an index (where substr or an unescaped LIKE would read every
 		// user of the tenant, and an order by id would sort every match).
 		b := s.f.Bytewise
-		q += " AND email_key " + b.GE + " " + param(prefix) + " AND email_key " + b.LT + " " + param(PrefixEnd(prefix))
+		q += " AND email_key " + b.GE + " " + param(prefix)
+		if end := PrefixEnd(prefix); end != "" {
+			q += " AND email_key " + b.LT + " " + param(end)
+		}
 		order, key = " AND email_key "+b.GT+" $2 ORDER BY "+b.Order, func(u *identity.User) string { return identity.EmailKey(u.Email) }
 	}
 	if f.Email != "" {

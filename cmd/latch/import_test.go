@@ -124,9 +124,12 @@ func importStory(t *testing.T, a, b string) {
 
 	// CSV on stdin: a header row, lists comma-separated in a cell.
 	csv := "email,first_name,roles,password\ncsv@example.com,Cee,\"admin,user\",correct horse battery\nnot-an-email,X,,\n"
-	out, errOut, code = latchCmd(t, bin, envA, csv, "user", "import", "--tenant", tid, "--format", "csv", "-")
+	out, errOut, code = latchCmd(t, bin, envA, csv, "user", "import", "--tenant", tid, "--format", "csv", "--rejects", rejects, "-")
 	if code != 1 || !strings.Contains(errOut, "line 3: email:") || !strings.Contains(out, "imported 1, updated 0, skipped 0, rejected 1") {
 		t.Fatalf("CSV import: exit %d\n%s%s", code, out, errOut)
+	}
+	if got, _ := os.ReadFile(rejects); string(got) != "email,first_name,roles,password\nnot-an-email,X,,\n" {
+		t.Errorf("CSV rejects file (the header, then the row): %q", got)
 	}
 	_, user := call(t, "GET", A+"/admin/v1/tenants/"+tid+"/users/"+userID(A, tid, "csv@example.com"), nil, auth...)
 	if roles, _ := user["roles"].([]any); len(roles) != 2 || roles[0] != "admin" || roles[1] != "user" || user["first_name"] != "Cee" {

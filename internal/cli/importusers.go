@@ -391,11 +391,15 @@ func csvRecord(header, row []string) ([]byte, error) {
 func (imp *importer) run(ctx context.Context, lines <-chan importLine, size int) error {
 	batches := make(chan []prepared, 1)
 	stored := make(chan error, 1)
+	ctx, stop := context.WithCancel(ctx) // a failed write stops the validation too
+	defer stop()
 	go func() {
 		var err error
 		for b := range batches {
 			if err == nil {
-				err = imp.store(ctx, b)
+				if err = imp.store(ctx, b); err != nil {
+					stop()
+				}
 			}
 		}
 		stored <- err

@@ -361,13 +361,7 @@ func csvRecord(header, row []string) ([]byte, error) {
 		}
 		switch {
 		case slices.Contains(csvLists, k):
-			items := []string{}
-			for _, p := range strings.Split(v, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					items = append(items, p)
-				}
-			}
-			rec[k] = items
+			rec[k] = splitList(v)
 		case slices.Contains(csvJSON, k):
 			if !json.Valid([]byte(v)) {
 				return nil, identity.Invalid(k, "must be JSON")

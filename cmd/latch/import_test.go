@@ -122,6 +122,15 @@ func importStory(t *testing.T, a, b string) {
 		t.Errorf("a skipped line changed the user's password: %d", st)
 	}
 
+	// Mistakes on the command line are usage errors (2), before any line.
+	for _, args := range [][]string{
+		{"--on-conflict", "overwrite"}, {"--format", "xml"}, {"--firebase-signer-key", fbSignerKey, "--firebase-salt-separator", fbSeparator, "--firebase-mem-cost", "30"},
+	} {
+		if out, errOut, code := latchCmd(t, bin, envA, "", append(append([]string{"user", "import", "--tenant", "acme"}, args...), file)...); code != 2 || out != "" {
+			t.Errorf("import %v: exit %d, want 2\n%s%s", args, code, out, errOut)
+		}
+	}
+
 	// CSV on stdin: a header row, lists comma-separated in a cell.
 	csv := "email,first_name,roles,password\ncsv@example.com,Cee,\"admin,user\",correct horse battery\nnot-an-email,X,,\n"
 	out, errOut, code = latchCmd(t, bin, envA, csv, "user", "import", "--tenant", tid, "--format", "csv", "--rejects", rejects, "-")

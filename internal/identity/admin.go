@@ -51,7 +51,8 @@ type MetadataInput struct {
 	Visible         *bool    `json:"visible"`
 }
 
-// UserInput creates or patches a user.
+// UserInput creates or patches a user. Absent fields are left out when
+// it is written (an export, UserRecord), as they are absent when read.
 type UserInput struct {
 	Email           *string          `json:"email,omitempty"`
 	Username        *string          `json:"username,omitempty"`

@@ -148,7 +148,12 @@ func importStory(t *testing.T, a, b string) {
 		t.Errorf("log in as the CSV user: %d", st)
 	}
 
-	// --on-conflict update: the line's fields replace the user's.
+	// --on-conflict update: the line's fields replace the user's, and the
+	// new password ends the sessions of the old one.
+	st, session := call(t, "POST", A+"/v3/accounts/login", map[string]any{"accountAlias": "acme", "email": "ada@example.com", "password": "correct horse battery"})
+	if st != http.StatusOK || session["refreshToken"] == nil {
+		t.Fatalf("log in before the update: %d %v", st, session)
+	}
 	out, errOut, code = latchCmd(t, bin, envA, `{"email": "Ada@Example.com", "first_name": "Augusta", "password": "a new password 42"}`+"\n",
 		"user", "import", "--tenant", "acme", "--on-conflict", "update", "-")
 	if code != 0 || !strings.Contains(out, "imported 0, updated 1, skipped 0, rejected 0") {
@@ -156,6 +161,9 @@ func importStory(t *testing.T, a, b string) {
 	}
 	if login(A, "ada@example.com", "a new password 42") != http.StatusOK || login(A, "ada@example.com", "correct horse battery") != http.StatusUnauthorized {
 		t.Errorf("update on conflict did not replace the password")
+	}
+	if st, _ := call(t, "POST", A+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": session["refreshToken"]}); st == http.StatusOK {
+		t.Errorf("a session of the old password still refreshes after the update")
 	}
 	_, user = call(t, "GET", A+"/admin/v1/tenants/"+tid+"/users/"+userID(A, tid, "ada@example.com"), nil, auth...)
 	if user["first_name"] != "Augusta" || len(user["roles"].([]any)) != 1 {

@@ -12,7 +12,7 @@ import (
 )
 
 // latchCmd runs the binary and returns stdout, stderr and the exit status.
-func latchCmd(t *testing.T, bin string, env []string, stdin string, args ...string) (string, string, int) {
+func latchCmd(t testing.TB, bin string, env []string, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)

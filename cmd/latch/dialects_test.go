@@ -10,7 +10,7 @@ import (
 )
 
 // send makes a request with a body of a content type and returns status and body.
-func send(t *testing.T, method, url, contentType, body string, hdr ...string) (int, string) {
+func send(t testing.TB, method, url, contentType, body string, hdr ...string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if contentType != "" {

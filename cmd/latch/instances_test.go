@@ -16,7 +16,7 @@ import (
 )
 
 // call sends a JSON request and decodes a JSON object answer.
-func call(t *testing.T, method, url string, body any, hdr ...string) (int, map[string]any) {
+func call(t testing.TB, method, url string, body any, hdr ...string) (int, map[string]any) {
 	t.Helper()
 	var raw []byte
 	if body != nil {

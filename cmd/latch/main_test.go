@@ -121,14 +121,17 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// Ensure the README's set-up and walkthrough work as written against the
-// built binary: the set-up starts a server and waits for /readyz, the
-// walkthrough runs twice in a row (the second run must not trip over the
-// first's tenant), and SIGTERM exits 0. The only changes are the binary
-// instead of `go run` and a free port instead of 8080.
-func TestREADMEWalkthrough(t *testing.T) {
+// runREADME runs README.md's set-up block, which starts a server, then
+// the block name twice in a row (the second run must not trip over the
+// first's), then stops the server with SIGTERM, in bash -euo pipefail
+// with curl, jq and the built binary, also on PATH as latch. The only
+// changes are the binary instead of `go run` and a free port instead of
+// 8080. It returns the output of the two runs; the second ends with
+// "server exited 0" when the server did.
+func runREADME(t *testing.T, name string) []string {
+	t.Helper()
 	needTools(t, "bash", "curl", "jq", "openssl")
-	setup, walk := readmeBlock(t, "walkthrough-setup"), readmeBlock(t, "walkthrough")
+	setup, walk := readmeBlock(t, "walkthrough-setup"), readmeBlock(t, name)
 	dir := t.TempDir()
 	bin := buildLatch(t)
 	addr := freePort(t)
@@ -143,7 +146,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	defer cancel()
 	sh := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
 	sh.Dir = dir
-	sh.Env = append(os.Environ(), "LATCH_LISTEN="+addr, "LATCH_LOG_FORMAT=json")
+	sh.Env = append(os.Environ(), "LATCH_LISTEN="+addr, "LATCH_LOG_FORMAT=json", "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	sh.Cancel = func() error { return syscall.Kill(-sh.Process.Pid, syscall.SIGKILL) }
 	t.Cleanup(func() {
@@ -153,7 +156,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	})
 	out, err := sh.CombinedOutput()
 	if err != nil {
-		t.Fatalf("walkthrough failed: %v\n%s", err, out)
+		t.Fatalf("README block %s failed: %v\n%s", name, err, out)
 	}
 	runs := strings.SplitN(string(out), "== second run", 2)
 	if len(runs) != 2 {
@@ -162,7 +165,16 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if !strings.Contains(runs[0], `{"status":"ready"}`) {
 		t.Errorf("the set-up did not wait for /readyz:\n%s", runs[0])
 	}
-	for i, run := range runs {
+	if !strings.Contains(runs[1], "server exited 0") {
+		t.Errorf("the server did not exit 0 on SIGTERM:\n%s", runs[1])
+	}
+	return runs
+}
+
+// Ensure the README's set-up and walkthrough work as written against the
+// built binary (see runREADME).
+func TestREADMEWalkthrough(t *testing.T) {
+	for i, run := range runREADME(t, "walkthrough") {
 		for _, want := range []string{
 			`"status":"active"`, `["accessToken","refreshToken"]`, `"amr":["pwd"]`, "refresh token rotated",
 			`"code":"INVALID_CREDENTIALS"`, `"crv":"Ed25519"`, `"type":"account.logged-in"`, `"type":"account.login-failed"`,
@@ -172,8 +184,22 @@ func TestREADMEWalkthrough(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(runs[1], "server exited 0") {
-		t.Errorf("the server did not exit 0 on SIGTERM:\n%s", runs[1])
+}
+
+// Ensure the README's "Import from a file" works as written: the bad
+// line is reported and kept, the imported users log in (and the bcrypt
+// hash is upgraded on the way), the export has them, and a second run
+// skips them.
+func TestREADMEImport(t *testing.T) {
+	runs := runREADME(t, "import")
+	for i, want := range []string{"imported 2, updated 0, skipped 0, rejected 1", "imported 0, updated 0, skipped 2, rejected 1"} {
+		run := runs[i]
+		for _, w := range []string{want, "line 3: email: must be an email address", "exit status 1", `{"email": "not an email"`,
+			`["accessToken","refreshToken"]`, `{"email":"grace@example.com","password_hash":"$argon2id$…"}`, `{"email":"alan@example.com","password_hash":"$argon2id$…"}`} {
+			if !strings.Contains(run, w) {
+				t.Errorf("run %d of the import block lacks %s:\n%s", i+1, w, run)
+			}
+		}
 	}
 }
 

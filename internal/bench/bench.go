@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -28,6 +29,11 @@ type Config struct {
 	Mode     string // "login" or "refresh"
 	Clients  int
 	Duration time.Duration
+	// Users, when above 0, spreads the load over that many users: Email is
+	// then a pattern with one %d (user%07d@example.com), filled for each
+	// login with a random number below Users, so that the reads land all
+	// over the users' table and its indexes, not on one cached row.
+	Users int
 }
 
 // Result sums up a run.
@@ -71,9 +77,18 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		return Result{}, errors.New("clients and duration must be positive")
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients, MaxConnsPerHost: cfg.Clients}}
-	login := map[string]any{"email": cfg.Email, "password": cfg.Password, "accountAlias": cfg.Account}
-	if isUUID(cfg.Account) {
-		login = map[string]any{"email": cfg.Email, "password": cfg.Password, "accountId": cfg.Account}
+	if cfg.Users > 0 && strings.Count(cfg.Email, "%") != 1 {
+		return Result{}, errors.New("with users, the email must be a pattern with one %d, like user%07d@example.com")
+	}
+	loginAs := func() map[string]any {
+		email := cfg.Email
+		if cfg.Users > 0 {
+			email = fmt.Sprintf(cfg.Email, rand.IntN(cfg.Users))
+		}
+		if isUUID(cfg.Account) {
+			return map[string]any{"email": email, "password": cfg.Password, "accountId": cfg.Account}
+		}
+		return map[string]any{"email": email, "password": cfg.Password, "accountAlias": cfg.Account}
 	}
 	post := func(path string, body any) (int, map[string]any) {
 		b, _ := json.Marshal(body)
@@ -89,7 +104,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		return res.StatusCode, m
 	}
 	// One login first: a wrong URL or credentials fail at once, clearly.
-	if st, m := post("/v3/accounts/login", login); st != http.StatusOK {
+	if st, m := post("/v3/accounts/login", loginAs()); st != http.StatusOK {
 		return Result{}, fmt.Errorf("a first login at %s answered %d %v; check --url, --account, --email and --password", cfg.URL, st, m)
 	}
 
@@ -102,7 +117,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 		var wg sync.WaitGroup
 		for i := range tokens {
 			wg.Go(func() {
-				if st, m := post("/v3/accounts/login", login); st == http.StatusOK {
+				if st, m := post("/v3/accounts/login", loginAs()); st == http.StatusOK {
 					tokens[i], _ = m["refreshToken"].(string)
 					setup.Add(1)
 				}
@@ -124,10 +139,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Result, error) {
 			codes := map[int]int{}
 			token := tokens[i]
 			for runCtx.Err() == nil {
-				path, body := "/v3/accounts/login", any(login)
+				path, body := "/v3/accounts/login", any(loginAs())
 				if cfg.Mode == "refresh" {
 					if token == "" {
-						if st, m := post("/v3/accounts/login", login); st == http.StatusOK {
+						if st, m := post("/v3/accounts/login", loginAs()); st == http.StatusOK {
 							token, _ = m["refreshToken"].(string)
 							setup.Add(1)
 						}

@@ -16,6 +16,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	url := s.add("url", "LATCH_BENCH_URL", "http://127.0.0.1:8080", "the server's base URL")
 	account := s.add("account", "LATCH_BENCH_ACCOUNT", "demo", "tenant alias or id")
 	email := s.add("email", "LATCH_BENCH_EMAIL", "demo@example.com", "the user to log in as")
+	users := s.add("users", "LATCH_BENCH_USERS", "0", "with N > 0: log in as N users, --email being a pattern with one %d (user%07d@example.com) filled at random below N")
 	pw := s.add("password", "LATCH_BENCH_PASSWORD", "correct-horse-battery", "the user's password")
 	mode := s.add("mode", "LATCH_BENCH_MODE", "refresh", "login (password logins) or refresh (each client chains rotations)")
 	clients := s.add("clients", "LATCH_BENCH_CLIENTS", "16", "concurrent clients")
@@ -39,7 +40,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	cfg := bench.Config{URL: *url.val, Account: *account.val, Email: *email.val, Password: *pw.val, Mode: *mode.val, Clients: int(n), Duration: d}
+	u, err := users.uint(0, 1<<31)
+	if err != nil {
+		return err
+	}
+	cfg := bench.Config{URL: *url.val, Account: *account.val, Email: *email.val, Password: *pw.val, Mode: *mode.val, Clients: int(n), Duration: d, Users: int(u)}
 	if noBackoff.on() {
 		return runOverload(ctx, cfg, baseline, slices, pid, stdout)
 	}

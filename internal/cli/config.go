@@ -80,6 +80,38 @@ func (c storeConfig) open(ctx context.Context) (Store, string, error) {
 	return db, name, nil
 }
 
+// argonConfig is the deployment's argon2id cost: what serve hashes
+// passwords with, and so an import too.
+type argonConfig struct{ mem, time, threads *setting }
+
+func addArgon(s *settings) argonConfig {
+	return argonConfig{
+		mem:     s.add("argon2-memory", "LATCH_ARGON2_MEMORY", strconv.Itoa(int(password.DefaultParams.Memory)), "argon2id memory in KiB"),
+		time:    s.add("argon2-time", "LATCH_ARGON2_TIME", strconv.Itoa(int(password.DefaultParams.Time)), "argon2id passes"),
+		threads: s.add("argon2-threads", "LATCH_ARGON2_THREADS", strconv.Itoa(int(password.DefaultParams.Threads)), "argon2id lanes"),
+	}
+}
+
+func (c argonConfig) params() (password.Params, error) {
+	m, err := c.mem.uint(64, password.MaxArgon2Memory)
+	if err != nil {
+		return password.Params{}, err
+	}
+	t, err := c.time.uint(1, password.MaxArgon2Time)
+	if err != nil {
+		return password.Params{}, err
+	}
+	p, err := c.threads.uint(1, password.MaxArgon2Threads)
+	if err != nil {
+		return password.Params{}, err
+	}
+	pp := password.Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(p), SaltLen: 16, KeyLen: 32}
+	if err := pp.Validate(); err != nil {
+		return password.Params{}, c.mem.badValue("%v", err)
+	}
+	return pp, nil
+}
+
 type secretConfig struct{ secret *setting }
 
 func addSecret(s *settings) secretConfig {
@@ -142,9 +174,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	issuer := s.add("issuer", "LATCH_ISSUER", "", "iss claim of access tokens, the service's public URL (default: the value stored in the database at first start)")
 	ttl := s.add("access-ttl", "LATCH_ACCESS_TTL", "15m", "access token lifetime")
 	alg := s.add("signing-alg", "LATCH_SIGNING_ALG", token.AlgEdDSA, "algorithm of the first signing key: EdDSA, ES256 or RS256 (change it later with latch keys rotate --signing-alg)")
-	mem := s.add("argon2-memory", "LATCH_ARGON2_MEMORY", strconv.Itoa(int(password.DefaultParams.Memory)), "argon2id memory in KiB")
-	tm := s.add("argon2-time", "LATCH_ARGON2_TIME", strconv.Itoa(int(password.DefaultParams.Time)), "argon2id passes")
-	th := s.add("argon2-threads", "LATCH_ARGON2_THREADS", strconv.Itoa(int(password.DefaultParams.Threads)), "argon2id lanes")
+	argon := addArgon(s)
 	proxies := s.add("trusted-proxies", "LATCH_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	ipLim := s.add("rate-limit-ip", "LATCH_RATE_LIMIT_IP", identity.DefaultIPLimit.String(), "requests to login routes per client address, like 300/m (off disables)")
 	acctLim := s.add("rate-limit-account", "LATCH_RATE_LIMIT_ACCOUNT", identity.DefaultAccountLimit.String(), "failed logins per account from addresses not known for it (the failure ceiling), like 10/m (off disables)")
@@ -199,21 +229,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	if c.alg != token.AlgEdDSA && c.alg != token.AlgES256 && c.alg != token.AlgRS256 {
 		return nil, alg.badValue("must be EdDSA, ES256 or RS256")
 	}
-	m, err := mem.uint(64, password.MaxArgon2Memory)
-	if err != nil {
+	if c.argon, err = argon.params(); err != nil {
 		return nil, err
-	}
-	t, err := tm.uint(1, password.MaxArgon2Time)
-	if err != nil {
-		return nil, err
-	}
-	p, err := th.uint(1, password.MaxArgon2Threads)
-	if err != nil {
-		return nil, err
-	}
-	c.argon = password.Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(p), SaltLen: 16, KeyLen: 32}
-	if err := c.argon.Validate(); err != nil {
-		return nil, mem.badValue("%v", err)
 	}
 	for _, cidr := range strings.Split(*proxies.val, ",") {
 		if cidr = strings.TrimSpace(cidr); cidr == "" {

@@ -425,13 +425,7 @@ func (inv *invocation) body() (map[string]any, error) {
 		}
 		switch f.kind {
 		case "list":
-			items := []string{}
-			for _, p := range strings.Split(v.v, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					items = append(items, p)
-				}
-			}
-			body[f.key] = items
+			body[f.key] = splitList(v.v)
 		case "json":
 			var j any
 			if err := json.Unmarshal([]byte(v.v), &j); err != nil {
@@ -461,6 +455,18 @@ func (inv *invocation) body() (map[string]any, error) {
 		}
 	}
 	return body, nil
+}
+
+// splitList reads a comma-separated list (a flag, a CSV cell): its
+// entries trimmed, empty ones dropped.
+func splitList(s string) []string {
+	items := []string{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			items = append(items, p)
+		}
+	}
+	return items
 }
 
 // list prints one page (or every page with all) as a table or JSON.

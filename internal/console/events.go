@@ -14,7 +14,7 @@ import (
 // takes any type; these are suggestions.
 var eventTypes = append(append([]string{}, identity.EventTypes...),
 	"admin.tenant.created", "admin.tenant.updated", "admin.user.created", "admin.user.updated", "admin.user.deleted",
-	"admin.sessions.revoked", "admin.session.revoked", "admin.throttle.lifted", "admin.totp.started", "admin.totp.confirmed",
+	"admin.users.imported", "admin.sessions.revoked", "admin.session.revoked", "admin.throttle.lifted", "admin.totp.started", "admin.totp.confirmed",
 	"admin.totp.disabled", "admin.recovery_codes.regenerated", "admin.organisation.created", "admin.organisation.updated",
 	"admin.organisation.deleted", "admin.api_key.created", "admin.api_key.revoked", "admin.webhook.created",
 	"admin.webhook.updated", "admin.webhook.deleted", "admin.delivery.redelivered")

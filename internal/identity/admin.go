@@ -51,22 +51,23 @@ type MetadataInput struct {
 	Visible         *bool    `json:"visible"`
 }
 
-// UserInput creates or patches a user.
+// UserInput creates or patches a user. Absent fields are left out when
+// it is written (an export, UserRecord), as they are absent when read.
 type UserInput struct {
-	Email           *string          `json:"email"`
-	Username        *string          `json:"username"`
-	EmailVerified   *bool            `json:"email_verified"`
-	Password        *string          `json:"password"`
-	PasswordHash    *string          `json:"password_hash"`
-	FirstName       *string          `json:"first_name"`
-	LastName        *string          `json:"last_name"`
-	Role            *string          `json:"role"`
-	Roles           *[]string        `json:"roles"`
-	Status          *string          `json:"status"`
-	Tags            *[]string        `json:"tags"`
-	Metadata        *[]MetadataInput `json:"metadata"`
-	Profile         *map[string]any  `json:"profile"`
-	OrganisationIDs *[]string        `json:"organisation_ids"`
+	Email           *string          `json:"email,omitempty"`
+	Username        *string          `json:"username,omitempty"`
+	EmailVerified   *bool            `json:"email_verified,omitempty"`
+	Password        *string          `json:"password,omitempty"`
+	PasswordHash    *string          `json:"password_hash,omitempty"`
+	FirstName       *string          `json:"first_name,omitempty"`
+	LastName        *string          `json:"last_name,omitempty"`
+	Role            *string          `json:"role,omitempty"`
+	Roles           *[]string        `json:"roles,omitempty"`
+	Status          *string          `json:"status,omitempty"`
+	Tags            *[]string        `json:"tags,omitempty"`
+	Metadata        *[]MetadataInput `json:"metadata,omitempty"`
+	Profile         *map[string]any  `json:"profile,omitempty"`
+	OrganisationIDs *[]string        `json:"organisation_ids,omitempty"`
 }
 
 // OrganisationInput creates or patches an organisation.
@@ -377,19 +378,29 @@ func (ad *Admin) applyUser(ctx context.Context, u *User, in UserInput, create bo
 	return nil
 }
 
-// CreateUser validates in, hashes the password (or checks an imported
-// hash) and stores a new user of the tenant.
-func (ad *Admin) CreateUser(ctx context.Context, tenantID string, in UserInput) (*User, error) {
+// newUser is a new user of the tenant made from in, validated (and its
+// password hashed), not stored: what CreateUser and an import store.
+func (ad *Admin) newUser(ctx context.Context, tenantID string, in UserInput) (*User, error) {
 	if err := CheckText("", in); err != nil {
 		return nil, err
 	}
+	now := ad.now()
+	u := &User{ID: NewID(), TenantID: tenantID, Status: StatusActive, CreatedAt: now, UpdatedAt: now}
+	if err := ad.applyUser(ctx, u, in, true); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// CreateUser validates in, hashes the password (or checks an imported
+// hash) and stores a new user of the tenant.
+func (ad *Admin) CreateUser(ctx context.Context, tenantID string, in UserInput) (*User, error) {
 	t, err := ad.GetTenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	now := ad.now()
-	u := &User{ID: NewID(), TenantID: t.ID, Status: StatusActive, CreatedAt: now, UpdatedAt: now}
-	if err := ad.applyUser(ctx, u, in, true); err != nil {
+	u, err := ad.newUser(ctx, t.ID, in)
+	if err != nil {
 		return nil, err
 	}
 	if err := ad.Users.CreateUser(ctx, u); err != nil {

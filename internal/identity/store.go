@@ -88,8 +88,26 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, u *User) error
 	// DeleteUser removes the user and its sessions. ENOTFOUND.
 	DeleteUser(ctx context.Context, tenantID, id string) error
-	// ListUsers returns the tenant's users in creation order.
+	// ListUsers returns the tenant's users in creation order; with an
+	// EmailPrefix, in the order of their EmailKey (byte by byte), so that
+	// a page of a search reads one page of an index however many users
+	// match.
 	ListUsers(ctx context.Context, tenantID string, f UserFilter, p Page) ([]*User, string, error)
+	// ImportUsers inserts new users of one tenant, a batch, in one
+	// transaction, and says for each what it did (see ImportOutcome): a
+	// user who cannot be inserted is left out, never the batch.
+	ImportUsers(ctx context.Context, tenantID string, users []*User) ([]ImportOutcome, error)
+}
+
+// ImportOutcome is what UserStore.ImportUsers did with one user: inserted
+// it (both fields empty), or left it out because another user of the
+// tenant, stored or earlier in the batch, has its email (Existing is that
+// user's id), or for Err: ECONFLICT when its user name or id is taken,
+// ENOTFOUND when one of its organisations does not exist, EINVALID when
+// its text is not storable.
+type ImportOutcome struct {
+	Existing string
+	Err      error
 }
 
 // OrganisationReader finds organisations.

@@ -82,6 +82,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		Later: func(a, b string) string { return "greatest(" + a + ", " + b + ")" },
 		OrganisationIDs: `(SELECT string_agg(uo.organisation_id, ',' ORDER BY uo.organisation_id)
 			FROM user_organisations uo WHERE uo.user_id = users.id)`,
+		InsertUsers: insertUsers,
+		// text_pattern_ops' operators, whatever the collation (migration 0010's index).
+		Bytewise: sqlstore.Bytewise{GE: "~>=~", GT: "~>~", LT: "~<~", Order: "email_key USING ~<~"},
 	})
 	if _, err := db.Migrate(ctx); err != nil {
 		pool.Close()

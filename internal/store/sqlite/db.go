@@ -93,6 +93,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		// and is faster there than string_agg(… ORDER BY …).
 		OrganisationIDs: `(SELECT group_concat(organisation_id) FROM (SELECT uo.organisation_id FROM user_organisations uo
 			WHERE uo.user_id = users.id ORDER BY uo.organisation_id))`,
+		InsertUsers: db.insertUsers,
+		// Text columns compare with BINARY, byte by byte.
+		Bytewise: sqlstore.Bytewise{GE: ">=", GT: ">", LT: "<", Order: "email_key"},
 	})
 	if err := db.prepare(ctx); err != nil {
 		db.Close()

@@ -40,7 +40,8 @@ func NullString(s string) any {
 	return s
 }
 
-// A cursor is the id of the last row of the previous page, base64url.
+// A cursor is the sort key (the id, or the email key) of the last row of
+// the previous page, base64url.
 func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
 
 // AfterCursor decodes a cursor a list returned; "" is the start.
@@ -49,7 +50,7 @@ func AfterCursor(c string) (string, error) {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) > 64 || !identity.ValidText(string(b)) {
+	if err != nil || len(b) > 4*256 || !identity.ValidText(string(b)) { // an id, or an email key (256 characters)
 		return "", identity.Invalid("cursor", "is not a cursor this server returned")
 	}
 	return string(b), nil

@@ -14,6 +14,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/latchauth/latch/internal/identity"
 )
 
 // Conn runs SQL written with numbered placeholders ($1, $2, …) on a pool
@@ -75,7 +77,20 @@ type Flavour struct {
 	// user of users' row, comma-separated in id order (each database has
 	// its fastest form of it).
 	OrganisationIDs string
+	// Bytewise compares text byte by byte (in code point order), whatever
+	// the database's collation, with operators and an order an index on
+	// users' (tenant_id, email_key) serves: searches by email prefix are
+	// ranges of it.
+	Bytewise Bytewise
+	// InsertUsers inserts user rows in tx, skipping each that conflicts
+	// with a unique key (ON CONFLICT DO NOTHING), and reports which it
+	// inserted: the bulk path of ImportUsers.
+	InsertUsers func(ctx context.Context, tx Conn, users []*identity.User) ([]bool, error)
 }
+
+// Bytewise are the operators >=, > and < of a byte-wise comparison, and
+// the ORDER BY clause that sorts email_key so.
+type Bytewise struct{ GE, GT, LT, Order string }
 
 // Store runs the statements both stores share. A store embeds it and
 // declares its own methods where it has a faster path.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/latchauth/latch/internal/identity"
 )
@@ -44,6 +45,30 @@ func UserScanner() (*identity.User, []any, func() error) {
 		}
 }
 
+// PrefixEnd is the least string above every string that starts with
+// prefix, in code point order (UTF-8's byte order): prefix with its last
+// character incremented. So "s starts with prefix" is
+// prefix <= s < PrefixEnd(prefix), a range an index serves; "" when
+// there is no upper bound.
+func PrefixEnd(prefix string) string {
+	r := []rune(prefix)
+	for len(r) > 0 {
+		last := r[len(r)-1]
+		switch {
+		case last == unicode.MaxRune:
+			r = r[:len(r)-1] // nothing above it: carry into the character before
+			continue
+		case last == 0xD7FF:
+			last = 0xE000 // skip the surrogates, which are not characters
+		default:
+			last++
+		}
+		r[len(r)-1] = last
+		return string(r)
+	}
+	return "" // the prefix is all U+10FFFF: no string is above those that start with it
+}
+
 // userWriteError says what the store's codes mean for a user row: the
 // unique keys are (tenant, email) and (tenant, user name), and the only
 // reference the tenant.
@@ -62,19 +87,26 @@ func (s Store) userWriteError(err error) error {
 	return err
 }
 
+// InsertUserSQL inserts one user row from UserArgs; an import appends
+// ON CONFLICT DO NOTHING.
+const InsertUserSQL = `INSERT INTO users (id, tenant_id, email, email_key, username, username_key, email_verified, password_hash,
+	first_name, last_name, role, roles, status, tags, metadata, profile, created_at, updated_at,
+	last_login_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`
+
+// UserArgs are the arguments of InsertUserSQL for u.
+func (s Store) UserArgs(u *identity.User) []any {
+	return []any{u.ID, u.TenantID, u.Email, identity.EmailKey(u.Email), u.Username, NullString(identity.UsernameKey(u.Username)), u.EmailVerified, u.PasswordHash,
+		u.FirstName, u.LastName, u.Role, JSON(u.Roles), u.Status, JSON(u.Tags), JSON(u.Metadata),
+		JSON(u.Profile), s.f.Time(u.CreatedAt), s.f.Time(u.UpdatedAt), s.f.Time(u.LastLoginAt), s.f.Time(u.LastSeenAt)}
+}
+
 // CreateUser implements identity.UserStore.
 func (s Store) CreateUser(ctx context.Context, u *identity.User) error {
 	if err := UserText(u); err != nil {
 		return err
 	}
 	return s.f.Tx(ctx, func(tx Conn) error {
-		_, err := tx.Exec(ctx, `INSERT INTO users (id, tenant_id, email, email_key, username, username_key, email_verified, password_hash,
-			first_name, last_name, role, roles, status, tags, metadata, profile, created_at, updated_at,
-			last_login_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-			u.ID, u.TenantID, u.Email, identity.EmailKey(u.Email), u.Username, NullString(identity.UsernameKey(u.Username)), u.EmailVerified, u.PasswordHash,
-			u.FirstName, u.LastName, u.Role, JSON(u.Roles), u.Status, JSON(u.Tags), JSON(u.Metadata),
-			JSON(u.Profile), s.f.Time(u.CreatedAt), s.f.Time(u.UpdatedAt), s.f.Time(u.LastLoginAt), s.f.Time(u.LastSeenAt))
-		if err != nil {
+		if _, err := tx.Exec(ctx, InsertUserSQL, s.UserArgs(u)...); err != nil {
 			return s.userWriteError(err)
 		}
 		return setOrganisations(ctx, tx, u)
@@ -197,24 +229,33 @@ func (s Store) ListUsers(ctx context.Context, tenantID string, f identity.UserFi
 		return nil, "", err
 	}
 	n := Limit(p)
-	q := "SELECT " + s.userCols + " FROM users WHERE tenant_id = $1 AND id > $2"
+	q := "SELECT " + s.userCols + " FROM users WHERE tenant_id = $1"
 	args := []any{tenantID, after}
+	param := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	order, key := " AND id > $2 ORDER BY id", func(u *identity.User) string { return u.ID }
+	if prefix := identity.EmailKey(f.EmailPrefix); prefix != "" {
+		// A range of the email key, read in its order, a page at a time,
+		// from an index (where substr or an unescaped LIKE would read every
+		// user of the tenant, and an order by id would sort every match).
+		b := s.f.Bytewise
+		q += " AND email_key " + b.GE + " " + param(prefix)
+		if end := PrefixEnd(prefix); end != "" {
+			q += " AND email_key " + b.LT + " " + param(end)
+		}
+		order, key = " AND email_key "+b.GT+" $2 ORDER BY "+b.Order, func(u *identity.User) string { return identity.EmailKey(u.Email) }
+	}
 	if f.Email != "" {
-		args = append(args, identity.EmailKey(f.Email))
-		q += " AND email_key = $" + strconv.Itoa(len(args))
+		q += " AND email_key = " + param(identity.EmailKey(f.Email))
 	}
 	if f.Username != "" {
-		args = append(args, identity.UsernameKey(f.Username))
-		q += " AND username_key = $" + strconv.Itoa(len(args))
+		q += " AND username_key = " + param(identity.UsernameKey(f.Username))
 	}
-	if prefix := identity.EmailKey(f.EmailPrefix); prefix != "" {
-		args = append(args, prefix)
-		q += " AND substr(email_key, 1, length($" + strconv.Itoa(len(args)) + ")) = $" + strconv.Itoa(len(args))
-	}
-	args = append(args, n+1)
-	out, err := list(ctx, s, ScanUser, q+" ORDER BY id LIMIT $"+strconv.Itoa(len(args)), args...)
+	out, err := list(ctx, s, ScanUser, q+order+" LIMIT "+param(n+1), args...)
 	if err != nil {
 		return nil, "", err
 	}
-	return Page(out, n, func(u *identity.User) string { return u.ID })
+	return Page(out, n, key)
 }

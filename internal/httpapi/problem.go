@@ -35,6 +35,7 @@ var adminStatuses = map[string]int{
 	identity.ETOKENINVALID:      http.StatusUnauthorized,
 	identity.ETWOFACTORREQUIRED: http.StatusUnauthorized,
 	identity.ETWOFACTORINVALID:  http.StatusUnauthorized,
+	identity.EEMAILUNVERIFIED:   http.StatusUnauthorized,
 	identity.ETOKENREUSED:       http.StatusConflict,
 	identity.ERATELIMITED:       http.StatusTooManyRequests,
 	identity.EUNAVAILABLE:       http.StatusServiceUnavailable,

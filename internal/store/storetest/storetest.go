@@ -64,6 +64,10 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"UserEmailPrefix", testUserEmailPrefix},
 		{"EventsByTime", testEventsByTime},
 		{"Redeliver", testRedeliver},
+		{"AccountTokens", testAccountTokens},
+		{"AccountTokenSpend", testAccountTokenSpend},
+		{"PasswordChangeRetiresResetTokens", testPasswordChangeRetiresResetTokens},
+		{"AccountTokenSpendConcurrent", testAccountTokenSpendConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

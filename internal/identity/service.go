@@ -152,7 +152,7 @@ func New(d Deps) *Service {
 			AuditLog: d.Store, APIKeys: d.Store, Passwords: d.Passwords},
 		SecondFactor: &SecondFactor{Runtime: rt, Tenants: d.Store, Users: d.Store, SecondFactors: d.Store, Sealer: d.TOTPSealer},
 		Webhooks: &Webhooks{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Endpoints: d.Store,
-			Deliveries: d.Store, Sealer: d.WebhookSealer, EventsWritten: d.EventsWritten},
+			Deliveries: d.Store, Sealer: d.WebhookSealer, AccountTokens: d.Store, EventsWritten: d.EventsWritten},
 		Console: &Console{Runtime: rt, Sessions: d.Store, Logins: auth, AdminToken: d.AdminToken},
 		Accounts: &Accounts{Runtime: rt, Auth: auth, Users: d.Store, Tokens: d.Store, Passwords: d.Passwords, Mailer: d.Mailer,
 			Sealer: d.WebhookSealer, PublicURL: d.PublicURL, EventsWritten: d.EventsWritten},

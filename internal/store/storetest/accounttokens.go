@@ -58,7 +58,7 @@ func testAccountTokens(t *testing.T, s identity.Store) {
 		t.Fatal("a verification token retired a reset token")
 	}
 	mustCreateToken(t, s, accountToken(u, identity.PurposePasswordReset, "two", base.Add(2*time.Second)))
-	if got, _ := s.GetAccountToken(ctx, first.Hash); !got.SpentAt.Equal(base.Add(2*time.Second)) {
+	if got, _ := s.GetAccountToken(ctx, first.Hash); !got.SpentAt.Equal(base.Add(2 * time.Second)) {
 		t.Fatalf("older token spent at %v, want retired by the newer one", got.SpentAt)
 	}
 	_, err = s.SealedAccountToken(ctx, ev.ID)

@@ -125,7 +125,9 @@ var verifiedPage = template.Must(template.New("verified").Parse(`<!doctype html>
 
 // handleVerify follows a verification link. A browser is sent (303) to
 // the tenant's email_verified_url with ?status=verified or
-// ?status=invalid; without one, latch answers a short page itself.
+// ?status=invalid; without one, latch answers a short page itself to a
+// browser (Accept: text/html), and JSON ({"status": "verified"} or a
+// problem document) to anything else.
 func handleVerify(d Deps, e *wire.Edge) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, err := d.Service.Accounts.VerifyEmail(r.Context(), r.PathValue("tid"), r.URL.Query().Get("token"), wire.ClientOf(r))
@@ -149,6 +151,16 @@ func handleVerify(d Deps, e *wire.Edge) http.Handler {
 				return
 			}
 		}
+		// Without a page of the tenant's: a short page for a browser,
+		// the route's JSON answers for anything else.
+		if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+			if err != nil {
+				e.Fail(w, r, err)
+				return
+			}
+			wire.WriteJSON(w, http.StatusOK, verified{Status: status})
+			return
+		}
 		page := struct{ Title, Text string }{"Email address confirmed", "Thank you: your email address is confirmed. You can close this page."}
 		code := http.StatusOK
 		if err != nil {
@@ -159,6 +171,11 @@ func handleVerify(d Deps, e *wire.Edge) http.Handler {
 		w.WriteHeader(code)
 		verifiedPage.Execute(w, page)
 	})
+}
+
+// verified is the JSON answer of a followed verification link.
+type verified struct {
+	Status string `json:"status"`
 }
 
 // accountTokenJSON is an account token handed to an admin.

@@ -151,10 +151,15 @@ func openAPIDocument(version string) m {
 			jsonOrText(ref("MailRequest")), "202", ok("Accepted.", ref("MailRequested"))),
 		"/auth/v1/{tid}/verify": m{"get": m{"tags": []string{"accounts"}, "summary": "Follow an email verification link",
 			"description": "Marks the email verified and records user.email-verified. With the tenant's email_verified_url set, answers 303 to it " +
-				"with ?status=verified or ?status=invalid; without, a short HTML page (200, or 400 for an unusable link).",
+				"with ?status=verified or ?status=invalid; without, a short HTML page to a browser (Accept: text/html; 200, or 400 for an " +
+				"unusable link), else JSON: 200 {\"status\": \"verified\"} or a 400 problem with code token_invalid.",
 			"parameters": []m{pathParam("tid"), {"name": "token", "in": "query", "required": true, "schema": str()}},
-			"responses": m{"303": m{"description": "To the tenant's email_verified_url."}, "200": resp("Verified.", "text/html", str()),
-				"400": resp("The link is invalid, expired or used.", "text/html", str()), "404": problem("Unknown tenant."),
+			"responses": m{"303": m{"description": "To the tenant's email_verified_url."},
+				"200": m{"description": "Verified.", "content": m{"text/html": m{"schema": str()},
+					"application/json": m{"schema": object([]string{"status"}, m{"status": str("enum", []string{"verified"})})}}},
+				"400": m{"description": "The link is invalid, expired or used (problem code token_invalid; an HTML page for a browser).",
+					"content": m{"text/html": m{"schema": str()}, "application/problem+json": m{"schema": ref("Problem")}}},
+				"404": problem("Unknown tenant."),
 				"429": problem("Rate limited; see Retry-After.")}}},
 		"/healthz": m{"get": m{"tags": []string{"operations"}, "summary": "Process is up", "responses": m{"200": ok("Up.", freeObject)}}},
 		"/readyz": m{"get": m{"tags": []string{"operations"}, "summary": "Store is reachable",

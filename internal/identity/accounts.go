@@ -278,9 +278,9 @@ func (ac *Accounts) ResetPassword(ctx context.Context, tenantID, tok, password s
 	if err := CheckText("password", password); err != nil {
 		return err
 	}
-	if len(password) > 256 || len([]rune(password)) < 8 {
-		// The cheap checks first: the token stays unspent for a retry.
-		_, err := newPasswordHash(ctx, ac.Passwords, password)
+	// The cheap checks before the token is read: a password refused
+	// leaves the token usable for the retry.
+	if err := checkNewPassword(password); err != nil {
 		return err
 	}
 	c = c.clean()

@@ -378,8 +378,8 @@ func (ad *Admin) applyUser(ctx context.Context, u *User, in UserInput, create bo
 // newPasswordHash checks a password an admin or a user sets (the same
 // rules for both) and hashes it.
 func newPasswordHash(ctx context.Context, passwords PasswordHasher, pw string) (string, error) {
-	if utf8.RuneCountInString(pw) < 8 {
-		return "", Invalid("password", "must be at least 8 characters")
+	if err := checkNewPassword(pw); err != nil {
+		return "", err
 	}
 	h, err := passwords.Hash(ctx, pw)
 	if e, ok := busy(err); ok {
@@ -388,6 +388,18 @@ func newPasswordHash(ctx context.Context, passwords PasswordHasher, pw string) (
 		return "", Invalid("password", "must be at most 256 bytes")
 	}
 	return h, nil
+}
+
+// checkNewPassword is what a new password is checked for before it is
+// hashed (the hasher still refuses one over 256 bytes once normalised).
+func checkNewPassword(pw string) error {
+	switch {
+	case utf8.RuneCountInString(pw) < 8:
+		return Invalid("password", "must be at least 8 characters")
+	case len(pw) > 4*256:
+		return Invalid("password", "must be at most 256 bytes")
+	}
+	return nil
 }
 
 // CreateUser validates in, hashes the password (or checks an imported

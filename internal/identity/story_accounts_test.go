@@ -298,3 +298,52 @@ func TestMailSettingsChecked(t *testing.T) {
 		}
 	}
 }
+
+// Ensure the rehash of an imported hash at login is not a password
+// change: a reset token issued before it still works.
+func TestRehashKeepsResetToken(t *testing.T) {
+	s := MustStory(t, ratelimit.Limit{})
+	ctx := context.Background()
+	email, hash := "old@example.com", "$2b$04$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"
+	u, err := s.Admin.CreateUser(ctx, s.tenant.ID, identity.UserInput{Email: &email, PasswordHash: &hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := s.Accounts.IssuePasswordReset(ctx, s.tenant.ID, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.req("192.0.2.1", "correct horse battery staple")
+	r.Email = email
+	if _, err := s.Auth.Login(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ = s.db.GetUser(ctx, s.tenant.ID, u.ID); !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+		t.Fatalf("no rehash at login: %q", u.PasswordHash)
+	}
+	if code := s.reset(tok, "a new horse battery"); code != "" {
+		t.Fatalf("the token after a rehash: %q", code)
+	}
+}
+
+// Ensure a webhook delivery of a reset request carries the token while
+// it is usable, and not once it is spent.
+func TestResetRequestWebhookToken(t *testing.T) {
+	s := MustStory(t, ratelimit.Limit{})
+	ctx := context.Background()
+	s.forgot(t, "ada@example.com")
+	ev := s.events(t, identity.EventPasswordResetRequested)[0]
+	tok, err := s.Webhooks.EventToken(ctx, ev.Type, ev.ID)
+	if err != nil || !strings.HasPrefix(tok, "lpr1_") {
+		t.Fatalf("EventToken = %q, %v", tok, err)
+	}
+	if other, _ := s.Webhooks.EventToken(ctx, identity.EventLoggedIn, ev.ID); other != "" {
+		t.Fatal("another event type carried the token")
+	}
+	if code := s.reset(tok, "a new horse battery"); code != "" {
+		t.Fatalf("reset with the webhook's token: %q", code)
+	}
+	if tok, err := s.Webhooks.EventToken(ctx, ev.Type, ev.ID); tok != "" || err != nil {
+		t.Fatalf("a spent token still delivered: %q, %v", tok, err)
+	}
+}

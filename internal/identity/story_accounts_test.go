@@ -347,3 +347,27 @@ func TestResetRequestWebhookToken(t *testing.T) {
 		t.Fatalf("a spent token still delivered: %q, %v", tok, err)
 	}
 }
+
+// Ensure a tenant's own sender, reset page and templates shape the mail,
+// the parts it leaves empty keep the default, and the HTML escapes what
+// it shows.
+func TestResetMailTemplates(t *testing.T) {
+	s, srv := mailStory(t)
+	ctx := context.Background()
+	name := "Acme <b>&</b>"
+	st := identity.TenantSettings{MailFrom: "Acme Support <help@acme.example>", PasswordResetURL: "https://app.acme.example/reset/{token}",
+		PasswordResetMail: &identity.MailTemplate{Subject: "{{.TenantName}}: new password for {{.Email}}", Text: "Go to {{.Link}} ({{.ValidFor}})\n"}}
+	if _, err := s.Admin.UpdateTenant(ctx, s.tenant.ID, identity.TenantInput{Name: &name, Settings: &st}); err != nil {
+		t.Fatal(err)
+	}
+	s.forgot(t, "ada@example.com")
+	m := srv.Next(t, 30*time.Second)
+	tok := tokenIn(t, m)
+	if m.From != "help@acme.example" || m.Subject != "Acme <b>&</b>: new password for ada@example.com" ||
+		m.Text != "Go to https://app.acme.example/reset/"+tok+" (1 hour)\n" {
+		t.Fatalf("mail from %q, subject %q, text %q", m.From, m.Subject, m.Text)
+	}
+	if !strings.Contains(m.HTML, `href="https://app.acme.example/reset/`+tok+`"`) || !strings.Contains(m.HTML, "Acme &lt;b&gt;&amp;&lt;/b&gt;") {
+		t.Fatalf("the default HTML part, escaped, with the tenant's link:\n%s", m.HTML)
+	}
+}

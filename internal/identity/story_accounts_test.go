@@ -4,7 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -369,5 +371,64 @@ func TestResetMailTemplates(t *testing.T) {
 	}
 	if !strings.Contains(m.HTML, `href="https://app.acme.example/reset/`+tok+`"`) || !strings.Contains(m.HTML, "Acme &lt;b&gt;&amp;&lt;/b&gt;") {
 		t.Fatalf("the default HTML part, escaped, with the tenant's link:\n%s", m.HTML)
+	}
+}
+
+// counting is the real store, counting the calls a forgotten password
+// makes, to show that an unknown address costs the same store work.
+type counting struct {
+	identity.Store
+	mu    sync.Mutex
+	calls []string
+}
+
+func (c *counting) note(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, name)
+}
+
+func (c *counting) GetUserByEmail(ctx context.Context, tenantID, email string) (*identity.User, error) {
+	c.note("GetUserByEmail")
+	return c.Store.GetUserByEmail(ctx, tenantID, email)
+}
+
+func (c *counting) CreateAccountToken(ctx context.Context, t *identity.AccountToken, events []identity.Event) error {
+	c.note("CreateAccountToken")
+	return c.Store.CreateAccountToken(ctx, t, events)
+}
+
+func (c *counting) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.calls
+	c.calls = nil
+	return out
+}
+
+// Ensure a forgotten password for an unknown, a disabled and a known
+// address make the same store calls (the token write is attempted for
+// nobody, and writes nothing).
+func TestForgotPasswordSameStoreWork(t *testing.T) {
+	var c *counting
+	s := MustStory(t, ratelimit.Limit{}, func(d *identity.Deps) { c = &counting{Store: d.Store}; d.Store = c })
+	ctx := context.Background()
+	email, disabled := "off@example.com", identity.StatusDisabled
+	if _, err := s.Admin.CreateUser(ctx, s.tenant.ID, identity.UserInput{Email: &email, Status: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	var work [][]string
+	for _, addr := range []string{"ada@example.com", "nobody@example.com", email} {
+		c.take()
+		s.forgot(t, addr)
+		work = append(work, c.take())
+	}
+	for i, w := range work {
+		if !slices.Equal(w, []string{"GetUserByEmail", "CreateAccountToken"}) {
+			t.Fatalf("address %d: store calls %v, want the same for every address", i, w)
+		}
+	}
+	if n := len(s.events(t, identity.EventPasswordResetRequested)); n != 1 {
+		t.Fatalf("%d events, want one (the known, active address)", n)
 	}
 }

@@ -32,6 +32,7 @@ func TestBadSettingsNamed(t *testing.T) {
 		"LATCH_SIGNING_ALG":     {"LATCH_SIGNING_ALG": "HS256"},
 		"LATCH_LOG_LEVEL":       {"LATCH_LOG_LEVEL": "loud"},
 		"LATCH_CORS_ORIGINS":    {"LATCH_CORS_ORIGINS": "https://app.example.com,*"},
+		"LATCH_SMTP_URL":        {"LATCH_SMTP_URL": "smtp://user:hunter2secret@mail.example.com"}, // no from=
 	}
 	for name, env := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -46,6 +47,9 @@ func TestBadSettingsNamed(t *testing.T) {
 			}
 			if code := cli.ExitCode(err); code != 2 {
 				t.Fatalf("exit status %d, want 2 (a configuration error)", code)
+			}
+			if strings.Contains(err.Error()+errb.String(), "hunter2secret") {
+				t.Fatalf("the message repeats a password: %v", err)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/mail"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/ratelimit"
 	"github.com/latchauth/latch/internal/store/postgres"
@@ -158,6 +159,7 @@ type serveConfig struct {
 	inFlight       int
 	eventRetention time.Duration
 	corsOrigins    []string
+	smtp           *mail.Server // LATCH_SMTP_URL; nil: latch sends no mail
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -188,6 +190,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	inFlight := s.add("webhook-in-flight", "LATCH_WEBHOOK_IN_FLIGHT", "4", "webhook sends in flight per endpoint (one while it is failing)")
 	eventRetention := s.add("event-retention", "LATCH_EVENT_RETENTION", "2160h", "how long events (the audit log) are kept; events a webhook endpoint has yet to deliver are kept longer")
 	cors := s.add("cors-origins", "LATCH_CORS_ORIGINS", "", "comma-separated browser origins (https://app.example.com) allowed to call every tenant's dialect routes")
+	smtpURL := s.add("smtp-url", "LATCH_SMTP_URL", "", "smtp://[user:password@]host[:port]?from=ADDRESS (or smtps://): latch mails password resets and verification links itself")
 	metricsListen := s.add("metrics-listen", "LATCH_METRICS_LISTEN", "", "serve /metrics on this address of its own (and not on --listen)")
 	pprof := s.addBool("pprof", "LATCH_PPROF", "false", "serve /debug/pprof/ on the metrics listener (needs LATCH_METRICS_LISTEN)")
 	level := s.add("log-level", "LATCH_LOG_LEVEL", "info", "debug, info, warn or error")
@@ -216,6 +219,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	}
 	if c.secret, err = sec.value(!c.dev); err != nil {
 		return nil, err
+	}
+	if v := *smtpURL.val; v != "" {
+		if c.smtp, err = mail.ParseURL(v); err != nil {
+			// The message never repeats the value: it may hold a password.
+			return nil, usagef("invalid LATCH_SMTP_URL (--smtp-url): %v", err)
+		}
 	}
 	c.issuer = *issuer.val
 	if c.issuer != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/latchauth/latch/internal/httpapi"
 	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/mail"
 	"github.com/latchauth/latch/internal/metrics"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/ratelimit"
@@ -83,11 +84,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SuspendAfter: cfg.suspendAfter, InFlight: cfg.inFlight, Retention: cfg.retention, EventRetention: cfg.eventRetention,
 		Logger: log, Observe: mets.WebhookDelivery,
 	}
+	var mailer identity.Mailer
+	var sender *mail.Sender
+	if cfg.smtp != nil {
+		sender = mail.NewSender(cfg.smtp, log, mets.Mail)
+		mailer = sender
+	}
 	svc := identity.New(identity.Deps{
 		Store: db, Passwords: hasher, Signer: keys, Codec: token.NewCodec(cfg.secret), Logger: log,
 		TOTPSealer: token.NewSealer(cfg.secret, token.LabelTOTP), WebhookSealer: token.NewSealer(cfg.secret, token.LabelWebhook),
 		Limiter: limiter, Config: identity.Config{IPLimit: cfg.ipLimit, AccountLimit: cfg.accountLimit},
-		EventsWritten: dispatcher.Wake, AdminToken: cfg.adminToken,
+		EventsWritten: dispatcher.Wake, AdminToken: cfg.adminToken, Mailer: mailer, PublicURL: issuer,
 	})
 	dispatcher.Secret, dispatcher.Render = svc.Webhooks.Secret, httpapi.WebhookPayload(svc.Webhooks)
 	mets.ObserveWebhookQueue(db.PendingDeliveries)
@@ -148,6 +155,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopDispatch()
 	dispatched := make(chan struct{})
 	go func() { dispatcher.Run(dispatchCtx); close(dispatched) }()
+	mailed := make(chan struct{})
+	if sender != nil {
+		// Stopped with the dispatcher, after the requests that queue mail.
+		go func() { sender.Run(dispatchCtx); close(mailed) }()
+	} else {
+		close(mailed)
+	}
 	// On PostgreSQL, endpoints re-enabled or changed through another
 	// instance wake this dispatcher too (LISTEN/NOTIFY).
 	if l, ok := db.(interface {
@@ -176,7 +190,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("latch listening", "addr", addr, "url", "http://"+addr, "metrics_addr", metricsAddr, "pprof", cfg.pprof,
 		"db", cfg.dbName, "version", b.version, "commit", b.commit, "issuer", issuer, "alg", keys.Active().Alg,
 		"rate_limit_ip", cfg.ipLimit.String(), "rate_limit_account", cfg.accountLimit.String(), "rate_limits", limits,
-		"hash_workers", hasher.Workers(), "hash_memory_peak_mib", hasher.Workers()*int(cfg.argon.Memory)/1024)
+		"mail", cfg.smtp != nil, "hash_workers", hasher.Workers(), "hash_memory_peak_mib", hasher.Workers()*int(cfg.argon.Memory)/1024)
 
 	select {
 	case err := <-errc:
@@ -200,6 +214,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// start, from the database.
 	stopDispatch()
 	<-dispatched
+	<-mailed
 	log.Info("stopped")
 	return nil
 }

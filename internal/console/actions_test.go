@@ -75,17 +75,22 @@ func TestTenantActions(t *testing.T) {
 
 	settings := "/console/tenants/" + tid + "/settings"
 	form := url.Values{"name": {"Acme Inc"}, "alias": {"acme"}, "session_lifetime_seconds": {"3600"}, "refresh_grace_seconds": {""},
-		"rate_limit_ip": {"20/m"}, "cors_origins": {"HTTPS://App.Example/\r\nhttps://b.example, https://c.example"}, "rotate_reauthentication_tokens": {"on"}}
+		"rate_limit_ip": {"20/m"}, "cors_origins": {"HTTPS://App.Example/\r\nhttps://b.example, https://c.example"}, "rotate_reauthentication_tokens": {"on"},
+		"require_verified_email": {"on"}, "mail_from": {"Acme <no-reply@acme.example>"}, "password_reset_url": {"https://app.example/reset?t={token}"},
+		"email_verified_url": {"https://app.example/verified"}}
 	wantRedirect(t, "save settings", b.post(settings, form), "/console/tenants/"+tid+"?done=settings-saved")
 	tn, _ := e.Service.Admin.GetTenant(ctx, tid)
 	st := tn.Settings
 	if tn.Name != "Acme Inc" || st.SessionLifetimeSeconds != 3600 || st.RateLimitIP != "20/m" || !st.RotateReauthTokens || st.AllowSingleFactorDialects ||
-		!slices.Equal(st.CORSOrigins, []string{"https://app.example", "https://b.example", "https://c.example"}) {
+		!slices.Equal(st.CORSOrigins, []string{"https://app.example", "https://b.example", "https://c.example"}) ||
+		!st.RequireVerifiedEmail || st.MailFrom != `"Acme" <no-reply@acme.example>` || st.PasswordResetURL != "https://app.example/reset?t={token}" ||
+		st.EmailVerifiedURL != "https://app.example/verified" {
 		t.Fatalf("saved settings: %+v %+v", tn, st)
 	}
 	page := b.get("/console/tenants/" + tid)
 	wantStatus(t, "the settings form", page, http.StatusOK, "https://app.example\nhttps://b.example\nhttps://c.example", `value="3600"`, `value="20/m"`)
-	for field, bad := range map[string]string{"session_lifetime_seconds": "an hour", "cors_origins": "*", "rate_limit_ip": "fast", "refresh_grace_seconds": "301"} {
+	for field, bad := range map[string]string{"session_lifetime_seconds": "an hour", "cors_origins": "*", "rate_limit_ip": "fast", "refresh_grace_seconds": "301",
+		"mail_from": "nobody", "password_reset_url": "https://app.example/reset"} {
 		f := url.Values{"name": {"Acme Inc"}}
 		f.Set(field, bad)
 		r := b.post(settings, f)

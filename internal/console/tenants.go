@@ -76,7 +76,11 @@ func tenantForm(t *identity.Tenant) url.Values {
 		"name": {t.Name}, "alias": {t.Alias},
 		"session_lifetime_seconds": {num(st.SessionLifetimeSeconds)}, "session_idle_timeout_seconds": {num(st.SessionIdleTimeoutSeconds)},
 		"refresh_grace_seconds": {num(st.RefreshGraceSeconds)}, "rate_limit_ip": {st.RateLimitIP}, "rate_limit_account": {st.RateLimitAccount},
-		"cors_origins": {strings.Join(st.CORSOrigins, "\n")},
+		"cors_origins": {strings.Join(st.CORSOrigins, "\n")}, "mail_from": {st.MailFrom},
+		"password_reset_url": {st.PasswordResetURL}, "email_verified_url": {st.EmailVerifiedURL},
+	}
+	if st.RequireVerifiedEmail {
+		f.Set("require_verified_email", "on")
 	}
 	if st.AllowSingleFactorDialects {
 		f.Set("allow_single_factor_dialects", "on")
@@ -118,6 +122,9 @@ func (c *Console) updateTenant(w http.ResponseWriter, r *http.Request, s *sessio
 	st.RotateReauthTokens = f.Get("rotate_reauthentication_tokens") != ""
 	st.RateLimitIP, st.RateLimitAccount = strings.TrimSpace(f.Get("rate_limit_ip")), strings.TrimSpace(f.Get("rate_limit_account"))
 	st.CORSOrigins = lines(f.Get("cors_origins"))
+	st.RequireVerifiedEmail = f.Get("require_verified_email") != ""
+	st.MailFrom, st.PasswordResetURL = strings.TrimSpace(f.Get("mail_from")), strings.TrimSpace(f.Get("password_reset_url"))
+	st.EmailVerifiedURL = strings.TrimSpace(f.Get("email_verified_url"))
 	// The lazy-migration upstream (settings.migration) gets its fields
 	// here and in the "migration" block of tenant.html once it exists.
 	name, alias := f.Get("name"), f.Get("alias")

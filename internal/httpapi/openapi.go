@@ -102,6 +102,17 @@ func pathParam(name string) m {
 	return m{"name": name, "in": "path", "required": true, "schema": str("format", "uuid")}
 }
 
+// accountOp describes an account route: public, rate limited per address,
+// errors as problem documents.
+func accountOp(summary, desc string, body m, okStatus string, okResp m) m {
+	return m{"post": m{"tags": []string{"accounts"}, "summary": summary, "description": desc,
+		"parameters": []m{pathParam("tid")}, "requestBody": body,
+		"responses": m{okStatus: okResp, "400": problem("Invalid input, or (reset) code token_invalid; `errors` names the field."),
+			"404": problem("Unknown tenant."), "415": problem("Unsupported Content-Type."),
+			"429": problem("Rate limited (per address, and for mails per address asked for); see Retry-After."),
+			"503": problem("Overloaded; see Retry-After.")}}}
+}
+
 // openAPIDocument builds the OpenAPI 3.1 description of every route.
 func openAPIDocument(version string) m {
 	noContent := m{"description": "Done."}
@@ -126,6 +137,30 @@ func openAPIDocument(version string) m {
 				"415": v3err("Unsupported Content-Type."), "429": v3err("Rate limited."), "500": v3err("Internal error."),
 				"503": v3err("Database unavailable or overloaded; see Retry-After.")},
 		}},
+		"/auth/v1/{tid}/password/forgot": accountOp("Ask for a password reset mail",
+			"Always 202 with the same body, whether or not an active user has the address (no enumeration). When one has, a one-time "+
+				"reset token (1 h) is mailed (LATCH_SMTP_URL) and user.password-reset-requested is recorded; its webhook delivery carries the token.",
+			jsonOrText(ref("MailRequest")), "202", ok("Accepted.", ref("MailRequested"))),
+		"/auth/v1/{tid}/password/reset": accountOp("Set a new password with a reset token",
+			"Sets the password (the admin API's rules: 8 to 256 bytes), ends every session and re-authentication token of the user, "+
+				"spends the token and records password.reset. A used, expired, retired or forged token is 400 with code token_invalid, field token.",
+			jsonOrText(ref("PasswordReset")), "204", m{"description": "Password set."}),
+		"/auth/v1/{tid}/verify/send": accountOp("Ask for an email verification mail",
+			"Always 202 with the same body. When an active user with an unverified email has the address, a verification link (24 h) "+
+				"is mailed and user.email-verification-requested is recorded; its webhook delivery carries the token.",
+			jsonOrText(ref("MailRequest")), "202", ok("Accepted.", ref("MailRequested"))),
+		"/auth/v1/{tid}/verify": m{"get": m{"tags": []string{"accounts"}, "summary": "Follow an email verification link",
+			"description": "Marks the email verified and records user.email-verified. With the tenant's email_verified_url set, answers 303 to it " +
+				"with ?status=verified or ?status=invalid; without, a short HTML page to a browser (Accept: text/html; 200, or 400 for an " +
+				"unusable link), else JSON: 200 {\"status\": \"verified\"} or a 400 problem with code token_invalid.",
+			"parameters": []m{pathParam("tid"), {"name": "token", "in": "query", "required": true, "schema": str()}},
+			"responses": m{"303": m{"description": "To the tenant's email_verified_url."},
+				"200": m{"description": "Verified.", "content": m{"text/html": m{"schema": str()},
+					"application/json": m{"schema": object([]string{"status"}, m{"status": str("enum", []string{"verified"})})}}},
+				"400": m{"description": "The link is invalid, expired or used (problem code token_invalid; an HTML page for a browser).",
+					"content": m{"text/html": m{"schema": str()}, "application/problem+json": m{"schema": ref("Problem")}}},
+				"404": problem("Unknown tenant."),
+				"429": problem("Rate limited; see Retry-After.")}}},
 		"/healthz": m{"get": m{"tags": []string{"operations"}, "summary": "Process is up", "responses": m{"200": ok("Up.", freeObject)}}},
 		"/readyz": m{"get": m{"tags": []string{"operations"}, "summary": "Store is reachable",
 			"responses": m{"200": ok("Ready.", freeObject), "503": ok("Store unreachable.", freeObject)}}},
@@ -184,6 +219,16 @@ func openAPIDocument(version string) m {
 			"delete": adminOp("Lift the user's login throttling: failure delays from every address, the account's failure ceiling, second-factor attempts",
 				nil, "204", noContent),
 		},
+		"/admin/v1/tenants/{tid}/users/{uid}/password-reset-token": m{
+			"parameters": []m{pathParam("tid"), pathParam("uid")},
+			"post": adminOp("Issue a one-time password reset token (1 h) for the application to hand to the user; latch mails nothing. "+
+				"It retires the user's older reset tokens; any password change retires it.", nil, "201", ok("The token, shown once.", ref("AccountToken"))),
+		},
+		"/admin/v1/tenants/{tid}/users/{uid}/email-verification-token": m{
+			"parameters": []m{pathParam("tid"), pathParam("uid")},
+			"post": adminOp("Issue a one-time email verification token (24 h) for the user's current address; latch mails nothing. "+
+				"The user follows GET /auth/v1/{tid}/verify?token=….", nil, "201", ok("The token, shown once.", ref("AccountToken"))),
+		},
 		"/admin/v1/tenants/{tid}/users/{uid}/totp": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
 			"get":        adminOp("Two-factor status of a user", nil, "200", ok("Enrolment.", ref("TOTPStatus"))),
@@ -241,7 +286,12 @@ func openAPIDocument(version string) m {
 			"session_idle_timeout_seconds": m{"type": "integer", "minimum": 0}, "refresh_grace_seconds": m{"type": "integer", "minimum": 0, "maximum": 300},
 			"allow_single_factor_dialects": m{"type": "boolean"}, "rate_limit_ip": str(), "rate_limit_account": str(),
 			"cors_origins": m{"type": "array", "maxItems": 100, "items": str("description", "A browser origin, like https://app.example.com."),
-				"description": "Browser origins allowed to call this tenant's dialect routes, besides LATCH_CORS_ORIGINS."}}),
+				"description": "Browser origins allowed to call this tenant's dialect routes, besides LATCH_CORS_ORIGINS."},
+			"require_verified_email": m{"type": "boolean", "description": "Refuse password logins (401 in each dialect's shape) until the email is verified."},
+			"mail_from":              str("description", "Sender of this tenant's mails; default: LATCH_SMTP_URL's from."),
+			"password_reset_url":     str("description", "The application's reset page; {token} is replaced by the token. Empty: the mail carries the token alone."),
+			"email_verified_url":     str("description", "Where GET /auth/v1/{tid}/verify sends the browser (303), with ?status=verified|invalid."),
+			"password_reset_mail":    ref("MailTemplate"), "verification_mail": ref("MailTemplate")}),
 		"TenantInput": object(nil, m{"name": str("maxLength", 256), "alias": str("maxLength", 256), "settings": ref("TenantSettings")}),
 		"Tenant": object([]string{"id", "name", "alias", "created_at", "settings"}, m{"id": str("format", "uuid"), "name": str(),
 			"alias": str(), "created_at": tsSchema, "updated_at": tsSchema, "settings": ref("TenantSettings")}),
@@ -272,6 +322,12 @@ func openAPIDocument(version string) m {
 		"TOTPStatus": object([]string{"status"}, m{"status": str("enum", []string{"pending", "enabled"}), "created_at": tsSchema,
 			"confirmed_at": nullableTime, "recovery_codes_left": m{"type": "integer"}}),
 		"RecoveryCodes": object([]string{"recovery_codes"}, m{"recovery_codes": strList}),
+		"AccountToken":  object([]string{"token", "expires_at"}, m{"token": str(), "expires_at": tsSchema}),
+		"MailRequest":   object([]string{"email"}, m{"email": str("format", "email", "maxLength", 256)}),
+		"MailRequested": object([]string{"message"}, m{"message": str()}),
+		"PasswordReset": object([]string{"token", "password"}, m{"token": str("maxLength", 128), "password": str("minLength", 8, "maxLength", 256)}),
+		"MailTemplate": object(nil, m{"subject": str(), "text": str(), "html": str(),
+			"description": "Go templates (text/template; html/template for html) over .TenantName, .Email, .FirstName, .LastName, .Token, .Link, .ExpiresAt, .ValidFor; a part left empty keeps the default."}),
 		"Event": object([]string{"id", "type"}, m{"id": str(), "type": str(), "user_id": str(), "session_id": str(),
 			"created_at": tsSchema, "data": freeObject}),
 	}

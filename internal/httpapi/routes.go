@@ -40,6 +40,9 @@ func adminRoutes(d Deps) map[string]http.Handler {
 		"DELETE /admin/v1/tenants/{tid}/users/{uid}/sessions/{sid}": handleRevokeSession(d),
 		"DELETE /admin/v1/tenants/{tid}/users/{uid}/throttle":       handleLiftThrottle(d),
 
+		"POST /admin/v1/tenants/{tid}/users/{uid}/password-reset-token":     handleIssueAccountToken(d, true),
+		"POST /admin/v1/tenants/{tid}/users/{uid}/email-verification-token": handleIssueAccountToken(d, false),
+
 		"GET /admin/v1/tenants/{tid}/users/{uid}/totp":                 handleGetTOTP(d),
 		"POST /admin/v1/tenants/{tid}/users/{uid}/totp":                handleBeginTOTP(d),
 		"POST /admin/v1/tenants/{tid}/users/{uid}/totp/confirm":        handleConfirmTOTP(d),
@@ -90,7 +93,7 @@ func dialectRoutes(d Deps) []wire.Route {
 		self = d.Service.Self
 	}
 	return slices.Concat(
-		accountsv3.Routes(wd), appauth.Routes(wd), tokenlogin.Routes(wd),
+		accountsv3.Routes(wd), appauth.Routes(wd), tokenlogin.Routes(wd), accountRoutes(d, wd),
 		selfservice.Routes(wd, self),
 	)
 }

@@ -14,7 +14,8 @@ import (
 
 // WebhookPayload returns the renderer the dispatcher uses: each login
 // event as {"event", "data": its user in the accounts-v3 shape,
-// "triggeredAt"}, each lifecycle event as a LifecyclePayload; the
+// "triggeredAt"} (and "token" for a reset or verification request whose
+// token is still usable), each lifecycle event as a LifecyclePayload; the
 // user as it is when the event is first read for delivery (normally
 // milliseconds after it; read and encoded once per batch, after the
 // batch's events were written). A user deleted since is rendered with its
@@ -50,6 +51,16 @@ func WebhookPayload(wh *identity.Webhooks) func(ctx context.Context, ds []*ident
 			b = strconv.AppendQuote(b, d.EventType)
 			b = append(b, `,"data":`...)
 			b = append(b, data...)
+			// A reset or verification request carries its token, so that
+			// the application can send its own mail.
+			tok, err := wh.EventToken(ctx, d.EventType, d.EventID)
+			if err != nil {
+				return err
+			}
+			if tok != "" {
+				b = append(b, `,"token":`...)
+				b = strconv.AppendQuote(b, tok)
+			}
 			b = append(b, `,"triggeredAt":"`...)
 			b = d.EventAt.UTC().AppendFormat(b, time.RFC3339Nano)
 			d.Payload = append(b, `"}`...)

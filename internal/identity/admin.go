@@ -194,6 +194,9 @@ func (in *TenantInput) apply(t *Tenant, create bool) error {
 			}
 		}
 		st.CORSOrigins = origins
+		if err := checkMailSettings(&st); err != nil {
+			return err
+		}
 		t.Settings = st
 	}
 	return nil
@@ -291,14 +294,9 @@ func (ad *Admin) applyUser(ctx context.Context, u *User, in UserInput, create bo
 		return Invalid("password", "give either password or password_hash, not both")
 	}
 	if in.Password != nil {
-		if utf8.RuneCountInString(*in.Password) < 8 {
-			return Invalid("password", "must be at least 8 characters")
-		}
-		h, err := ad.Passwords.Hash(ctx, *in.Password)
-		if e, ok := busy(err); ok {
-			return e
-		} else if err != nil {
-			return Invalid("password", "must be at most 256 bytes")
+		h, err := newPasswordHash(ctx, ad.Passwords, *in.Password)
+		if err != nil {
+			return err
 		}
 		u.PasswordHash = h
 	}
@@ -374,6 +372,33 @@ func (ad *Admin) applyUser(ctx context.Context, u *User, in UserInput, create bo
 			items = append(items, it)
 		}
 		u.Metadata = items
+	}
+	return nil
+}
+
+// newPasswordHash checks a password an admin or a user sets (the same
+// rules for both) and hashes it.
+func newPasswordHash(ctx context.Context, passwords PasswordHasher, pw string) (string, error) {
+	if err := checkNewPassword(pw); err != nil {
+		return "", err
+	}
+	h, err := passwords.Hash(ctx, pw)
+	if e, ok := busy(err); ok {
+		return "", e
+	} else if err != nil {
+		return "", Invalid("password", "must be at most 256 bytes")
+	}
+	return h, nil
+}
+
+// checkNewPassword is what a new password is checked for before it is
+// hashed (the hasher still refuses one over 256 bytes once normalised).
+func checkNewPassword(pw string) error {
+	switch {
+	case utf8.RuneCountInString(pw) < 8:
+		return Invalid("password", "must be at least 8 characters")
+	case len(pw) > 4*256:
+		return Invalid("password", "must be at most 256 bytes")
 	}
 	return nil
 }

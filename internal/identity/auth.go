@@ -174,6 +174,11 @@ func (a *Auth) login(ctx context.Context, req LoginRequest, grant bool) (*LoginR
 	if streak > 0 {
 		a.Limiter.Reset(ctx, failureKey(acct, AddressKey(req.Client.IP)))
 	}
+	if tenant.Settings.RequireVerifiedEmail && !user.EmailVerified {
+		// Said only to whoever knows the password.
+		a.recordFailure(ctx, tenant.ID, user.ID, req.Client, "email_unverified")
+		return nil, nil, &Error{Code: EEMAILUNVERIFIED, Message: "the email address is not verified yet: follow the link in the verification mail first"}
+	}
 	amr := []string{AMRPassword}
 	if user.TwoFactorEnabled {
 		method, err := a.secondFactor(ctx, tenant, user, req, pol)

@@ -18,6 +18,7 @@ const (
 	ETOKENREUSED       = "token_reused"        // a rotated refresh token came back: session revoked
 	ETWOFACTORREQUIRED = "two_factor_required" // password fine, a second factor is needed
 	ETWOFACTORINVALID  = "two_factor_invalid"  // the second factor was wrong or replayed
+	EEMAILUNVERIFIED   = "email_unverified"    // password fine, but the tenant requires a verified email first
 	ERATELIMITED       = "rate_limited"        // too many attempts; RetryAfter says when to retry
 	EUNAVAILABLE       = "unavailable"         // a dependency is down or the server is shedding load
 	EINTERNAL          = "internal"            // anything else; never shown to a caller in detail

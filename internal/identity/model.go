@@ -19,6 +19,15 @@ const (
 	EventRefreshTokenReused = "account.refresh-token-reused"
 	EventLocked             = "account.locked"
 	EventLoggedOut          = "account.logged-out"
+	// EventPasswordResetRequested is recorded when a reset token is
+	// issued, to the user's request or an admin's; a webhook delivery of
+	// it carries the token, so that an application can send its own mail.
+	EventPasswordResetRequested = "user.password-reset-requested"
+	// EventVerificationRequested is recorded when an email verification
+	// token is issued; a webhook delivery of it carries the token.
+	EventVerificationRequested = "user.email-verification-requested"
+	// EventEmailVerified is recorded when a verification token was followed.
+	EventEmailVerified = "user.email-verified"
 )
 
 // Lifecycle event types: latch's own, about an account's life rather than
@@ -40,9 +49,10 @@ var LifecycleEventTypes = []string{EventUserCreated, EventUserUpdated, EventUser
 	EventPasswordReset, EventMFAEnabled, EventMFADisabled, EventSessionRevoked}
 
 // EventTypes lists every event type latch records (and webhooks may
-// subscribe to): the login events, then the lifecycle events.
-var EventTypes = append([]string{EventLoggedIn, EventLoginFailed, EventRefreshTokenReused, EventLocked, EventLoggedOut},
-	LifecycleEventTypes...)
+// subscribe to): the login events, the account-token events (in the
+// login events' shape, with the token), then the lifecycle events.
+var EventTypes = append([]string{EventLoggedIn, EventLoginFailed, EventRefreshTokenReused, EventLocked, EventLoggedOut,
+	EventPasswordResetRequested, EventVerificationRequested, EventEmailVerified}, LifecycleEventTypes...)
 
 // IsLifecycleEvent reports whether typ is one of LifecycleEventTypes.
 func IsLifecycleEvent(typ string) bool { return slices.Contains(LifecycleEventTypes, typ) }
@@ -80,6 +90,47 @@ type TenantSettings struct {
 	// to call this tenant's dialect routes, besides the deployment's
 	// LATCH_CORS_ORIGINS. Stored normalised (see ParseOrigin).
 	CORSOrigins []string `json:"cors_origins,omitempty"`
+	// RequireVerifiedEmail refuses password logins of users whose email
+	// is not verified (after the password was checked).
+	RequireVerifiedEmail bool `json:"require_verified_email"`
+	// MailFrom is the sender of the mail latch sends for this tenant
+	// ("Example <no-reply@example.com>"); "" keeps the deployment's.
+	MailFrom string `json:"mail_from,omitempty"`
+	// PasswordResetURL is the page of the application where a user sets
+	// a new password; "{token}" in it is replaced by the reset token
+	// (URL-escaped). "": the mail carries the token alone.
+	PasswordResetURL string `json:"password_reset_url,omitempty"`
+	// EmailVerifiedURL is where GET /auth/v1/{tid}/verify sends the
+	// browser (303) after following a verification link, with
+	// ?status=verified or ?status=invalid added. "": latch answers with a
+	// short page of its own.
+	EmailVerifiedURL string `json:"email_verified_url,omitempty"`
+	// PasswordResetMail and VerificationMail replace the default mails;
+	// each part left "" keeps the default's.
+	PasswordResetMail *MailTemplate `json:"password_reset_mail,omitempty"`
+	VerificationMail  *MailTemplate `json:"verification_mail,omitempty"`
+}
+
+// Purposes of account tokens.
+const (
+	PurposePasswordReset     = "password_reset"
+	PurposeEmailVerification = "email_verification"
+)
+
+// AccountToken is a one-time token mailed to a user (password reset,
+// email verification). Only its SHA-256 is kept; Sealed, while set, is
+// the token encrypted for a webhook delivery that has to carry it.
+type AccountToken struct {
+	Hash      []byte
+	TenantID  string
+	UserID    string
+	Purpose   string
+	EmailKey  string // the user's address when issued: a verification proves only that one
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	SpentAt   time.Time // used, or retired by a newer token or a password change; zero while usable
+	EventID   string    // the event that announced it, "" when none
+	Sealed    []byte
 }
 
 // MetadataItem is one key/value pair on a user, shaped after the

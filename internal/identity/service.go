@@ -123,10 +123,11 @@ type Service struct {
 	Webhooks     *Webhooks
 	Console      *Console
 	Self         *Self
+	Accounts     *Accounts
 }
 
 // Deps are what New wires the use cases with; all must be set except
-// Limiter, Logger, Now, EventsWritten and AdminToken.
+// Limiter, Logger, Now, EventsWritten, AdminToken, Mailer and PublicURL.
 type Deps struct {
 	Store         Store             // one database holds everything
 	Limiter       ratelimit.Limiter // nil: no rate limits or failure throttling
@@ -145,6 +146,12 @@ type Deps struct {
 	// AdminToken signs operators in to the console (LATCH_ADMIN_TOKEN);
 	// "": nobody signs in.
 	AdminToken string
+	// Mailer sends the mails of password resets and email verification;
+	// nil: latch sends no mail (the webhook events carry the tokens).
+	Mailer Mailer
+	// PublicURL is the service's public base URL (LATCH_ISSUER), which
+	// verification links point at.
+	PublicURL string
 }
 
 // New wires every use case over d.Store: the one place where they are
@@ -161,9 +168,11 @@ func New(d Deps) *Service {
 			AuditLog: d.Store, APIKeys: d.Store, Passwords: d.Passwords},
 		SecondFactor: sf,
 		Webhooks: &Webhooks{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Endpoints: d.Store, AuditLog: d.Store,
-			Deliveries: d.Store, Sealer: d.WebhookSealer, EventsWritten: d.EventsWritten},
+			Deliveries: d.Store, Sealer: d.WebhookSealer, AccountTokens: d.Store, EventsWritten: d.EventsWritten},
 		Console: &Console{Runtime: rt, Sessions: d.Store, Logins: auth, AdminToken: d.AdminToken},
 		Self:    &Self{Runtime: rt, Auth: auth, SecondFactor: sf, Sessions: d.Store},
+		Accounts: &Accounts{Runtime: rt, Auth: auth, Users: d.Store, Tokens: d.Store, Passwords: d.Passwords, Mailer: d.Mailer,
+			Sealer: d.WebhookSealer, PublicURL: d.PublicURL, EventsWritten: d.EventsWritten},
 	}
 }
 

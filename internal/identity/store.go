@@ -294,6 +294,31 @@ type SecondFactorAttempt struct {
 	At      time.Time
 }
 
+// AccountTokenStore persists one-time account tokens. Spending one is a
+// compare-and-swap: of concurrent uses of a token on any number of
+// instances, exactly one succeeds.
+type AccountTokenStore interface {
+	// CreateAccountToken stores t, retires the user's unspent tokens of
+	// t.Purpose, forgets the user's expired ones and appends events, in
+	// one transaction. ENOTFOUND (and nothing written) when the user does
+	// not exist in the tenant: a caller does the same work for an unknown
+	// user as for a known one.
+	CreateAccountToken(ctx context.Context, t *AccountToken, events []Event) error
+	// GetAccountToken returns the token with hash, or ENOTFOUND.
+	GetAccountToken(ctx context.Context, hash []byte) (*AccountToken, error)
+	// SealedAccountToken returns the sealed token the event announced, or
+	// ENOTFOUND when there is none (any more: spent tokens lose it).
+	SealedAccountToken(ctx context.Context, eventID string) ([]byte, error)
+	// SpendAccountToken spends the token with hash and purpose in one
+	// transaction, only if it is unspent and unexpired at now and its
+	// user still exists with the token's email; else ENOTFOUND and nothing
+	// is written. A password reset then sets the user's password hash to
+	// newHash, revokes every live session of the user (re-authentication
+	// grants included) and retires the user's other reset tokens; an
+	// email verification marks the email verified. events are appended.
+	SpendAccountToken(ctx context.Context, hash []byte, purpose string, now time.Time, newHash string, events []Event) error
+}
+
 // KeyStore persists access-token signing keys, shared by every instance
 // (package token reads and writes them).
 type KeyStore interface {
@@ -320,6 +345,7 @@ type Store interface {
 	WebhookStore
 	KeyStore
 	ConsoleSessionStore
+	AccountTokenStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the connections.

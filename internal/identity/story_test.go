@@ -52,8 +52,9 @@ type story struct {
 	user   *identity.User
 }
 
-// MustStory starts a story; limits apply from the start.
-func MustStory(tb testing.TB, account ratelimit.Limit) *story {
+// MustStory starts a story; limits apply from the start. opts adjust
+// the service's dependencies.
+func MustStory(tb testing.TB, account ratelimit.Limit, opts ...func(*identity.Deps)) *story {
 	tb.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "story.db"))
@@ -72,9 +73,13 @@ func MustStory(tb testing.TB, account ratelimit.Limit) *story {
 		tb.Fatal(err)
 	}
 	s := &story{db: db, clock: c}
-	s.Service = identity.New(identity.Deps{Store: db, Passwords: h, Signer: keys, Codec: token.NewCodec(secret), Now: c.Now,
+	deps := identity.Deps{Store: db, Passwords: h, Signer: keys, Codec: token.NewCodec(secret), Now: c.Now,
 		Limiter: ratelimit.NewMemory(c.Now), Config: identity.Config{AccountLimit: account}, Logger: slog.New(slog.DiscardHandler),
-		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)})
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}
+	for _, o := range opts {
+		o(&deps)
+	}
+	s.Service = identity.New(deps)
 	name, alias, email, p := "Acme", "acme", "ada@example.com", pw
 	if s.tenant, err = s.Admin.CreateTenant(ctx, identity.TenantInput{Name: &name, Alias: &alias}); err != nil {
 		tb.Fatal(err)

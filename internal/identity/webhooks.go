@@ -287,11 +287,36 @@ type Webhooks struct {
 	Organisations OrganisationReader
 	Endpoints     WebhookEndpoints
 	Deliveries    WebhookDeliveries
-	Sealer        Sealer      // seals endpoint secrets at rest
+	Sealer        Sealer      // seals endpoint secrets at rest, and account tokens for their deliveries
 	AuditLog      EventLister // reads a lifecycle event's own data for its payload
+	// AccountTokens finds the token an event announced (nil: none).
+	AccountTokens interface {
+		SealedAccountToken(ctx context.Context, eventID string) ([]byte, error)
+	}
 	// EventsWritten, when set, is called after a delivery was made due
 	// again, to wake the webhook dispatcher at once.
 	EventsWritten func()
+}
+
+// EventToken returns the one-time token that an event of type
+// user.password-reset-requested or user.email-verification-requested
+// announced, for its webhook delivery to carry, or "" when there is none
+// (any more: a spent or retired token is not sent).
+func (wh *Webhooks) EventToken(ctx context.Context, eventType, eventID string) (string, error) {
+	if wh.AccountTokens == nil || (eventType != EventPasswordResetRequested && eventType != EventVerificationRequested) {
+		return "", nil
+	}
+	sealed, err := wh.AccountTokens.SealedAccountToken(ctx, eventID)
+	if ErrorCode(err) == ENOTFOUND {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	tok, err := wh.Sealer.Open(sealed, AccountTokenSealAD(eventID))
+	if err != nil {
+		return "", Internal(err)
+	}
+	return string(tok), nil
 }
 
 // Create validates in and stores a new endpoint with a fresh secret,

@@ -25,6 +25,7 @@ type Metrics struct {
 	hashWait prometheus.Histogram
 	webhooks *prometheus.CounterVec
 	delivery prometheus.Histogram
+	mails    *prometheus.CounterVec
 }
 
 // New registers latch's collectors and the Go runtime ones.
@@ -63,10 +64,16 @@ func New() *Metrics {
 		Name: "latch_webhook_event_to_delivery_seconds", Help: "Time from an event to its successful delivery.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 300, 3600},
 	})
-	m.Registry.MustRegister(m.logins, m.refresh, m.logouts, m.duration, m.limited, m.fallback, m.hashWait, m.webhooks, m.delivery,
+	m.mails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "latch_mails_total", Help: "Mail delivery attempts (password resets, verification) by outcome (sent, retry, failed).",
+	}, []string{"outcome"})
+	m.Registry.MustRegister(m.mails, m.logins, m.refresh, m.logouts, m.duration, m.limited, m.fallback, m.hashWait, m.webhooks, m.delivery,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// Mail counts one mail delivery attempt by outcome: sent, retry, failed.
+func (m *Metrics) Mail(outcome string) { m.mails.WithLabelValues(outcome).Inc() }
 
 // Login counts one password login.
 func (m *Metrics) Login(dialect, outcome string) { m.logins.WithLabelValues(dialect, outcome).Inc() }

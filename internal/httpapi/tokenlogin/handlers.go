@@ -45,6 +45,7 @@ var statuses = map[string]int{
 	identity.EUNAUTHENTICATED:   http.StatusUnauthorized,
 	identity.ETOKENINVALID:      http.StatusUnauthorized,
 	identity.ETWOFACTORREQUIRED: http.StatusUnauthorized,
+	identity.EEMAILUNVERIFIED:   http.StatusUnauthorized,
 	identity.ETWOFACTORINVALID:  http.StatusUnauthorized,
 	identity.ETOKENREUSED:       http.StatusConflict,
 	identity.ECONFLICT:          http.StatusConflict,

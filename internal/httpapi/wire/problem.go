@@ -37,6 +37,7 @@ var ProblemStatuses = map[string]int{
 	identity.ETOKENINVALID:      http.StatusUnauthorized,
 	identity.ETWOFACTORREQUIRED: http.StatusUnauthorized,
 	identity.ETWOFACTORINVALID:  http.StatusUnauthorized,
+	identity.EEMAILUNVERIFIED:   http.StatusUnauthorized,
 	identity.ETOKENREUSED:       http.StatusConflict,
 	identity.ERATELIMITED:       http.StatusTooManyRequests,
 	identity.EUNAVAILABLE:       http.StatusServiceUnavailable,

@@ -225,6 +225,8 @@ func Outcome(err error) string {
 		return "reused"
 	case identity.ETWOFACTORREQUIRED, identity.ETWOFACTORINVALID:
 		return "two_factor"
+	case identity.EEMAILUNVERIFIED:
+		return "email_unverified"
 	case identity.ERATELIMITED:
 		return "rate_limited"
 	case identity.EINVALID:

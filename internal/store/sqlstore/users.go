@@ -213,6 +213,11 @@ func (s Store) UpdateUser(ctx context.Context, u *identity.User) error {
 				return err
 			}
 		}
+		if u.PasswordHash != oldHash {
+			if err := s.retireResetTokens(ctx, tx, u.ID, u.UpdatedAt); err != nil {
+				return err
+			}
+		}
 		return setOrganisations(ctx, tx, u)
 	})
 }

@@ -65,6 +65,10 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"EventsByTime", testEventsByTime},
 		{"Redeliver", testRedeliver},
 		{"ImportUsers", testImportUsers},
+		{"AccountTokens", testAccountTokens},
+		{"AccountTokenSpend", testAccountTokenSpend},
+		{"PasswordChangeRetiresResetTokens", testPasswordChangeRetiresResetTokens},
+		{"AccountTokenSpendConcurrent", testAccountTokenSpendConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

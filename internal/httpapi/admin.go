@@ -46,7 +46,7 @@ type tenantJSON struct {
 }
 
 func tenantOut(t *identity.Tenant) tenantJSON {
-	return tenantJSON{t.ID, t.Name, t.Alias, t.CreatedAt, t.UpdatedAt, t.Settings}
+	return tenantJSON{t.ID, t.Name, t.Alias, t.CreatedAt, t.UpdatedAt, t.Settings.Shown()}
 }
 
 var pathIDNames = map[string]string{"tid": "tenant", "uid": "user", "oid": "organisation", "kid": "API key", "wid": "webhook"}

@@ -21,7 +21,7 @@ const (
 )
 
 // EventTypes lists every event type latch records.
-var EventTypes = []string{EventLoggedIn, EventLoginFailed, EventRefreshTokenReused, EventLocked, EventLoggedOut}
+var EventTypes = []string{EventLoggedIn, EventLoginFailed, EventRefreshTokenReused, EventLocked, EventLoggedOut, EventMigrated}
 
 // Tenant is an isolated user pool: its own users, organisations, API keys,
 // webhooks and settings.
@@ -56,6 +56,10 @@ type TenantSettings struct {
 	// to call this tenant's dialect routes, besides the deployment's
 	// LATCH_CORS_ORIGINS. Stored normalised (see ParseOrigin).
 	CORSOrigins []string `json:"cors_origins,omitempty"`
+	// Migration, when set, sends password logins for names the tenant
+	// does not have to the hosted API it is moving from (see
+	// TenantMigration); nil when the tenant is not migrating.
+	Migration *TenantMigration `json:"migration,omitempty"`
 }
 
 // MetadataItem is one key/value pair on a user, shaped after the
@@ -89,10 +93,13 @@ type User struct {
 	Metadata         []MetadataItem
 	Profile          map[string]any // dialect-specific extras, read by key
 	OrganisationIDs  []string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	LastLoginAt      time.Time // zero when never
-	LastSeenAt       time.Time // zero when never
+	// MigratedFrom is the upstream dialect a lazy migration created the
+	// user from ("" for every other user); set at creation only.
+	MigratedFrom string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLoginAt  time.Time // zero when never
+	LastSeenAt   time.Time // zero when never
 }
 
 // Organisation groups users inside a tenant; ParentID makes it a child

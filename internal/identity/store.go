@@ -89,6 +89,9 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, tenantID, id string) error
 	// ListUsers returns the tenant's users in creation order.
 	ListUsers(ctx context.Context, tenantID string, f UserFilter, p Page) ([]*User, string, error)
+	// CountUsers returns how many users the tenant has, and how many of
+	// them lazy migration created (MigratedFrom set).
+	CountUsers(ctx context.Context, tenantID string) (total, migrated int, err error)
 }
 
 // OrganisationReader finds organisations.

@@ -74,7 +74,8 @@ func MustStory(tb testing.TB, account ratelimit.Limit) *story {
 	s := &story{db: db, clock: c}
 	s.Service = identity.New(identity.Deps{Store: db, Passwords: h, Signer: keys, Codec: token.NewCodec(secret), Now: c.Now,
 		Limiter: ratelimit.NewMemory(c.Now), Config: identity.Config{AccountLimit: account}, Logger: slog.New(slog.DiscardHandler),
-		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)})
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook),
+		MigrationSealer: token.NewSealer(secret, token.LabelMigration)})
 	name, alias, email, p := "Acme", "acme", "ada@example.com", pw
 	if s.tenant, err = s.Admin.CreateTenant(ctx, identity.TenantInput{Name: &name, Alias: &alias}); err != nil {
 		tb.Fatal(err)

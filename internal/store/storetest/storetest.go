@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"UserEmailPrefix", testUserEmailPrefix},
 		{"EventsByTime", testEventsByTime},
 		{"Redeliver", testRedeliver},
+		{"MigratedUsers", testMigratedUsers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -118,8 +118,8 @@ func (c *Console) updateTenant(w http.ResponseWriter, r *http.Request, s *sessio
 	st.RotateReauthTokens = f.Get("rotate_reauthentication_tokens") != ""
 	st.RateLimitIP, st.RateLimitAccount = strings.TrimSpace(f.Get("rate_limit_ip")), strings.TrimSpace(f.Get("rate_limit_account"))
 	st.CORSOrigins = lines(f.Get("cors_origins"))
-	// The lazy-migration upstream (settings.migration) gets its fields
-	// here and in the "migration" block of tenant.html once it exists.
+	// The lazy-migration upstream (settings.migration) is shown, not
+	// edited, here: it is kept as stored (its sealed API key included).
 	name, alias := f.Get("name"), f.Get("alias")
 	if _, err := c.d.Service.Admin.UpdateTenant(r.Context(), t.ID, identity.TenantInput{Name: &name, Alias: &alias, Settings: &st}); err != nil {
 		c.showTenant(w, r, s, view{err: err, form: f})

@@ -101,6 +101,8 @@ func checkMigration(m, old *TenantMigration, tenantID string, sealer Sealer) err
 		switch {
 		case set && utf8.RuneCountInString(m.APIKey) > maxText:
 			return Invalid(f+"api_key", "must be at most %d characters", maxText)
+		case set && sealer == nil:
+			return Internal(errors.New("no sealer for the migration API key"))
 		case set:
 			m.APIKeySealed = sealer.Seal([]byte(m.APIKey), TenantMigrationSealAD(tenantID))
 		case old != nil && old.Dialect == UpstreamTokenLogin && old.BaseURL == m.BaseURL && len(old.APIKeySealed) > 0:

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -167,5 +168,27 @@ func TestLazyMigrationSettingOverAdminAPI(t *testing.T) {
 	}
 	if r := e.login(t, "other@example.com", upstreamtest.Password); r.Status != http.StatusUnauthorized || e.up.Hits() != 1 {
 		t.Fatalf("after switching off: %d, %d hits", r.Status, e.up.Hits())
+	}
+}
+
+// Ensure user.migrated is an event webhooks subscribe to, delivered with
+// the new user in the accounts-v3 shape.
+func TestLazyMigrationWebhook(t *testing.T) {
+	e := newMigrationEnv(t, identity.UpstreamAccountsV3, upstream.Timeout)
+	rcv := newReceiver(t)
+	e.Deliver(t, 5*time.Second)
+	if r := e.Admin(t, "POST", "/admin/v1/tenants/"+e.tid+"/webhooks", map[string]any{"url": rcv.URL, "events": []string{identity.EventMigrated}}); r.Status != http.StatusCreated {
+		t.Fatalf("endpoint: %d %s", r.Status, r.Body)
+	}
+	if r := e.login(t, upstreamtest.Email, upstreamtest.Password); r.Status != http.StatusOK {
+		t.Fatalf("first login: %d %s", r.Status, r.Body)
+	}
+	got := rcv.wait(t, 1)
+	var body struct {
+		Event string         `json:"event"`
+		Data  map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(got[0].body, &body); err != nil || body.Event != identity.EventMigrated || body.Data["email"] != "grace@example.com" {
+		t.Fatalf("delivery %s (%v)", got[0].body, err)
 	}
 }

@@ -210,7 +210,7 @@ func openAPIDocument(version string) m {
 			"parameters": []m{pathParam("tid")},
 			"get": withParams(adminOp("Audit log, newest first", nil, "200", ok("Events.", listOf("events", ref("Event")))),
 				append([]m{{"name": "type", "in": "query", "schema": str(), "description": "an account event (account.logged-in, " +
-					"account.login-failed, account.refresh-token-reused, account.locked, account.logged-out) or an admin write " +
+					"account.login-failed, account.refresh-token-reused, account.locked, account.logged-out, user.migrated) or an admin write " +
 					"(admin.<resource>.<action>, e.g. admin.user.updated, admin.sessions.revoked; from the console also " +
 					"admin.session.revoked and admin.delivery.redelivered)"},
 					{"name": "user_id", "in": "query", "schema": str()}}, pageParams...)...),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/latchauth/latch/internal/httpapi/appauth"
 	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
+	"github.com/latchauth/latch/internal/identity"
 )
 
 // schemaOf describes a response type from its Go declaration, so that the
@@ -129,7 +130,7 @@ func dialectPaths() (paths, schemas m) {
 	}
 	schemas = m{
 		"WebhookInput": object(nil, m{"url": str("format", "uri", "maxLength", 2048),
-			"events":  arr(str("enum", []string{"account.logged-in", "account.login-failed", "account.refresh-token-reused", "account.locked", "account.logged-out"})),
+			"events":  arr(str("enum", identity.EventTypes)),
 			"signing": str("enum", []string{"standard-webhooks", "accounts-v3"}), "status": str("enum", []string{"healthy"})}),
 		"AppAuthTokens": schemaOf(reflect.TypeFor[appauth.TokenResponse]()),
 		"AppAuthError":  schemaOf(reflect.TypeFor[appauth.ErrorResponse]()),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -291,6 +292,9 @@ func TestMigrationSetting(t *testing.T) {
 	}
 	if _, err := set(nil); err != nil {
 		t.Fatal(err)
+	}
+	if evs := s.events(t, "admin.tenant.updated"); len(evs) == 0 || !strings.Contains(fmt.Sprint(evs[0].Data["fields"]), "settings.migration") {
+		t.Fatalf("switching off is not audited as a change of settings.migration: %+v", evs)
 	}
 	if _, err := s.loginAs(t, "hopper@example.com", upstreamPW); identity.ErrorCode(err) != identity.EUNAUTHENTICATED || up.Hits() != 1 {
 		t.Fatalf("switched off: %v, %d hits", err, up.Hits())

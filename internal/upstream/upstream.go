@@ -2,7 +2,8 @@
 // moving from (lazy migration, see identity.TenantMigration), speaking each
 // API's own login route in its own wire format: the request and answer
 // types are those of latch's dialect packages, which mirror the reference
-// pages.
+// pages (accounts-v3's request, whose optional fields latch's decoder
+// keeps as pointers, has a sending twin here).
 package upstream
 
 import (
@@ -55,6 +56,17 @@ func New(allowPrivate bool, timeout time.Duration) *Client {
 	return &Client{HTTP: webhook.Guard{AllowPrivate: allowPrivate}.Client(timeout)}
 }
 
+// accountsV3Request is accounts-v3's login body as the reference page
+// lists it: accountId is required (empty when the alias names the
+// account), the other optional fields are left out rather than sent as
+// null, which a strict validator of "string" fields would refuse.
+type accountsV3Request struct {
+	AccountID    string `json:"accountId"`
+	AccountAlias string `json:"accountAlias,omitempty"`
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+}
+
 // tokenLoginRequest is token-login's Login body (the reference's
 // Authentication/Login; latch's tokenlogin package decodes it field by field).
 type tokenLoginRequest struct {
@@ -89,10 +101,9 @@ func outcome(err error) string {
 func (c *Client) authenticate(ctx context.Context, m identity.TenantMigration, login, password string) (*identity.UpstreamUser, error) {
 	switch m.Dialect {
 	case identity.UpstreamAccountsV3:
-		id, alias := m.AccountID, m.AccountAlias
 		var ans accountsv3.TokenResponse
 		err := c.post(ctx, m.BaseURL+"/v3/accounts/login", nil,
-			accountsv3.LoginRequest{AccountID: &id, AccountAlias: &alias, Email: &login, Password: &password}, &ans)
+			accountsV3Request{AccountID: m.AccountID, AccountAlias: m.AccountAlias, Email: login, Password: password}, &ans)
 		if err != nil {
 			return nil, err
 		}

@@ -43,7 +43,7 @@ func TestAuthenticateSpeaksEachDialect(t *testing.T) {
 		keys []string
 		user identity.UpstreamUser
 	}{
-		identity.UpstreamAccountsV3: {"/v3/accounts/login", []string{"accountAlias", "accountId", "email", "password", "twoFactorCode", "twoFactorRecoveryCode"},
+		identity.UpstreamAccountsV3: {"/v3/accounts/login", []string{"accountId", "email", "password"},
 			identity.UpstreamUser{Email: upstreamtest.Email}},
 		identity.UpstreamAppAuth: {"/api/v1/" + upstreamtest.AppID + "/auth/login", []string{"email", "password"},
 			identity.UpstreamUser{ID: upstreamtest.UserID, Email: "Grace@Example.com", EmailVerified: true, FirstName: "Grace", LastName: "Hopper", Tags: []string{"vip"}}},

@@ -98,6 +98,9 @@ func TestLazyMigrationPerDialect(t *testing.T) {
 			if err != nil || u.MigratedFrom != d {
 				t.Fatalf("migrated user: %+v %v", u, err)
 			}
+			if au := e.Admin(t, "GET", "/admin/v1/tenants/"+e.tid+"/users/"+u.ID, nil).JSON(t); au["migrated_from"] != d || au["has_password"] != true {
+				t.Fatalf("the admin API shows %v", au)
+			}
 			switch d {
 			case identity.UpstreamAppAuth:
 				user := r.JSON(t)["user"].(map[string]any)

@@ -94,7 +94,7 @@ func checkMigration(m, old *TenantMigration, tenantID string, sealer Sealer) err
 	case UpstreamAppAuth:
 		m.AccountID, m.AccountAlias, m.APIKey = "", "", ""
 		if _, err := uuid.Parse(m.AppID); err != nil || len(m.AppID) != 36 {
-			return Invalid(f+"app_id", "must be the app's UUID, as in the upstream's /api/v1/{app_id}/auth/login")
+			return Invalid("settings.migration.app_id", "must be the UUID of the app at the upstream")
 		}
 	case UpstreamTokenLogin:
 		m.AccountID, m.AccountAlias, m.AppID = "", "", ""
@@ -108,7 +108,7 @@ func checkMigration(m, old *TenantMigration, tenantID string, sealer Sealer) err
 		case old != nil && old.Dialect == UpstreamTokenLogin && old.BaseURL == m.BaseURL && len(old.APIKeySealed) > 0:
 			m.APIKeySealed = old.APIKeySealed
 		default:
-			return Invalid(f+"api_key", "is required for token-login (the APIKey the upstream issued)")
+			return Invalid(f+"api_key", "is required for token-login (the key the upstream issued)")
 		}
 		m.APIKey = ""
 	default:

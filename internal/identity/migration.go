@@ -209,6 +209,11 @@ func (a *Auth) migrate(ctx context.Context, tenant *Tenant, name string, byUsern
 	} else if EmailKey(up.Email) == EmailKey(name) {
 		u.Email = strings.TrimSpace(up.Email) // the upstream's spelling
 	}
+	for _, n := range []*string{&u.FirstName, &u.LastName} {
+		if utf8.RuneCountInString(*n) > maxText {
+			*n = "" // what an admin could not write either; the login goes on
+		}
+	}
 	if up.ID != "" {
 		if u.Profile == nil {
 			u.Profile = map[string]any{}

@@ -40,6 +40,9 @@ func commands() []*command {
 		{name: "keys", section: sectionServer, summary: "access-token signing keys", sub: []*command{
 			{name: "rotate", summary: "publish a new signing key that signs after --activate-in", run: rotateKeys},
 		}},
+		{name: "migration", section: sectionServer, summary: "lazy migration from a hosted API", sub: []*command{
+			{name: "status", summary: "how many of a tenant's users first logins migrated, from the database (LATCH_DB)", run: migrationStatus},
+		}},
 		{name: "healthcheck", section: sectionServer, summary: "exit 0 when the server at LATCH_URL (or LATCH_LISTEN) is ready", run: healthcheck},
 		{name: "tenant", section: sectionAdmin, summary: "tenants", sub: resourceCommands(tenants)},
 		{name: "user", section: sectionAdmin, summary: "users of a tenant", sub: append(resourceCommands(users),

@@ -22,6 +22,7 @@ import (
 	"github.com/latchauth/latch/internal/ratelimit/redisrate"
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
+	"github.com/latchauth/latch/internal/upstream"
 	"github.com/latchauth/latch/internal/webhook"
 )
 
@@ -90,9 +91,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		sender = mail.NewSender(cfg.smtp, log, mets.Mail)
 		mailer = sender
 	}
+	up := upstream.New(cfg.allowPrivate, upstream.Timeout)
+	up.Observe = mets.UpstreamCall
 	svc := identity.New(identity.Deps{
 		Store: db, Passwords: hasher, Signer: keys, Codec: token.NewCodec(cfg.secret), Logger: log,
 		TOTPSealer: token.NewSealer(cfg.secret, token.LabelTOTP), WebhookSealer: token.NewSealer(cfg.secret, token.LabelWebhook),
+		MigrationSealer: token.NewSealer(cfg.secret, token.LabelMigration), Upstream: up,
 		Limiter: limiter, Config: identity.Config{IPLimit: cfg.ipLimit, AccountLimit: cfg.accountLimit},
 		EventsWritten: dispatcher.Wake, AdminToken: cfg.adminToken, Mailer: mailer, PublicURL: issuer,
 	})

@@ -398,3 +398,28 @@ func TestManySessions(t *testing.T) {
 		t.Fatalf("%d sessions listed", n)
 	}
 }
+
+// Ensure the tenant page shows a lazy-migration setting without its API
+// key, and saving the settings form keeps the setting, sealed key and all.
+func TestTenantMigrationShownAndKept(t *testing.T) {
+	e := start(t, options{adminToken: adminToken})
+	b := e.browser(t).mustSignIn()
+	ctx := context.Background()
+	name, alias := "Moving", "moving"
+	tn, err := e.Service.Admin.CreateTenant(ctx, identity.TenantInput{Name: &name, Alias: &alias, Settings: &identity.TenantSettings{
+		Migration: &identity.TenantMigration{Dialect: identity.UpstreamTokenLogin, BaseURL: "https://old.example.com", APIKey: "upstream-key-1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := b.get("/console/tenants/" + tn.ID)
+	wantStatus(t, "the tenant page", page, http.StatusOK, "Lazy migration", "https://old.example.com", "token-login", "an API key is set")
+	if strings.Contains(page.Body, "upstream-key-1") {
+		t.Fatal("the page shows the upstream API key")
+	}
+	wantRedirect(t, "save settings", b.post("/console/tenants/"+tn.ID+"/settings", url.Values{"name": {"Moving"}, "alias": {"moving"}}),
+		"/console/tenants/"+tn.ID+"?done=settings-saved")
+	got, _ := e.Service.Admin.GetTenant(ctx, tn.ID)
+	if m := got.Settings.Migration; m == nil || m.BaseURL != "https://old.example.com" || !slices.Equal(m.APIKeySealed, tn.Settings.Migration.APIKeySealed) {
+		t.Fatalf("after saving the form: %+v", got.Settings.Migration)
+	}
+}

@@ -91,7 +91,7 @@ func start(t *testing.T, o options) *env {
 	}
 	deps := identity.Deps{Store: e.Store, Passwords: hasher, Signer: e.keys, Codec: token.NewCodec(e.secret), Now: e.Now, Logger: quiet,
 		TOTPSealer: token.NewSealer(e.secret, token.LabelTOTP), WebhookSealer: token.NewSealer(e.secret, token.LabelWebhook),
-		Limiter: ratelimit.NewMemory(e.Now), Config: identity.Config{IPLimit: ratelimit.Limit{Count: 1000, Period: time.Minute}},
+		MigrationSealer: token.NewSealer(e.secret, token.LabelMigration), Limiter: ratelimit.NewMemory(e.Now), Config: identity.Config{IPLimit: ratelimit.Limit{Count: 1000, Period: time.Minute}},
 		AdminToken: o.adminToken}
 	if e.Hooks != nil {
 		deps.EventsWritten = e.Hooks.Wake

@@ -125,8 +125,8 @@ func (c *Console) updateTenant(w http.ResponseWriter, r *http.Request, s *sessio
 	st.RequireVerifiedEmail = f.Get("require_verified_email") != ""
 	st.MailFrom, st.PasswordResetURL = strings.TrimSpace(f.Get("mail_from")), strings.TrimSpace(f.Get("password_reset_url"))
 	st.EmailVerifiedURL = strings.TrimSpace(f.Get("email_verified_url"))
-	// The lazy-migration upstream (settings.migration) gets its fields
-	// here and in the "migration" block of tenant.html once it exists.
+	// The lazy-migration upstream (settings.migration) is shown, not
+	// edited, here: it is kept as stored (its sealed API key included).
 	name, alias := f.Get("name"), f.Get("alias")
 	if _, err := c.d.Service.Admin.UpdateTenant(r.Context(), t.ID, identity.TenantInput{Name: &name, Alias: &alias, Settings: &st}); err != nil {
 		c.showTenant(w, r, s, view{err: err, form: f})

@@ -46,7 +46,7 @@ type tenantJSON struct {
 }
 
 func tenantOut(t *identity.Tenant) tenantJSON {
-	return tenantJSON{t.ID, t.Name, t.Alias, t.CreatedAt, t.UpdatedAt, t.Settings}
+	return tenantJSON{t.ID, t.Name, t.Alias, t.CreatedAt, t.UpdatedAt, t.Settings.Shown()}
 }
 
 var pathIDNames = map[string]string{"tid": "tenant", "uid": "user", "oid": "organisation", "kid": "API key", "wid": "webhook", "sid": "session"}
@@ -72,6 +72,7 @@ type userJSON struct {
 	UpdatedAt        time.Time               `json:"updated_at"`
 	LastLoginAt      *time.Time              `json:"last_login_at"`
 	LastSeenAt       *time.Time              `json:"last_seen_at"`
+	MigratedFrom     string                  `json:"migrated_from"` // the upstream a first login created the user from; "" for others
 }
 
 func orNil(t time.Time) *time.Time {
@@ -105,7 +106,7 @@ func userOut(u *identity.User) userJSON {
 		FirstName: u.FirstName, LastName: u.LastName, Role: u.Role, Roles: strs(u.Roles), Status: u.Status,
 		TwoFactorEnabled: u.TwoFactorEnabled, Tags: strs(u.Tags), Metadata: md, Profile: obj(u.Profile),
 		OrganisationIDs: strs(u.OrganisationIDs), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
-		LastLoginAt: orNil(u.LastLoginAt), LastSeenAt: orNil(u.LastSeenAt),
+		LastLoginAt: orNil(u.LastLoginAt), LastSeenAt: orNil(u.LastSeenAt), MigratedFrom: u.MigratedFrom,
 	}
 }
 

@@ -260,7 +260,7 @@ func openAPIDocument(version string) m {
 			"parameters": []m{pathParam("tid")},
 			"get": withParams(adminOp("Audit log, newest first", nil, "200", ok("Events.", listOf("events", ref("Event")))),
 				append([]m{{"name": "type", "in": "query", "schema": str(), "description": "an account event (account.logged-in, " +
-					"account.login-failed, account.refresh-token-reused, account.locked, account.logged-out), a lifecycle event (user.created, " +
+					"account.login-failed, account.refresh-token-reused, account.locked, account.logged-out, user.migrated, user.password-reset-requested, user.email-verification-requested, user.email-verified), a lifecycle event (user.created, " +
 					"user.updated, user.deleted, password.changed, password.reset, mfa.enabled, mfa.disabled, session.revoked) or an admin write " +
 					"(admin.<resource>.<action>, e.g. admin.user.updated, admin.sessions.revoked; from the console also " +
 					"admin.session.revoked and admin.delivery.redelivered)"},
@@ -291,7 +291,18 @@ func openAPIDocument(version string) m {
 			"mail_from":              str("description", "Sender of this tenant's mails; default: LATCH_SMTP_URL's from."),
 			"password_reset_url":     str("description", "The application's reset page; {token} is replaced by the token. Empty: the mail carries the token alone."),
 			"email_verified_url":     str("description", "Where GET /auth/v1/{tid}/verify sends the browser (303), with ?status=verified|invalid."),
-			"password_reset_mail":    ref("MailTemplate"), "verification_mail": ref("MailTemplate")}),
+			"password_reset_mail":    ref("MailTemplate"), "verification_mail": ref("MailTemplate"),
+			"migration": m{"oneOf": []any{ref("TenantMigration"), m{"type": "null"}},
+				"description": "Lazy migration: password logins for emails the tenant does not have are checked once at this hosted API. null or absent: off."}}),
+		"TenantMigration": object([]string{"dialect", "base_url"}, m{
+			"dialect":       m{"type": "string", "enum": []string{"accounts-v3", "app-auth", "token-login"}, "description": "The hosted API's wire format."},
+			"base_url":      str("format", "uri", "maxLength", 1024, "description", "The hosted API's base URL, http or https, like https://api.example.com."),
+			"account_id":    str("maxLength", 36, "description", "accounts-v3: the accountId sent upstream (this or account_alias is required)."),
+			"account_alias": str("maxLength", 256, "description", "accounts-v3: the accountAlias sent upstream."),
+			"app_id":        str("format", "uuid", "description", "app-auth: the app's UUID in /api/v1/{app_id}/auth/login."),
+			"api_key":       str("maxLength", 256, "writeOnly", true, "description", "token-login: the APIKey header sent upstream. Write-only: sealed at rest, never shown; an update without it keeps the stored key."),
+			"api_key_set":   m{"type": "boolean", "readOnly": true, "description": "token-login: whether an API key is stored."},
+		}),
 		"TenantInput": object(nil, m{"name": str("maxLength", 256), "alias": str("maxLength", 256), "settings": ref("TenantSettings")}),
 		"Tenant": object([]string{"id", "name", "alias", "created_at", "settings"}, m{"id": str("format", "uuid"), "name": str(),
 			"alias": str(), "created_at": tsSchema, "updated_at": tsSchema, "settings": ref("TenantSettings")}),
@@ -309,7 +320,9 @@ func openAPIDocument(version string) m {
 			"email_verified": m{"type": "boolean"}, "has_password": m{"type": "boolean"}, "first_name": str(), "last_name": str(),
 			"role": str(), "roles": strList, "status": str(), "two_factor_enabled": m{"type": "boolean"}, "tags": strList,
 			"metadata": arr(ref("MetadataItem")), "profile": freeObject, "organisation_ids": strList, "created_at": tsSchema,
-			"updated_at": tsSchema, "last_login_at": nullableTime, "last_seen_at": nullableTime}),
+			"updated_at": tsSchema, "last_login_at": nullableTime, "last_seen_at": nullableTime,
+			"migrated_from": str("enum", []string{"", "accounts-v3", "app-auth", "token-login"},
+				"description", "The hosted API a first login created the user from (lazy migration); empty for every other user. Read-only.")}),
 		"OrganisationInput": object(nil, m{"name": str("maxLength", 256), "email": str(), "description": str("maxLength", 256),
 			"parent_id": str(), "tags": strList, "profile": freeObject}),
 		"Organisation": object([]string{"id", "name"}, m{"id": str(), "tenant_id": str(), "name": str(), "email": str(),

@@ -30,6 +30,7 @@ type Admin struct {
 	AuditLog      EventLister
 	APIKeys       APIKeyStore
 	Passwords     PasswordHasher
+	Sealer        Sealer // seals the lazy-migration upstream's API key
 }
 
 // The admin API is latch's own contract, so its request bodies decode
@@ -212,6 +213,9 @@ func (ad *Admin) CreateTenant(ctx context.Context, in TenantInput) (*Tenant, err
 	if err := in.apply(t, true); err != nil {
 		return nil, err
 	}
+	if err := checkMigration(t.Settings.Migration, nil, t.ID, ad.Sealer); err != nil {
+		return nil, err
+	}
 	if err := ad.Tenants.CreateTenant(ctx, t); err != nil {
 		return nil, aliasConflict(err)
 	}
@@ -230,6 +234,9 @@ func (ad *Admin) UpdateTenant(ctx context.Context, id string, in TenantInput) (*
 	}
 	old := *t
 	if err := in.apply(t, false); err != nil {
+		return nil, err
+	}
+	if err := checkMigration(t.Settings.Migration, old.Settings.Migration, t.ID, ad.Sealer); err != nil {
 		return nil, err
 	}
 	t.UpdatedAt = ad.now()

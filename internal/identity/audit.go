@@ -158,6 +158,11 @@ func tenantChanges(old, t *Tenant) []string {
 			settings = append(settings, "settings."+k)
 		}
 	}
+	for k := range a {
+		if _, kept := b[k]; !kept {
+			settings = append(settings, "settings."+k) // removed, like a migration switched off
+		}
+	}
 	slices.Sort(settings)
 	return append(out, settings...)
 }

@@ -33,6 +33,11 @@ type Auth struct {
 	// EventsWritten, when set, is called after events were stored, to
 	// wake the webhook dispatcher at once instead of at its next poll.
 	EventsWritten func()
+	// Upstream, Migrations and MigrationSealer run lazy migration (see
+	// TenantMigration); with Upstream nil no login goes upstream.
+	Upstream        Upstream
+	Migrations      MigrationUsers
+	MigrationSealer Sealer
 }
 
 func (a *Auth) eventsWritten() {
@@ -145,9 +150,20 @@ func (a *Auth) login(ctx context.Context, req LoginRequest, grant bool) (*LoginR
 	if err != nil {
 		return nil, nil, err
 	}
+	// A name the tenant does not have goes to the upstream it migrates
+	// from, once admitted by the limits above; a user that exists (with or
+	// without a password, migrated, imported or created) never does.
+	migrated := false
+	if user == nil && a.migrating(tenant) {
+		if user, migrated, err = a.migrate(ctx, tenant, name, byUsername, req); err != nil {
+			return nil, nil, err
+		}
+	}
 	if user == nil || user.PasswordHash == "" {
 		// The same work as a real verification, so timing tells nothing;
-		// shed under load exactly like a real one.
+		// shed under load exactly like a real one. After an upstream
+		// refusal too: that answer then costs the upstream's round trip
+		// plus what a known user's wrong password costs.
 		if e, ok := busy(a.Passwords.VerifyDummy(ctx, req.Password)); ok {
 			return nil, nil, e
 		}
@@ -155,7 +171,12 @@ func (a *Auth) login(ctx context.Context, req LoginRequest, grant bool) (*LoginR
 		a.log().InfoContext(ctx, "login failed", "reason", "unknown tenant or user", "dialect", req.Client.Dialect, "ip", req.Client.IP)
 		return nil, nil, errBadCredentials()
 	}
-	ok, rehash, err := a.Passwords.Verify(ctx, req.Password, user.PasswordHash)
+	// A user just migrated was created with a hash of this very password,
+	// which the upstream accepted: hashing it was this login's verification.
+	ok, rehash := migrated, false
+	if !migrated {
+		ok, rehash, err = a.Passwords.Verify(ctx, req.Password, user.PasswordHash)
+	}
 	if e, isBusy := busy(err); isBusy {
 		return nil, nil, e
 	} else if err != nil {

@@ -52,7 +52,7 @@ var LifecycleEventTypes = []string{EventUserCreated, EventUserUpdated, EventUser
 // subscribe to): the login events, the account-token events (in the
 // login events' shape, with the token), then the lifecycle events.
 var EventTypes = append([]string{EventLoggedIn, EventLoginFailed, EventRefreshTokenReused, EventLocked, EventLoggedOut,
-	EventPasswordResetRequested, EventVerificationRequested, EventEmailVerified}, LifecycleEventTypes...)
+	EventPasswordResetRequested, EventVerificationRequested, EventEmailVerified, EventMigrated}, LifecycleEventTypes...)
 
 // IsLifecycleEvent reports whether typ is one of LifecycleEventTypes.
 func IsLifecycleEvent(typ string) bool { return slices.Contains(LifecycleEventTypes, typ) }
@@ -109,6 +109,10 @@ type TenantSettings struct {
 	// each part left "" keeps the default's.
 	PasswordResetMail *MailTemplate `json:"password_reset_mail,omitempty"`
 	VerificationMail  *MailTemplate `json:"verification_mail,omitempty"`
+	// Migration, when set, sends password logins for names the tenant
+	// does not have to the hosted API it is moving from (see
+	// TenantMigration); nil when the tenant is not migrating.
+	Migration *TenantMigration `json:"migration,omitempty"`
 }
 
 // Purposes of account tokens.
@@ -164,10 +168,13 @@ type User struct {
 	Metadata         []MetadataItem
 	Profile          map[string]any // dialect-specific extras, read by key
 	OrganisationIDs  []string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	LastLoginAt      time.Time // zero when never
-	LastSeenAt       time.Time // zero when never
+	// MigratedFrom is the upstream dialect a lazy migration created the
+	// user from ("" for every other user); set at creation only.
+	MigratedFrom string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLoginAt  time.Time // zero when never
+	LastSeenAt   time.Time // zero when never
 }
 
 // Organisation groups users inside a tenant; ParentID makes it a child

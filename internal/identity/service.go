@@ -127,7 +127,7 @@ type Service struct {
 }
 
 // Deps are what New wires the use cases with; all must be set except
-// Limiter, Logger, Now, EventsWritten, AdminToken, Mailer and PublicURL.
+// Limiter, Logger, Now, EventsWritten, AdminToken, Mailer, PublicURL and Upstream.
 type Deps struct {
 	Store         Store             // one database holds everything
 	Limiter       ratelimit.Limiter // nil: no rate limits or failure throttling
@@ -136,9 +136,14 @@ type Deps struct {
 	Codec         OpaqueCodec
 	TOTPSealer    Sealer // seals TOTP secrets at rest
 	WebhookSealer Sealer // seals webhook endpoint secrets at rest
-	Config        Config
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// MigrationSealer seals the lazy-migration upstream's API key at rest.
+	MigrationSealer Sealer
+	// Upstream checks first logins of migrating tenants (see
+	// TenantMigration); nil: no login goes upstream.
+	Upstream Upstream
+	Config   Config
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// EventsWritten, when set, is called after a login, refresh or logout
 	// stored events, or a delivery was made due again, to wake the webhook
 	// dispatcher at once instead of at its next poll.
@@ -160,12 +165,13 @@ func New(d Deps) *Service {
 	rt := Runtime{Events: d.Store, Logger: d.Logger, Now: d.Now, Wake: d.EventsWritten}
 	auth := &Auth{Runtime: rt, Tenants: d.Store, Users: d.Store, Sessions: d.Store, SecondFactors: d.Store,
 		APIKeys: d.Store, Organisations: d.Store, TOTPSealer: d.TOTPSealer, Limiter: d.Limiter, Passwords: d.Passwords,
-		Signer: d.Signer, Codec: d.Codec, Config: d.Config, EventsWritten: d.EventsWritten}
+		Signer: d.Signer, Codec: d.Codec, Config: d.Config, EventsWritten: d.EventsWritten,
+		Upstream: d.Upstream, Migrations: d.Store, MigrationSealer: d.MigrationSealer}
 	sf := &SecondFactor{Runtime: rt, Tenants: d.Store, Users: d.Store, SecondFactors: d.Store, Sealer: d.TOTPSealer}
 	return &Service{
 		Auth: auth,
 		Admin: &Admin{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Sessions: d.Store,
-			AuditLog: d.Store, APIKeys: d.Store, Passwords: d.Passwords},
+			AuditLog: d.Store, APIKeys: d.Store, Passwords: d.Passwords, Sealer: d.MigrationSealer},
 		SecondFactor: sf,
 		Webhooks: &Webhooks{Runtime: rt, Tenants: d.Store, Users: d.Store, Organisations: d.Store, Endpoints: d.Store, AuditLog: d.Store,
 			Deliveries: d.Store, Sealer: d.WebhookSealer, AccountTokens: d.Store, EventsWritten: d.EventsWritten},

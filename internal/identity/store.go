@@ -97,6 +97,9 @@ type UserStore interface {
 	// transaction, and says for each what it did (see ImportOutcome): a
 	// user who cannot be inserted is left out, never the batch.
 	ImportUsers(ctx context.Context, tenantID string, users []*User) ([]ImportOutcome, error)
+	// CountUsers returns how many users the tenant has, and how many of
+	// them lazy migration created (MigratedFrom set).
+	CountUsers(ctx context.Context, tenantID string) (total, migrated int, err error)
 }
 
 // ImportOutcome is what UserStore.ImportUsers did with one user: inserted

@@ -75,7 +75,8 @@ func MustStory(tb testing.TB, account ratelimit.Limit, opts ...func(*identity.De
 	s := &story{db: db, clock: c}
 	deps := identity.Deps{Store: db, Passwords: h, Signer: keys, Codec: token.NewCodec(secret), Now: c.Now,
 		Limiter: ratelimit.NewMemory(c.Now), Config: identity.Config{AccountLimit: account}, Logger: slog.New(slog.DiscardHandler),
-		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)}
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook),
+		MigrationSealer: token.NewSealer(secret, token.LabelMigration)}
 	for _, o := range opts {
 		o(&deps)
 	}

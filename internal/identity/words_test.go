@@ -25,8 +25,18 @@ func TestMessagesSpeakOfTheDomain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Struct tags and settings paths are not messages: they name the
+		// admin API's own fields (settings.migration.app_id), which may
+		// match a dialect's.
+		tags := map[*ast.BasicLit]bool{}
 		ast.Inspect(f, func(n ast.Node) bool {
-			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if fl, ok := n.(*ast.Field); ok && fl.Tag != nil {
+				tags[fl.Tag] = true
+			}
+			return true
+		})
+		ast.Inspect(f, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING && !tags[lit] && !strings.HasPrefix(lit.Value, `"settings.`) {
 				for _, w := range wireWords {
 					if strings.Contains(lit.Value, w) {
 						t.Errorf("%s: %s names %q", fset.Position(lit.Pos()), lit.Value, w)

@@ -26,6 +26,7 @@ type Metrics struct {
 	webhooks *prometheus.CounterVec
 	delivery prometheus.Histogram
 	mails    *prometheus.CounterVec
+	upstream *prometheus.HistogramVec
 }
 
 // New registers latch's collectors and the Go runtime ones.
@@ -64,10 +65,15 @@ func New() *Metrics {
 		Name: "latch_webhook_event_to_delivery_seconds", Help: "Time from an event to its successful delivery.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 300, 3600},
 	})
+	// One histogram gives both: its _count by outcome is the calls counter.
+	m.upstream = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "latch_migration_upstream_seconds", Help: "Lazy-migration logins checked at the upstream, by upstream dialect and outcome (ok, rejected, timeout, unavailable), and their latency.",
+		Buckets: []float64{.025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"dialect", "outcome"})
 	m.mails = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "latch_mails_total", Help: "Mail delivery attempts (password resets, verification) by outcome (sent, retry, failed).",
 	}, []string{"outcome"})
-	m.Registry.MustRegister(m.mails, m.logins, m.refresh, m.logouts, m.duration, m.limited, m.fallback, m.hashWait, m.webhooks, m.delivery,
+	m.Registry.MustRegister(m.mails, m.upstream, m.logins, m.refresh, m.logouts, m.duration, m.limited, m.fallback, m.hashWait, m.webhooks, m.delivery,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -116,6 +122,11 @@ func (m *Metrics) WebhookDelivery(outcome string, sinceEvent time.Duration) {
 	if outcome == "delivered" {
 		m.delivery.Observe(sinceEvent.Seconds())
 	}
+}
+
+// UpstreamCall records one lazy-migration call to an upstream.
+func (m *Metrics) UpstreamCall(dialect, outcome string, d time.Duration) {
+	m.upstream.WithLabelValues(dialect, outcome).Observe(d.Seconds())
 }
 
 // ObserveWebhookQueue exports how many deliveries are pending, read from

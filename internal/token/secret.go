@@ -12,6 +12,7 @@ const (
 	LabelSigningKeys = "latch/signing-key-encryption/v1"
 	LabelTOTP        = "latch/totp-secret/v1"
 	LabelWebhook     = "latch/webhook-secret/v1"
+	LabelMigration   = "latch/migration-api-key/v1"
 )
 
 // DeriveKey derives a 32-byte key for label from the deployment secret

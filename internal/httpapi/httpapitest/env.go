@@ -75,6 +75,7 @@ type Config struct {
 	CORSOrigins []string       // LATCH_CORS_ORIGINS
 	Logger      *slog.Logger   // nil: discarded
 	Metrics     *metrics.Metrics
+	Upstream    identity.Upstream // lazy migration's upstream client; nil: none
 }
 
 // Start starts a server for tb as c says.
@@ -106,7 +107,8 @@ func Start(tb testing.TB, c Config) *Env {
 		tb.Fatal(err)
 	}
 	e.Service = identity.New(identity.Deps{Store: db, Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet,
-		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook)})
+		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook),
+		MigrationSealer: token.NewSealer(secret, token.LabelMigration), Upstream: c.Upstream})
 	e.Server = httptest.NewServer(e.handler())
 	e.URL = e.Server.URL
 	tb.Cleanup(func() {

@@ -19,7 +19,7 @@ func userCols(orgs string) string {
 	users.last_name, users.role, users.roles, users.status,
 	EXISTS (SELECT 1 FROM user_totp WHERE user_totp.user_id = users.id AND user_totp.confirmed_at IS NOT NULL),
 	users.tags, users.metadata, users.profile, users.created_at, users.updated_at, users.last_login_at,
-	users.last_seen_at, COALESCE(` + orgs + `, '')`
+	users.last_seen_at, users.migrated_from, COALESCE(` + orgs + `, '')`
 }
 
 // UserCols are a user's columns as UserScanner reads them.
@@ -36,7 +36,7 @@ func UserScanner() (*identity.User, []any, func() error) {
 	var created, updated, lastLogin, lastSeen Time
 	return &u, []any{&u.ID, &u.TenantID, &u.Email, &u.Username, &u.EmailVerified, &u.PasswordHash, &u.FirstName, &u.LastName,
 			&u.Role, &roles, &u.Status, &u.TwoFactorEnabled, &tags, &metadata, &profile,
-			&created, &updated, &lastLogin, &lastSeen, &orgs}, func() error {
+			&created, &updated, &lastLogin, &lastSeen, &u.MigratedFrom, &orgs}, func() error {
 			u.CreatedAt, u.UpdatedAt, u.LastLoginAt, u.LastSeenAt = created.Time, updated.Time, lastLogin.Time, lastSeen.Time
 			if orgs != "" {
 				u.OrganisationIDs = strings.Split(orgs, ",")
@@ -91,13 +91,13 @@ func (s Store) userWriteError(err error) error {
 // ON CONFLICT DO NOTHING.
 const InsertUserSQL = `INSERT INTO users (id, tenant_id, email, email_key, username, username_key, email_verified, password_hash,
 	first_name, last_name, role, roles, status, tags, metadata, profile, created_at, updated_at,
-	last_login_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`
+	last_login_at, last_seen_at, migrated_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`
 
 // UserArgs are the arguments of InsertUserSQL for u.
 func (s Store) UserArgs(u *identity.User) []any {
 	return []any{u.ID, u.TenantID, u.Email, identity.EmailKey(u.Email), u.Username, NullString(identity.UsernameKey(u.Username)), u.EmailVerified, u.PasswordHash,
 		u.FirstName, u.LastName, u.Role, JSON(u.Roles), u.Status, JSON(u.Tags), JSON(u.Metadata),
-		JSON(u.Profile), s.f.Time(u.CreatedAt), s.f.Time(u.UpdatedAt), s.f.Time(u.LastLoginAt), s.f.Time(u.LastSeenAt)}
+		JSON(u.Profile), s.f.Time(u.CreatedAt), s.f.Time(u.UpdatedAt), s.f.Time(u.LastLoginAt), s.f.Time(u.LastSeenAt), u.MigratedFrom}
 }
 
 // CreateUser implements identity.UserStore.
@@ -220,6 +220,13 @@ func (s Store) UpdateUser(ctx context.Context, u *identity.User) error {
 		}
 		return setOrganisations(ctx, tx, u)
 	})
+}
+
+// CountUsers implements identity.UserStore.
+func (s Store) CountUsers(ctx context.Context, tenantID string) (total, migrated int, err error) {
+	err = s.f.Read.QueryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN migrated_from <> '' THEN 1 ELSE 0 END), 0) FROM users WHERE tenant_id = $1",
+		tenantID).Scan(&total, &migrated)
+	return total, migrated, s.f.Error(err)
 }
 
 // DeleteUser implements identity.UserStore.

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"AccountTokenSpend", testAccountTokenSpend},
 		{"PasswordChangeRetiresResetTokens", testPasswordChangeRetiresResetTokens},
 		{"AccountTokenSpendConcurrent", testAccountTokenSpendConcurrent},
+		{"MigratedUsers", testMigratedUsers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,14 +83,25 @@ type hookEnv struct {
 // the clock to get there). The options change the dispatcher before it
 // runs.
 func setupHooks(t *testing.T, guarded bool, timeout time.Duration, options ...func(*webhook.Dispatcher)) *hookEnv {
+	h := newHooks(t)
+	h.start(t, guarded, timeout, options...)
+	return h
+}
+
+// newHooks is setupHooks without the dispatcher, for a test that prepares
+// endpoints before any worker can pick them up (start runs it).
+func newHooks(t *testing.T) *hookEnv {
 	env := httpapitest.New(t, httpapitest.CheapArgon)
 	h := &hookEnv{Env: env, tenant: env.MustTenant(t, "hooks")}
 	env.MustUser(t, h.tenant, map[string]any{"email": "ada@example.com", "password": "correct horse battery", "first_name": "Ada"})
-	h.disp = env.Deliver(t, timeout, append([]func(*webhook.Dispatcher){func(d *webhook.Dispatcher) {
+	return h
+}
+
+func (h *hookEnv) start(t *testing.T, guarded bool, timeout time.Duration, options ...func(*webhook.Dispatcher)) {
+	h.disp = h.Deliver(t, timeout, append([]func(*webhook.Dispatcher){func(d *webhook.Dispatcher) {
 		d.Client = webhook.Guard{AllowPrivate: !guarded}.Client(timeout)
 		d.RetryBase, d.SuspendAfter, d.Poll = 50*time.Millisecond, time.Hour, 20*time.Millisecond
 	}}, options...)...)
-	return h
 }
 
 func (h *hookEnv) endpoint(t *testing.T, url string, extra map[string]any) (id, secret string) {
@@ -547,7 +558,10 @@ func TestWebhookDeliveriesListedWithoutRows(t *testing.T) {
 // other tenant's events but keeps the suspended endpoint's (listed as
 // pending), which are delivered once it is re-enabled, and pruned after.
 func TestEventRetentionKeepsUndelivered(t *testing.T) {
-	h := setupHooks(t, false, time.Second)
+	// The endpoint is suspended before the dispatcher starts: a worker
+	// started for it while it was healthy would deliver with what it read
+	// then (an endpoint is suspended by its own worker, never under it).
+	h := newHooks(t)
 	rcv := newReceiver(t)
 	id, _ := h.endpoint(t, rcv.URL, nil)
 	w, _ := h.Store.GetWebhook(context.Background(), h.tenant, id)
@@ -555,6 +569,7 @@ func TestEventRetentionKeepsUndelivered(t *testing.T) {
 	if err := h.Store.UpdateWebhook(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
+	h.start(t, false, time.Second)
 	other := h.MustTenant(t, "other")
 	h.MustUser(t, other, map[string]any{"email": "eve@example.com", "password": "correct horse battery"})
 	h.login(t)

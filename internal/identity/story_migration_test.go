@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/identity"
+	"github.com/latchauth/latch/internal/password/passwordtest"
 	"github.com/latchauth/latch/internal/ratelimit"
 )
 
@@ -301,45 +302,24 @@ func TestMigrationSetting(t *testing.T) {
 	}
 }
 
-// countingHasher counts what a login asks of the password hasher.
-type countingHasher struct {
-	identity.PasswordHasher
-	hash, verify, dummy atomic.Int64
-}
-
-func (c *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
-	c.hash.Add(1)
-	return c.PasswordHasher.Hash(ctx, pw)
-}
-
-func (c *countingHasher) Verify(ctx context.Context, pw, encoded string) (bool, bool, error) {
-	c.verify.Add(1)
-	return c.PasswordHasher.Verify(ctx, pw, encoded)
-}
-
-func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
-	c.dummy.Add(1)
-	return c.PasswordHasher.VerifyDummy(ctx, pw)
-}
-
 // Ensure the hashing work keeps timing close to a known user's: a name
 // the upstream refuses still costs a dummy verification (on top of the
 // round trip), and a migration costs one hash (of the checked password)
 // in place of the verification, not both.
 func TestMigrationHashWork(t *testing.T) {
 	s, _ := migratingStory(t, ratelimit.Limit{}, accountsV3)
-	h := &countingHasher{PasswordHasher: s.Auth.Passwords}
+	h := &passwordtest.Counting{PasswordHasher: s.Auth.Passwords}
 	s.Auth.Passwords = h
 	if _, err := s.loginAs(t, "nobody@example.com", upstreamPW); identity.ErrorCode(err) != identity.EUNAUTHENTICATED {
 		t.Fatal(err)
 	}
-	if h.dummy.Load() != 1 || h.verify.Load() != 0 || h.hash.Load() != 0 {
-		t.Fatalf("refused upstream: dummy %d, verify %d, hash %d; want one dummy verification", h.dummy.Load(), h.verify.Load(), h.hash.Load())
+	if h.Dummies.Load() != 1 || h.Verifies.Load() != 0 || h.Hashes.Load() != 0 {
+		t.Fatalf("refused upstream: dummy %d, verify %d, hash %d; want one dummy verification", h.Dummies.Load(), h.Verifies.Load(), h.Hashes.Load())
 	}
 	if _, err := s.loginAs(t, "grace@example.com", upstreamPW); err != nil {
 		t.Fatal(err)
 	}
-	if h.dummy.Load() != 1 || h.verify.Load() != 0 || h.hash.Load() != 1 {
-		t.Fatalf("migration: dummy %d, verify %d, hash %d; want one hash", h.dummy.Load(), h.verify.Load(), h.hash.Load())
+	if h.Dummies.Load() != 1 || h.Verifies.Load() != 0 || h.Hashes.Load() != 1 {
+		t.Fatalf("migration: dummy %d, verify %d, hash %d; want one hash", h.Dummies.Load(), h.Verifies.Load(), h.Hashes.Load())
 	}
 }

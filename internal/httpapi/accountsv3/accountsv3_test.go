@@ -2,20 +2,19 @@ package accountsv3_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/password/passwordtest"
 )
 
 const pw = "correct horse battery"
@@ -325,7 +324,7 @@ func TestMetrics(t *testing.T) {
 // (go test -v) for a person to read, never compared.
 func TestBadCredentialsTiming(t *testing.T) {
 	env := httpapitest.New(t, password.DefaultParams)
-	hashes := &countingHasher{PasswordHasher: env.Service.Auth.Passwords}
+	hashes := &passwordtest.Counting{PasswordHasher: env.Service.Auth.Passwords}
 	env.Service.Auth.Passwords = hashes
 	tid := env.MustTenant(t, "timing")
 	env.MustUser(t, tid, map[string]any{"email": "real@example.com", "password": pw})
@@ -346,11 +345,11 @@ func TestBadCredentialsTiming(t *testing.T) {
 		for k := range cases {
 			i := (k + round) % len(cases)
 			c := cases[i]
-			before := hashes.n.Load()
+			before := hashes.Total()
 			s := time.Now()
 			r := env.Do(t, "POST", "/v3/accounts/login", c.body)
 			times[i] = append(times[i], time.Since(s))
-			if n := hashes.n.Load() - before; n != 1 {
+			if n := hashes.Total() - before; n != 1 {
 				t.Errorf("%s: %d password hashes computed, want 1 as for every bad credential", c.name, n)
 			}
 			if first == nil {
@@ -365,26 +364,4 @@ func TestBadCredentialsTiming(t *testing.T) {
 		slices.Sort(times[i])
 		t.Logf("%s: fastest %v, median %v", c.name, times[i][0], times[i][rounds/2])
 	}
-}
-
-// countingHasher counts the password hashes computed: each Hash, Verify
-// and VerifyDummy is one argon2id (or imported-format) computation.
-type countingHasher struct {
-	identity.PasswordHasher
-	n atomic.Int64
-}
-
-func (c *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
-	c.n.Add(1)
-	return c.PasswordHasher.Hash(ctx, pw)
-}
-
-func (c *countingHasher) Verify(ctx context.Context, pw, encoded string) (bool, bool, error) {
-	c.n.Add(1)
-	return c.PasswordHasher.Verify(ctx, pw, encoded)
-}
-
-func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
-	c.n.Add(1)
-	return c.PasswordHasher.VerifyDummy(ctx, pw)
 }

@@ -134,16 +134,7 @@ func BenchmarkRefreshToPgbenchRatio(b *testing.B) {
 	body := benchAccount(b, []*httpapitest.Env{env})
 	clients := clientsPerCPU * runtime.GOMAXPROCS(0)
 
-	// Each latch client logs in once and then chains rotations.
-	c := benchClient()
-	tokens := make(chan string, clients)
-	for range clients {
-		tokens <- post(b, c, env.URL+"/v3/accounts/login", body)["refreshToken"].(string)
-	}
-	refresh := func() {
-		rt := <-tokens
-		tokens <- post(b, c, env.URL+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": rt})["refreshToken"].(string)
-	}
+	refresh := refreshChains(b, env, body, clients)
 
 	// pgbench's clients rotate copies of a live session.
 	conn, err := pgx.Connect(context.Background(), dbURL)
@@ -223,15 +214,7 @@ func BenchmarkRefreshToStoreRatioPostgres(b *testing.B) {
 func refreshToStoreRatio(b *testing.B, env *httpapitest.Env) {
 	body := benchAccount(b, []*httpapitest.Env{env})
 	clients := clientsPerCPU * runtime.GOMAXPROCS(0)
-	c := benchClient()
-	tokens := make(chan string, clients)
-	for range clients {
-		tokens <- post(b, c, env.URL+"/v3/accounts/login", body)["refreshToken"].(string)
-	}
-	refresh := func() {
-		rt := <-tokens
-		tokens <- post(b, c, env.URL+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": rt})["refreshToken"].(string)
-	}
+	refresh := refreshChains(b, env, body, clients)
 
 	tenant := storetest.MustCreateTenant(b, env.Store, "bare")
 	user := storetest.MustCreateUser(b, env.Store, tenant.ID, "bare@example.com")
@@ -263,4 +246,18 @@ func refreshToStoreRatio(b *testing.B, env *httpapitest.Env) {
 	b.ReportMetric(latch.perSecond()/store.perSecond(), "refresh/store")
 	b.ReportMetric(latch.perSecond(), "refresh/s")
 	b.ReportMetric(store.perSecond(), "store/s")
+}
+
+// refreshChains logs clients in and returns a refresh that rotates one of
+// their chains (whichever is free), so that every call is a real rotation.
+func refreshChains(b *testing.B, env *httpapitest.Env, body map[string]any, clients int) func() {
+	c := benchClient()
+	tokens := make(chan string, clients)
+	for range clients {
+		tokens <- post(b, c, env.URL+"/v3/accounts/login", body)["refreshToken"].(string)
+	}
+	return func() {
+		rt := <-tokens
+		tokens <- post(b, c, env.URL+"/v3/accounts/login-refresh-token", map[string]any{"refreshToken": rt})["refreshToken"].(string)
+	}
 }

@@ -89,12 +89,13 @@ func dialectRoutes(d Deps) []wire.Route {
 		wd.Auth = d.Service.Auth
 	}
 	var self *identity.Self
+	var accounts *identity.Accounts
 	if d.Service != nil {
-		self = d.Service.Self
+		self, accounts = d.Service.Self, d.Service.Accounts
 	}
 	return slices.Concat(
-		accountsv3.Routes(wd), appauth.Routes(wd), tokenlogin.Routes(wd), accountRoutes(d, wd),
-		selfservice.Routes(wd, self),
+		accountsv3.Routes(wd), appauth.Routes(wd), tokenlogin.Routes(wd),
+		selfservice.AccountRoutes(wd, accounts), selfservice.Routes(wd, self),
 	)
 }
 

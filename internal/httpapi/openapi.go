@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/latchauth/latch/internal/httpapi/accountsv3"
+	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/metrics"
 )
 
@@ -30,11 +32,23 @@ func object(required []string, props m) m {
 	return o
 }
 
-var (
-	tsSchema     = str("format", "date-time")
-	nullableTime = m{"type": []string{"string", "null"}, "format": "date-time"}
-	freeObject   = m{"type": "object", "additionalProperties": true}
-)
+var freeObject = m{"type": "object", "additionalProperties": true}
+
+// closed forbids properties besides those s lists: what the server
+// writes is exactly what the document says.
+func closed(s m) m {
+	s["additionalProperties"] = false
+	return s
+}
+
+// settingsRules are the tenant settings' rules, for both the input and
+// the answer.
+var settingsRules = props(m{
+	"session_lifetime_seconds": m{"minimum": 0}, "session_idle_timeout_seconds": m{"minimum": 0},
+	"refresh_grace_seconds": m{"minimum": 0, "maximum": 300},
+	"cors_origins": m{"maxItems": 100, "items": m{"description": "A browser origin, like https://app.example.com."},
+		"description": "Browser origins allowed to call this tenant's dialect routes, besides LATCH_CORS_ORIGINS."},
+})
 
 func jsonBody(schema m) m {
 	return m{"required": true, "content": m{"application/json": m{"schema": schema}}}
@@ -75,7 +89,9 @@ func v3err(desc string) m { return resp(desc, "application/json", ref("AccountsV
 func adminOp(summary string, body m, okStatus string, ok m) m {
 	op := m{"tags": []string{"admin"}, "summary": summary, "security": []m{{"adminToken": []string{}}},
 		"responses": m{okStatus: ok, "400": problem("Invalid input (including a NUL character or invalid UTF-8 in any string); `errors` names the fields."),
-			"401": problem("Missing or wrong admin token."), "404": problem("Not found, or a path id that is not a UUID."), "409": problem("Conflict.")}}
+			"401": problem("Missing or wrong admin token."), "404": problem("Not found, or a path id that is not a UUID."), "409": problem("Conflict."),
+			"413": problem("Body too large."), "415": problem("Unsupported Content-Type."), "500": problem("Internal error."),
+			"503": problem("Database unavailable, or (the webhook test) delivery not running; see Retry-After.")}}
 	if body != nil {
 		op["requestBody"] = jsonBody(body)
 	}
@@ -84,8 +100,9 @@ func adminOp(summary string, body m, okStatus string, ok m) m {
 
 func ok(desc string, schema m) m { return resp(desc, "application/json", schema) }
 
+// listOf is a page of a list (paged).
 func listOf(key string, item m) m {
-	return object([]string{key}, m{key: arr(item), "next_cursor": str()})
+	return closed(object([]string{key, "next_cursor"}, m{key: arr(item), "next_cursor": str()}))
 }
 
 var pageParams = []m{
@@ -148,9 +165,9 @@ func openAPIDocument(version string) m {
 		},
 		"/admin/v1/tenants/{tid}/api-keys": m{
 			"parameters": []m{pathParam("tid")},
-			"post": adminOp("Create an API key (shown once)", object([]string{"name"}, m{"name": str("maxLength", 256)}),
+			"post": adminOp("Create an API key (shown once)", input[apiKeyInput](props(m{"name": str("maxLength", 256)}), "name"),
 				"201", ok("Created; `key` is never shown again.", ref("APIKey"))),
-			"get": adminOp("List API keys", nil, "200", ok("Keys.", object([]string{"api_keys"}, m{"api_keys": arr(ref("APIKey"))}))),
+			"get": adminOp("List API keys", nil, "200", ok("Keys.", closed(object([]string{"api_keys"}, m{"api_keys": arr(ref("APIKey"))})))),
 		},
 		"/admin/v1/tenants/{tid}/api-keys/{kid}": m{
 			"parameters": []m{pathParam("tid"), pathParam("kid")},
@@ -171,8 +188,8 @@ func openAPIDocument(version string) m {
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/sessions": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
-			"get":        adminOp("List a user's sessions", nil, "200", ok("Sessions.", object([]string{"sessions"}, m{"sessions": arr(ref("Session"))}))),
-			"delete":     adminOp("Revoke all of a user's sessions", nil, "200", ok("Count.", object([]string{"revoked"}, m{"revoked": m{"type": "integer"}}))),
+			"get":        adminOp("List a user's sessions", nil, "200", ok("Sessions.", closed(object([]string{"sessions"}, m{"sessions": arr(ref("Session"))})))),
+			"delete":     adminOp("Revoke all of a user's sessions", nil, "200", ok("Count.", closed(object([]string{"revoked"}, m{"revoked": m{"type": "integer"}})))),
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/throttle": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
@@ -189,7 +206,7 @@ func openAPIDocument(version string) m {
 		"/admin/v1/tenants/{tid}/users/{uid}/totp/confirm": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
 			"post": adminOp("Confirm enrolment with a code; two-factor is on afterwards",
-				object([]string{"code"}, m{"code": str("pattern", "^[0-9]{6}$")}), "200", ok("Recovery codes, shown once.", ref("RecoveryCodes"))),
+				input[totpConfirmInput](props(m{"code": str("pattern", "^[0-9]{6}$")}), "code"), "200", ok("Recovery codes, shown once.", ref("RecoveryCodes"))),
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/totp/recovery-codes": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
@@ -216,58 +233,42 @@ func openAPIDocument(version string) m {
 					{"name": "user_id", "in": "query", "schema": str()}}, pageParams...)...),
 		},
 	}
-	strList := arr(str())
 	schemas := m{
-		"AccountsV3Login": object([]string{"accountId", "email", "password"}, m{
-			"accountId": str("minLength", 0, "maxLength", 36), "accountAlias": str("minLength", 0, "maxLength", 256),
-			"email": str("minLength", 1, "maxLength", 256, "format", "email"), "password": str("minLength", 8, "maxLength", 256),
-			"twoFactorCode": str("minLength", 6, "maxLength", 6, "pattern", "^[0-9]{6}$"), "twoFactorRecoveryCode": str("minLength", 1, "maxLength", 256),
-		}),
-		"AccountsV3Refresh": object([]string{"refreshToken"}, m{"refreshToken": str("minLength", 1, "maxLength", 256)}),
-		"AccountsV3Tokens":  object([]string{"accessToken", "refreshToken"}, m{"accessToken": str(), "refreshToken": str()}),
-		"AccountsV3Error": object([]string{"code", "message"}, m{"code": str(), "message": str(),
-			"errors": arr(object([]string{"field", "code", "message"}, m{"field": str(), "code": str(), "message": str()}))}),
-		"Problem": object([]string{"type", "title", "status", "code"}, m{"type": str(), "title": str(), "status": m{"type": "integer"},
-			"detail": str(), "code": str(), "errors": arr(object([]string{"field", "message"}, m{"field": str(), "message": str()}))}),
+		// Either accountId or accountAlias names the account: the login
+		// validation asks for one of them, non-empty.
+		"AccountsV3Login": with(input[accountsv3.LoginRequest](props(m{
+			"accountId":    str("maxLength", 36, "description", "The account (tenant) id, a UUID; may be empty or absent when accountAlias is given."),
+			"accountAlias": str("maxLength", 256, "description", "The account's alias, used when accountId is empty or absent."),
+			"email":        str("minLength", 1, "maxLength", 256, "format", "email"), "password": str("minLength", 8, "maxLength", 256),
+			"twoFactorCode": str("pattern", "^[0-9]{6}$"), "twoFactorRecoveryCode": str("minLength", 1, "maxLength", 256),
+		}), "email", "password"), m{"anyOf": []m{
+			{"required": []string{"accountId"}, "properties": m{"accountId": m{"minLength": 1}}},
+			{"required": []string{"accountAlias"}, "properties": m{"accountAlias": m{"minLength": 1}}},
+		}}),
+		"AccountsV3Refresh": input[accountsv3.RefreshRequest](props(m{"refreshToken": str("minLength", 1, "maxLength", 256)}), "refreshToken"),
+		"AccountsV3Tokens":  output[accountsv3.TokenResponse](nil),
+		"AccountsV3Error":   output[accountsv3.ErrorResponse](nil),
+		"Problem":           output[Problem](nil),
 		"JWKS": object([]string{"keys"}, m{"keys": arr(object([]string{"kty", "kid"}, m{"kty": str(), "use": str(), "alg": str(),
 			"kid": str(), "crv": str(), "x": str(), "y": str(), "n": str(), "e": str()}))}),
-		"TenantSettings": object(nil, m{"session_lifetime_seconds": m{"type": "integer", "minimum": 0},
-			"session_idle_timeout_seconds": m{"type": "integer", "minimum": 0}, "refresh_grace_seconds": m{"type": "integer", "minimum": 0, "maximum": 300},
-			"allow_single_factor_dialects": m{"type": "boolean"}, "rate_limit_ip": str(), "rate_limit_account": str(),
-			"cors_origins": m{"type": "array", "maxItems": 100, "items": str("description", "A browser origin, like https://app.example.com."),
-				"description": "Browser origins allowed to call this tenant's dialect routes, besides LATCH_CORS_ORIGINS."}}),
-		"TenantInput": object(nil, m{"name": str("maxLength", 256), "alias": str("maxLength", 256), "settings": ref("TenantSettings")}),
-		"Tenant": object([]string{"id", "name", "alias", "created_at", "settings"}, m{"id": str("format", "uuid"), "name": str(),
-			"alias": str(), "created_at": tsSchema, "updated_at": tsSchema, "settings": ref("TenantSettings")}),
-		"APIKey": object([]string{"id", "name", "prefix"}, m{"id": str(), "name": str(), "prefix": str(), "key": str(),
-			"created_at": tsSchema, "last_used_at": nullableTime, "revoked_at": nullableTime}),
-		"MetadataItem": object([]string{"key", "value"}, m{"id": str(), "key": str(), "value": str(), "view_permissions": strList,
-			"visible": m{"type": "boolean"}, "created_at": tsSchema, "updated_at": tsSchema}),
-		"UserInput": object(nil, m{"email": str("format", "email", "maxLength", 256), "email_verified": m{"type": "boolean"},
-			"username": str("maxLength", 256, "pattern", `^[^@\s]*$`, "description", "optional login name, unique per tenant (case-insensitive); \"\" clears it"),
-			"password": str("minLength", 8, "maxLength", 256), "password_hash": str("maxLength", 1024, "description", "an existing hash to import instead of password: argon2id/argon2i PHC, bcrypt $2a$/$2b$/$2y$, $scrypt$, $firescrypt$, PBKDF2 (pbkdf2_sha256$…, $pbkdf2-sha256$…), {SSHA}/{SSHA256}/{SSHA512}; within the cost caps (bcrypt ≤ 14; argon2 m ≤ 262144 KiB, t ≤ 10, p ≤ 16; scrypt N·r·128 ≤ 128 MiB; PBKDF2 ≤ 5,000,000 iterations)"), "first_name": str("maxLength", 256),
-			"last_name": str("maxLength", 256), "role": str("maxLength", 256), "roles": strList,
-			"status": str("enum", []string{"active", "disabled"}), "tags": strList, "metadata": arr(ref("MetadataItem")),
-			"profile": freeObject, "organisation_ids": strList}),
-		"User": object([]string{"id", "tenant_id", "email", "status"}, m{"id": str(), "tenant_id": str(), "email": str(), "username": str(),
-			"email_verified": m{"type": "boolean"}, "has_password": m{"type": "boolean"}, "first_name": str(), "last_name": str(),
-			"role": str(), "roles": strList, "status": str(), "two_factor_enabled": m{"type": "boolean"}, "tags": strList,
-			"metadata": arr(ref("MetadataItem")), "profile": freeObject, "organisation_ids": strList, "created_at": tsSchema,
-			"updated_at": tsSchema, "last_login_at": nullableTime, "last_seen_at": nullableTime}),
-		"OrganisationInput": object(nil, m{"name": str("maxLength", 256), "email": str(), "description": str("maxLength", 256),
-			"parent_id": str(), "tags": strList, "profile": freeObject}),
-		"Organisation": object([]string{"id", "name"}, m{"id": str(), "tenant_id": str(), "name": str(), "email": str(),
-			"description": str(), "parent_id": str(), "tags": strList, "profile": freeObject, "created_at": tsSchema, "updated_at": tsSchema}),
-		"Session": object([]string{"id", "user_id"}, m{"id": str(), "user_id": str(), "created_at": tsSchema, "expires_at": tsSchema,
-			"last_seen_at": tsSchema, "revoked_at": nullableTime, "revoke_reason": str(), "user_agent": str(), "origin": str(),
-			"ip": str(), "dialect": str(), "amr": strList, "device_name": str(), "rotations": m{"type": "integer"}}),
-		"TOTPEnrolment": object([]string{"secret", "otpauth_url", "qr_png"}, m{"secret": str(), "otpauth_url": str(),
-			"qr_png": str("contentEncoding", "base64", "contentMediaType", "image/png")}),
-		"TOTPStatus": object([]string{"status"}, m{"status": str("enum", []string{"pending", "enabled"}), "created_at": tsSchema,
-			"confirmed_at": nullableTime, "recovery_codes_left": m{"type": "integer"}}),
-		"RecoveryCodes": object([]string{"recovery_codes"}, m{"recovery_codes": strList}),
-		"Event": object([]string{"id", "type"}, m{"id": str(), "type": str(), "user_id": str(), "session_id": str(),
-			"created_at": tsSchema, "data": freeObject}),
+		"TenantInput": input[identity.TenantInput](props(m{"name": str("maxLength", 256), "alias": str("maxLength", 256),
+			"settings": settingsRules})),
+		"Tenant": output[tenantJSON](props(m{"settings": settingsRules})),
+		"APIKey": output[apiKeyJSON](props(m{"key": m{"description": "The key itself: only in the answer that creates it."}})),
+		"UserInput": input[identity.UserInput](props(m{"email": str("format", "email", "maxLength", 256),
+			"username": str("maxLength", 256, "pattern", `^\s*[^@\s]*\s*$`, "description", "optional login name, unique per tenant (case-insensitive; surrounding spaces are trimmed); \"\" clears it"),
+			"password": str("minLength", 8, "maxLength", 256), "password_hash": str("maxLength", 1024, "description", "an existing hash to import instead of password: argon2id/argon2i PHC, bcrypt $2a$/$2b$/$2y$, $scrypt$, $firescrypt$, PBKDF2 (pbkdf2_sha256$…, $pbkdf2-sha256$…), {SSHA}/{SSHA256}/{SSHA512}; within the cost caps (bcrypt ≤ 14; argon2 m ≤ 262144 KiB, t ≤ 10, p ≤ 16; scrypt N·r·128 ≤ 128 MiB; PBKDF2 ≤ 5,000,000 iterations)"),
+			"first_name": str("maxLength", 256), "last_name": str("maxLength", 256), "role": str("maxLength", 256),
+			"status": str("enum", []string{"active", "disabled"}),
+		})),
+		"User":              output[userJSON](nil),
+		"OrganisationInput": input[identity.OrganisationInput](props(m{"name": str("maxLength", 256), "description": str("maxLength", 256)})),
+		"Organisation":      output[orgJSON](nil),
+		"Session":           output[sessionJSON](nil),
+		"TOTPEnrolment":     output[totpEnrolmentJSON](props(m{"qr_png": m{"contentEncoding": "base64", "contentMediaType": "image/png"}})),
+		"TOTPStatus":        output[totpStatusJSON](props(m{"status": m{"enum": []string{"pending", "enabled"}}})),
+		"RecoveryCodes":     closed(object([]string{"recovery_codes"}, m{"recovery_codes": arr(str())})),
+		"Event":             output[eventJSON](nil),
 	}
 	dp, ds := dialectPaths()
 	for k, v := range dp {

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/latchauth/latch/internal/httpapi/accountsv3"
+	"github.com/latchauth/latch/internal/httpapi/appauth"
+	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/metrics"
 )
@@ -68,6 +70,9 @@ func jsonOrText(schema m) m {
 	return m{"required": true, "content": m{"application/json": m{"schema": schema}, "text/plain": m{"schema": schema}}}
 }
 
+// dialectErrors names each dialect's error schema.
+var dialectErrors = map[string]string{accountsv3.Dialect: "AccountsV3Error", appauth.Dialect: "AppAuthError", tokenlogin.Dialect: "TokenLoginError"}
+
 // preflight documents a dialect route's CORS preflight.
 func preflight(tag string) m {
 	h := func(desc string) m { return m{"description": desc, "schema": str()} }
@@ -78,7 +83,7 @@ func preflight(tag string) m {
 			"Access-Control-Allow-Origin":  h("The request's origin, when allowed (never *)."),
 			"Access-Control-Allow-Methods": h("POST."), "Access-Control-Allow-Headers": h("Content-Type, Authorization, APIKey, APIToken."),
 			"Access-Control-Max-Age": h("Seconds a browser may reuse the answer."), "Vary": h("Origin."),
-		}}}}
+		}}, "404": ok("A path id that names no route (a dot segment, a NUL), in the dialect's error shape.", ref(dialectErrors[tag]))}}
 }
 
 func problem(desc string) m { return resp(desc, "application/problem+json", ref("Problem")) }
@@ -242,8 +247,8 @@ func openAPIDocument(version string) m {
 			"email":        str("minLength", 1, "maxLength", 256, "format", "email"), "password": str("minLength", 8, "maxLength", 256),
 			"twoFactorCode": str("pattern", "^[0-9]{6}$"), "twoFactorRecoveryCode": str("minLength", 1, "maxLength", 256),
 		}), "email", "password"), m{"anyOf": []m{
-			{"required": []string{"accountId"}, "properties": m{"accountId": m{"minLength": 1}}},
-			{"required": []string{"accountAlias"}, "properties": m{"accountAlias": m{"minLength": 1}}},
+			{"required": []string{"accountId"}, "properties": m{"accountId": str("minLength", 1)}},
+			{"required": []string{"accountAlias"}, "properties": m{"accountAlias": str("minLength", 1)}},
 		}}),
 		"AccountsV3Refresh": input[accountsv3.RefreshRequest](props(m{"refreshToken": str("minLength", 1, "maxLength", 256)}), "refreshToken"),
 		"AccountsV3Tokens":  output[accountsv3.TokenResponse](nil),

@@ -19,7 +19,8 @@ func output[T any](more m) m {
 }
 
 // input describes a request body from the Go type the handler decodes
-// into: every json field is a property (none required, as absence is
+// into: every json field is a property, which may be null (none
+// required: absence, or null, which Go's decoder takes for absence, is
 // how a PATCH leaves a field alone; unknown ones are ignored, as the
 // decoder does). constraints add the validation rules of the identity
 // core (lengths, patterns, enums) and must name only the type's
@@ -27,8 +28,12 @@ func output[T any](more m) m {
 func input[T any](constraints m, required ...string) m {
 	s := with(schemaFor(reflect.TypeFor[T](), false), constraints)
 	for _, r := range required {
-		if _, ok := s["properties"].(m)[r]; !ok {
+		p, ok := s["properties"].(m)[r].(m)
+		if !ok {
 			panic(fmt.Sprintf("openapi: %s requires %q, which it has no field for", reflect.TypeFor[T](), r))
+		}
+		if ts, ok := p["type"].([]string); ok {
+			p["type"] = ts[0] // not null either
 		}
 	}
 	if len(required) > 0 {
@@ -56,11 +61,22 @@ func with(s, more m) m {
 			}
 		case isMap && hasMap:
 			s[k] = with(have, sub)
+		case k == "type" && slices.Contains(asStrings(s[k]), v):
+			// A rule written with str() keeps an input's null.
 		default:
 			s[k] = v
 		}
 	}
 	return s
+}
+
+func asStrings(v any) []any {
+	ss, _ := v.([]string)
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // props is the "properties" of a with rule.
@@ -104,6 +120,9 @@ func schemaFor(t reflect.Type, out bool) m {
 				continue
 			}
 			properties[name] = schemaFor(f.Type, out)
+			if t, ok := properties[name].(m)["type"].(string); ok && !out {
+				properties[name].(m)["type"] = []string{t, "null"}
+			}
 			if out && !strings.Contains(opts, "omitempty") {
 				required = append(required, name)
 			}

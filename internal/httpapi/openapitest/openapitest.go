@@ -154,6 +154,11 @@ func (c *Checker) Check(x Exchange) []string {
 	}
 	req.Body = io.NopCloser(bytes.NewReader(x.RequestBody))
 	req.ContentLength = int64(len(x.RequestBody))
+	if len(x.RequestBody) > 0 && req.Header.Get("Content-Type") == "" {
+		// The server reads a body without a Content-Type as JSON
+		// (wire.DecodeJSON), so it is checked as JSON.
+		req.Header.Set("Content-Type", "application/json")
+	}
 	statuses := c.documented(req)
 	if statuses == nil || x.Status == statusClientClosed {
 		return nil

@@ -27,6 +27,12 @@ func output[T any](more m) m {
 // properties; required lists the properties every request must have.
 func input[T any](constraints m, required ...string) m {
 	s := with(schemaFor(reflect.TypeFor[T](), false), constraints)
+	for _, p := range s["properties"].(m) {
+		p := p.(m)
+		if e, ok := p["enum"].([]string); ok && len(asStrings(p["type"])) > 1 {
+			p["enum"] = append(asStrings(e), nil) // null is allowed, as for absence
+		}
+	}
 	for _, r := range required {
 		p, ok := s["properties"].(m)[r].(m)
 		if !ok {
@@ -70,6 +76,7 @@ func with(s, more m) m {
 	return s
 }
 
+// asStrings returns v, a []string, as []any; nil otherwise.
 func asStrings(v any) []any {
 	ss, _ := v.([]string)
 	out := make([]any, len(ss))

@@ -1,5 +1,28 @@
 package httpapi
 
+// The OpenAPI document (/openapi.json) is built here, and kept true by
+// two checks: TestOpenAPI (valid OpenAPI 3.1; every served route is
+// described, and nothing else), and package openapitest, which checks
+// every request and answer of the HTTP test suites (httpapitest's Env,
+// the black-box tests in cmd/latch) against it. To describe a new route:
+//
+//   - Add the operation to paths (admin routes with adminOp, which lists
+//     the admin errors; dialect routes in openapi_dialects.go), with each
+//     status the handler can answer and its query and path parameters.
+//   - Describe bodies from the Go types the handler decodes and encodes,
+//     not by hand: input[T](rules, required...) for a request body,
+//     output[T](more) for an answer (a component under schemas when it is
+//     used twice). Properties come from the type's json tags; rules add
+//     what the type cannot say (maxLength, pattern, enum, description;
+//     nested with props), and may only name the type's fields. An answer
+//     built as a map (listOf, closed(object(...))) is written by hand,
+//     closed, so that a key the server adds is caught.
+//   - Cross-field rules (one of two fields required) go in an anyOf next
+//     to the generated schema (see AccountsV3Login).
+//   - Run the route's tests: a request the server accepts that the
+//     document rejects, or an answer that is not as documented, fails
+//     the test that sent it with "OpenAPI drift: …".
+
 import (
 	"encoding/json"
 	"net/http"

@@ -8,9 +8,18 @@ import (
 
 // tlObject is a token-login body. It has no Go type (the dialect reads
 // names case-insensitively, from JSON or a form), so its properties are
-// written here, and what is required is said in words: a schema cannot
-// require a name in any case.
+// written here, each nullable (null reads as absent), and what is
+// required is said in words: a schema cannot require a name in any case.
 func tlObject(required string, properties m) m {
+	for _, p := range properties {
+		p := p.(m)
+		switch t := p["type"].(type) {
+		case string: // null reads as absent
+			p["type"] = []string{t, "null"}
+		case []string:
+			p["type"] = append(t, "null")
+		}
+	}
 	return m{"type": "object", "description": "Names match case-insensitively. " + required, "properties": properties}
 }
 

@@ -114,8 +114,8 @@ func New(doc []byte) (*Checker, error) {
 // path, or nil when it does not describe them.
 func (c *Checker) documented(r *http.Request) map[string]bool {
 	for _, rt := range c.routes {
-		if rt.path.MatchString(r.URL.EscapedPath()) {
-			return rt.methods[r.Method]
+		if statuses, ok := rt.methods[r.Method]; ok && rt.path.MatchString(r.URL.EscapedPath()) {
+			return statuses
 		}
 	}
 	return nil

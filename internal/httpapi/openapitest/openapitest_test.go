@@ -75,3 +75,18 @@ func TestCheckerFindsDrift(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheck measures one exchange's check (a tenant's PATCH and its
+// answer): what the suites pay per request.
+func BenchmarkCheck(b *testing.B) {
+	c, err := openapitest.Shared()
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := exchange("PATCH", tenant, `{"name":"T"}`, 200, tenantJSON)
+	for b.Loop() {
+		if d := c.Check(x); d != nil {
+			b.Fatal(d)
+		}
+	}
+}

@@ -295,13 +295,15 @@ func (r *Recorder) Handler(next http.Handler) http.Handler {
 	r.mu.Lock()
 	if r.queue == nil {
 		r.queue, r.done = make(chan Exchange, 1024), make(chan struct{})
+		q, done := r.queue, r.done
 		go func() {
-			for x := range r.queue {
+			for x := range q {
 				r.Record(x)
 			}
-			close(r.done)
+			close(done)
 		}()
 	}
+	q := r.queue // Report closes it once the server is closed
 	r.mu.Unlock()
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		x := Exchange{Request: req.Clone(req.Context())}
@@ -319,7 +321,7 @@ func (r *Recorder) Handler(next http.Handler) http.Handler {
 		if x.Header == nil {
 			x.Header = w.Header().Clone()
 		}
-		r.queue <- x
+		q <- x
 	})
 }
 

@@ -17,7 +17,20 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
+	"github.com/latchauth/latch/internal/httpapi/openapitest"
 )
+
+// checked records every exchange of the tests' HTTP clients with a latch
+// process that start began, and fails the test that started it with
+// each disagreement with the OpenAPI document (package openapitest).
+// Clients with a transport of their own (the overload tests, which
+// measure) are not checked.
+var checked = &openapitest.Transport{Base: http.DefaultTransport}
+
+func TestMain(m *testing.M) {
+	http.DefaultTransport = checked
+	os.Exit(m.Run())
+}
 
 // buildLatch compiles the real binary once per test.
 func buildLatch(t testing.TB) string {
@@ -61,6 +74,7 @@ func start(t testing.TB, bin, dir string, env []string, args ...string) *proc {
 	}()
 	select {
 	case a := <-addr:
+		checked.Watch(t, a)
 		return &proc{cmd: cmd, addr: a, stdout: out}
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not start")

@@ -68,6 +68,7 @@ func startLogged(t *testing.T, bin, dir string, env []string, args ...string) (*
 	}()
 	select {
 	case a := <-addr:
+		checked.Watch(t, a)
 		return &proc{cmd: cmd, addr: a}, logs
 	case <-time.After(30 * time.Second):
 		t.Fatalf("server did not start:\n%s", logs.String())

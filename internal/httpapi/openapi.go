@@ -1,10 +1,38 @@
 package httpapi
 
+// The OpenAPI document (/openapi.json) is built here, and kept true by
+// two checks: TestOpenAPI (valid OpenAPI 3.1; every served route is
+// described, and nothing else), and package openapitest, which checks
+// every request and answer of the HTTP test suites (httpapitest's Env,
+// the black-box tests in cmd/latch) against it. To describe a new route:
+//
+//   - Add the operation to paths (admin routes with adminOp, which lists
+//     the admin errors; dialect routes in openapi_dialects.go), with each
+//     status the handler can answer and its query and path parameters.
+//   - Describe bodies from the Go types the handler decodes and encodes,
+//     not by hand: input[T](rules, required...) for a request body,
+//     output[T](more) for an answer (a component under schemas when it is
+//     used twice). Properties come from the type's json tags; rules add
+//     what the type cannot say (maxLength, pattern, enum, description;
+//     nested with props), and may only name the type's fields. An answer
+//     built as a map (listOf, closed(object(...))) is written by hand,
+//     closed, so that a key the server adds is caught.
+//   - Cross-field rules (one of two fields required) go in an anyOf next
+//     to the generated schema (see AccountsV3Login).
+//   - Run the route's tests: a request the server accepts that the
+//     document rejects, or an answer that is not as documented, fails
+//     the test that sent it with "OpenAPI drift: …".
+
 import (
 	"encoding/json"
 	"net/http"
 	"sync"
 
+	"github.com/latchauth/latch/internal/httpapi/accountsv3"
+	"github.com/latchauth/latch/internal/httpapi/appauth"
+	"github.com/latchauth/latch/internal/httpapi/tokenlogin"
+	"github.com/latchauth/latch/internal/httpapi/wire"
+	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/metrics"
 )
 
@@ -30,11 +58,34 @@ func object(required []string, props m) m {
 	return o
 }
 
-var (
-	tsSchema     = str("format", "date-time")
-	nullableTime = m{"type": []string{"string", "null"}, "format": "date-time"}
-	freeObject   = m{"type": "object", "additionalProperties": true}
-)
+var freeObject = m{"type": "object", "additionalProperties": true}
+
+// closed forbids properties besides those s lists: what the server
+// writes is exactly what the document says.
+func closed(s m) m {
+	s["additionalProperties"] = false
+	return s
+}
+
+// settingsRules are the tenant settings' rules, for both the input and
+// the answer.
+var settingsRules = props(m{
+	"session_lifetime_seconds": m{"minimum": 0}, "session_idle_timeout_seconds": m{"minimum": 0},
+	"refresh_grace_seconds": m{"minimum": 0, "maximum": 300},
+	"cors_origins": m{"maxItems": 100, "items": m{"description": "A browser origin, like https://app.example.com."},
+		"description": "Browser origins allowed to call this tenant's dialect routes, besides LATCH_CORS_ORIGINS."},
+	"require_verified_email": m{"description": "Refuse password logins (401 in each dialect's shape) until the email is verified."},
+	"mail_from":              m{"description": "Sender of this tenant's mails; default: LATCH_SMTP_URL's from."},
+	"password_reset_url":     m{"description": "The application's reset page; {token} is replaced by the token. Empty: the mail carries the token alone."},
+	"email_verified_url":     m{"description": "Where GET /auth/v1/{tid}/verify sends the browser (303), with ?status=verified|invalid."},
+	"migration": props(m{
+		"dialect":  m{"enum": []string{"accounts-v3", "app-auth", "token-login"}, "description": "The hosted API's wire format."},
+		"base_url": m{"maxLength": 1024, "description": "The hosted API's base URL, http or https, like https://api.example.com."},
+		"api_key": m{"maxLength": 256, "writeOnly": true,
+			"description": "token-login: the APIKey header sent upstream. Write-only: sealed at rest, never shown; an update without it keeps the stored key."},
+		"api_key_set": m{"readOnly": true, "description": "token-login: whether an API key is stored."},
+	}),
+})
 
 func jsonBody(schema m) m {
 	return m{"required": true, "content": m{"application/json": m{"schema": schema}}}
@@ -54,9 +105,17 @@ func jsonOrText(schema m) m {
 	return m{"required": true, "content": m{"application/json": m{"schema": schema}, "text/plain": m{"schema": schema}}}
 }
 
+// dialectErrors names each dialect's error schema.
+var dialectErrors = map[string]string{accountsv3.Dialect: "AccountsV3Error", appauth.Dialect: "AppAuthError", tokenlogin.Dialect: "TokenLoginError"}
+
 // preflight documents a dialect route's CORS preflight.
 func preflight(tag string) m {
 	h := func(desc string) m { return m{"description": desc, "schema": str()} }
+	const noRoute = "A path id that names no route (a dot segment, a NUL), in the route's error shape."
+	notFound := problem(noRoute) // latch's own routes
+	if schema, isDialect := dialectErrors[tag]; isDialect {
+		notFound = ok(noRoute, ref(schema))
+	}
 	return m{"tags": []string{tag}, "summary": "CORS preflight",
 		"description": "Answers 204. For an origin in LATCH_CORS_ORIGINS or in some tenant's cors_origins, with the CORS headers; otherwise without them.",
 		"parameters":  []m{{"name": "Origin", "in": "header", "schema": str()}, {"name": "Access-Control-Request-Method", "in": "header", "schema": str()}},
@@ -64,7 +123,7 @@ func preflight(tag string) m {
 			"Access-Control-Allow-Origin":  h("The request's origin, when allowed (never *)."),
 			"Access-Control-Allow-Methods": h("POST."), "Access-Control-Allow-Headers": h("Content-Type, Authorization, APIKey, APIToken."),
 			"Access-Control-Max-Age": h("Seconds a browser may reuse the answer."), "Vary": h("Origin."),
-		}}}}
+		}}, "404": notFound}}
 }
 
 func problem(desc string) m { return resp(desc, "application/problem+json", ref("Problem")) }
@@ -75,7 +134,9 @@ func v3err(desc string) m { return resp(desc, "application/json", ref("AccountsV
 func adminOp(summary string, body m, okStatus string, ok m) m {
 	op := m{"tags": []string{"admin"}, "summary": summary, "security": []m{{"adminToken": []string{}}},
 		"responses": m{okStatus: ok, "400": problem("Invalid input (including a NUL character or invalid UTF-8 in any string); `errors` names the fields."),
-			"401": problem("Missing or wrong admin token."), "404": problem("Not found, or a path id that is not a UUID."), "409": problem("Conflict.")}}
+			"401": problem("Missing or wrong admin token."), "404": problem("Not found, or a path id that is not a UUID."), "409": problem("Conflict."),
+			"413": problem("Body too large."), "415": problem("Unsupported Content-Type."), "500": problem("Internal error."),
+			"503": problem("Database unavailable, or (the webhook test) delivery not running; see Retry-After.")}}
 	if body != nil {
 		op["requestBody"] = jsonBody(body)
 	}
@@ -84,8 +145,9 @@ func adminOp(summary string, body m, okStatus string, ok m) m {
 
 func ok(desc string, schema m) m { return resp(desc, "application/json", schema) }
 
+// listOf is a page of a list (paged).
 func listOf(key string, item m) m {
-	return object([]string{key}, m{key: arr(item), "next_cursor": str()})
+	return closed(object([]string{key, "next_cursor"}, m{key: arr(item), "next_cursor": str()}))
 }
 
 var pageParams = []m{
@@ -183,9 +245,9 @@ func openAPIDocument(version string) m {
 		},
 		"/admin/v1/tenants/{tid}/api-keys": m{
 			"parameters": []m{pathParam("tid")},
-			"post": adminOp("Create an API key (shown once)", object([]string{"name"}, m{"name": str("maxLength", 256)}),
+			"post": adminOp("Create an API key (shown once)", input[apiKeyInput](props(m{"name": str("maxLength", 256)}), "name"),
 				"201", ok("Created; `key` is never shown again.", ref("APIKey"))),
-			"get": adminOp("List API keys", nil, "200", ok("Keys.", object([]string{"api_keys"}, m{"api_keys": arr(ref("APIKey"))}))),
+			"get": adminOp("List API keys", nil, "200", ok("Keys.", closed(object([]string{"api_keys"}, m{"api_keys": arr(ref("APIKey"))})))),
 		},
 		"/admin/v1/tenants/{tid}/api-keys/{kid}": m{
 			"parameters": []m{pathParam("tid"), pathParam("kid")},
@@ -207,7 +269,7 @@ func openAPIDocument(version string) m {
 		"/admin/v1/tenants/{tid}/users/{uid}/sessions": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
 			"get":        withParams(adminOp("List a user's sessions, newest first", nil, "200", ok("Sessions.", listOf("sessions", ref("Session")))), pageParams...),
-			"delete":     adminOp("Revoke all of a user's sessions", nil, "200", ok("Count.", object([]string{"revoked"}, m{"revoked": m{"type": "integer"}}))),
+			"delete":     adminOp("Revoke all of a user's sessions", nil, "200", ok("Count.", closed(object([]string{"revoked"}, m{"revoked": m{"type": "integer"}})))),
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/sessions/{sid}": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid"), pathParam("sid")},
@@ -239,7 +301,7 @@ func openAPIDocument(version string) m {
 		"/admin/v1/tenants/{tid}/users/{uid}/totp/confirm": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
 			"post": adminOp("Confirm enrolment with a code; two-factor is on afterwards",
-				object([]string{"code"}, m{"code": str("pattern", "^[0-9]{6}$")}), "200", ok("Recovery codes, shown once.", ref("RecoveryCodes"))),
+				input[totpConfirmInput](props(m{"code": str("pattern", "^[0-9]{6}$")}), "code"), "200", ok("Recovery codes, shown once.", ref("RecoveryCodes"))),
 		},
 		"/admin/v1/tenants/{tid}/users/{uid}/totp/recovery-codes": m{
 			"parameters": []m{pathParam("tid"), pathParam("uid")},
@@ -267,82 +329,46 @@ func openAPIDocument(version string) m {
 					{"name": "user_id", "in": "query", "schema": str()}}, pageParams...)...),
 		},
 	}
-	strList := arr(str())
 	schemas := m{
-		"AccountsV3Login": object([]string{"accountId", "email", "password"}, m{
-			"accountId": str("minLength", 0, "maxLength", 36), "accountAlias": str("minLength", 0, "maxLength", 256),
-			"email": str("minLength", 1, "maxLength", 256, "format", "email"), "password": str("minLength", 8, "maxLength", 256),
-			"twoFactorCode": str("minLength", 6, "maxLength", 6, "pattern", "^[0-9]{6}$"), "twoFactorRecoveryCode": str("minLength", 1, "maxLength", 256),
-		}),
-		"AccountsV3Refresh": object([]string{"refreshToken"}, m{"refreshToken": str("minLength", 1, "maxLength", 256)}),
-		"AccountsV3Tokens":  object([]string{"accessToken", "refreshToken"}, m{"accessToken": str(), "refreshToken": str()}),
-		"AccountsV3Error": object([]string{"code", "message"}, m{"code": str(), "message": str(),
-			"errors": arr(object([]string{"field", "code", "message"}, m{"field": str(), "code": str(), "message": str()}))}),
-		"Problem": object([]string{"type", "title", "status", "code"}, m{"type": str(), "title": str(), "status": m{"type": "integer"},
-			"detail": str(), "code": str(), "errors": arr(object([]string{"field", "message"}, m{"field": str(), "message": str()}))}),
+		// Either accountId or accountAlias names the account: the login
+		// validation asks for one of them, non-empty.
+		"AccountsV3Login": with(input[accountsv3.LoginRequest](props(m{
+			"accountId":    str("maxLength", 36, "description", "The account (tenant) id, a UUID; may be empty or absent when accountAlias is given."),
+			"accountAlias": str("maxLength", 256, "description", "The account's alias, used when accountId is empty or absent."),
+			"email":        str("minLength", 1, "maxLength", 256, "format", "email"), "password": str("minLength", 8, "maxLength", 256),
+			"twoFactorCode": str("pattern", "^[0-9]{6}$"), "twoFactorRecoveryCode": str("minLength", 1, "maxLength", 256),
+		}), "email", "password"), m{"anyOf": []m{
+			{"required": []string{"accountId"}, "properties": m{"accountId": str("minLength", 1)}},
+			{"required": []string{"accountAlias"}, "properties": m{"accountAlias": str("minLength", 1)}},
+		}}),
+		"AccountsV3Refresh": input[accountsv3.RefreshRequest](props(m{"refreshToken": str("minLength", 1, "maxLength", 256)}), "refreshToken"),
+		"AccountsV3Tokens":  output[accountsv3.TokenResponse](nil),
+		"AccountsV3Error":   output[accountsv3.ErrorResponse](nil),
+		"Problem":           output[wire.Problem](nil),
 		"JWKS": object([]string{"keys"}, m{"keys": arr(object([]string{"kty", "kid"}, m{"kty": str(), "use": str(), "alg": str(),
 			"kid": str(), "crv": str(), "x": str(), "y": str(), "n": str(), "e": str()}))}),
-		"TenantSettings": object(nil, m{"session_lifetime_seconds": m{"type": "integer", "minimum": 0},
-			"session_idle_timeout_seconds": m{"type": "integer", "minimum": 0}, "refresh_grace_seconds": m{"type": "integer", "minimum": 0, "maximum": 300},
-			"allow_single_factor_dialects": m{"type": "boolean"}, "rate_limit_ip": str(), "rate_limit_account": str(),
-			"cors_origins": m{"type": "array", "maxItems": 100, "items": str("description", "A browser origin, like https://app.example.com."),
-				"description": "Browser origins allowed to call this tenant's dialect routes, besides LATCH_CORS_ORIGINS."},
-			"require_verified_email": m{"type": "boolean", "description": "Refuse password logins (401 in each dialect's shape) until the email is verified."},
-			"mail_from":              str("description", "Sender of this tenant's mails; default: LATCH_SMTP_URL's from."),
-			"password_reset_url":     str("description", "The application's reset page; {token} is replaced by the token. Empty: the mail carries the token alone."),
-			"email_verified_url":     str("description", "Where GET /auth/v1/{tid}/verify sends the browser (303), with ?status=verified|invalid."),
-			"password_reset_mail":    ref("MailTemplate"), "verification_mail": ref("MailTemplate"),
-			"migration": m{"oneOf": []any{ref("TenantMigration"), m{"type": "null"}},
-				"description": "Lazy migration: password logins for emails the tenant does not have are checked once at this hosted API. null or absent: off."}}),
-		"TenantMigration": object([]string{"dialect", "base_url"}, m{
-			"dialect":       m{"type": "string", "enum": []string{"accounts-v3", "app-auth", "token-login"}, "description": "The hosted API's wire format."},
-			"base_url":      str("format", "uri", "maxLength", 1024, "description", "The hosted API's base URL, http or https, like https://api.example.com."),
-			"account_id":    str("maxLength", 36, "description", "accounts-v3: the accountId sent upstream (this or account_alias is required)."),
-			"account_alias": str("maxLength", 256, "description", "accounts-v3: the accountAlias sent upstream."),
-			"app_id":        str("format", "uuid", "description", "app-auth: the app's UUID in /api/v1/{app_id}/auth/login."),
-			"api_key":       str("maxLength", 256, "writeOnly", true, "description", "token-login: the APIKey header sent upstream. Write-only: sealed at rest, never shown; an update without it keeps the stored key."),
-			"api_key_set":   m{"type": "boolean", "readOnly": true, "description": "token-login: whether an API key is stored."},
-		}),
-		"TenantInput": object(nil, m{"name": str("maxLength", 256), "alias": str("maxLength", 256), "settings": ref("TenantSettings")}),
-		"Tenant": object([]string{"id", "name", "alias", "created_at", "settings"}, m{"id": str("format", "uuid"), "name": str(),
-			"alias": str(), "created_at": tsSchema, "updated_at": tsSchema, "settings": ref("TenantSettings")}),
-		"APIKey": object([]string{"id", "name", "prefix"}, m{"id": str(), "name": str(), "prefix": str(), "key": str(),
-			"created_at": tsSchema, "last_used_at": nullableTime, "revoked_at": nullableTime}),
-		"MetadataItem": object([]string{"key", "value"}, m{"id": str(), "key": str(), "value": str(), "view_permissions": strList,
-			"visible": m{"type": "boolean"}, "created_at": tsSchema, "updated_at": tsSchema}),
-		"UserInput": object(nil, m{"email": str("format", "email", "maxLength", 256), "email_verified": m{"type": "boolean"},
-			"username": str("maxLength", 256, "pattern", `^[^@\s]*$`, "description", "optional login name, unique per tenant (case-insensitive); \"\" clears it"),
-			"password": str("minLength", 8, "maxLength", 256), "password_hash": str("maxLength", 1024, "description", "an existing hash to import instead of password: argon2id/argon2i PHC, bcrypt $2a$/$2b$/$2y$, $scrypt$, $firescrypt$, PBKDF2 (pbkdf2_sha256$…, $pbkdf2-sha256$…), {SSHA}/{SSHA256}/{SSHA512}; within the cost caps (bcrypt ≤ 14; argon2 m ≤ 262144 KiB, t ≤ 10, p ≤ 16; scrypt N·r·128 ≤ 128 MiB; PBKDF2 ≤ 5,000,000 iterations)"), "first_name": str("maxLength", 256),
-			"last_name": str("maxLength", 256), "role": str("maxLength", 256), "roles": strList,
-			"status": str("enum", []string{"active", "disabled"}), "tags": strList, "metadata": arr(ref("MetadataItem")),
-			"profile": freeObject, "organisation_ids": strList}),
-		"User": object([]string{"id", "tenant_id", "email", "status"}, m{"id": str(), "tenant_id": str(), "email": str(), "username": str(),
-			"email_verified": m{"type": "boolean"}, "has_password": m{"type": "boolean"}, "first_name": str(), "last_name": str(),
-			"role": str(), "roles": strList, "status": str(), "two_factor_enabled": m{"type": "boolean"}, "tags": strList,
-			"metadata": arr(ref("MetadataItem")), "profile": freeObject, "organisation_ids": strList, "created_at": tsSchema,
-			"updated_at": tsSchema, "last_login_at": nullableTime, "last_seen_at": nullableTime,
-			"migrated_from": str("enum", []string{"", "accounts-v3", "app-auth", "token-login"},
-				"description", "The hosted API a first login created the user from (lazy migration); empty for every other user. Read-only.")}),
-		"OrganisationInput": object(nil, m{"name": str("maxLength", 256), "email": str(), "description": str("maxLength", 256),
-			"parent_id": str(), "tags": strList, "profile": freeObject}),
-		"Organisation": object([]string{"id", "name"}, m{"id": str(), "tenant_id": str(), "name": str(), "email": str(),
-			"description": str(), "parent_id": str(), "tags": strList, "profile": freeObject, "created_at": tsSchema, "updated_at": tsSchema}),
-		"Session": object([]string{"id", "user_id"}, m{"id": str(), "user_id": str(), "created_at": tsSchema, "expires_at": tsSchema,
-			"last_seen_at": tsSchema, "revoked_at": nullableTime, "revoke_reason": str(), "user_agent": str(), "origin": str(),
-			"ip": str(), "dialect": str(), "amr": strList, "device_name": str(), "rotations": m{"type": "integer"}}),
-		"TOTPEnrolment": object([]string{"secret", "otpauth_url", "qr_png"}, m{"secret": str(), "otpauth_url": str(),
-			"qr_png": str("contentEncoding", "base64", "contentMediaType", "image/png")}),
-		"TOTPStatus": object([]string{"status"}, m{"status": str("enum", []string{"pending", "enabled"}), "created_at": tsSchema,
-			"confirmed_at": nullableTime, "recovery_codes_left": m{"type": "integer"}}),
-		"RecoveryCodes": object([]string{"recovery_codes"}, m{"recovery_codes": strList}),
-		"AccountToken":  object([]string{"token", "expires_at"}, m{"token": str(), "expires_at": tsSchema}),
-		"MailRequest":   object([]string{"email"}, m{"email": str("format", "email", "maxLength", 256)}),
-		"MailRequested": object([]string{"message"}, m{"message": str()}),
-		"PasswordReset": object([]string{"token", "password"}, m{"token": str("maxLength", 128), "password": str("minLength", 8, "maxLength", 256)}),
-		"MailTemplate": object(nil, m{"subject": str(), "text": str(), "html": str(),
-			"description": "Go templates (text/template; html/template for html) over .TenantName, .Email, .FirstName, .LastName, .Token, .Link, .ExpiresAt, .ValidFor; a part left empty keeps the default."}),
-		"Event": object([]string{"id", "type"}, m{"id": str(), "type": str(), "user_id": str(), "session_id": str(),
-			"created_at": tsSchema, "data": freeObject}),
+		"TenantInput": input[identity.TenantInput](props(m{"name": str("maxLength", 256), "alias": str("maxLength", 256),
+			"settings": settingsRules})),
+		"Tenant": output[tenantJSON](props(m{"settings": settingsRules})),
+		"APIKey": output[apiKeyJSON](props(m{"key": m{"description": "The key itself: only in the answer that creates it."}})),
+		"UserInput": input[identity.UserInput](props(m{"email": str("format", "email", "maxLength", 256),
+			"username": str("maxLength", 256, "pattern", `^\s*[^@\s]*\s*$`, "description", "optional login name, unique per tenant (case-insensitive; surrounding spaces are trimmed); \"\" clears it"),
+			"password": str("minLength", 8, "maxLength", 256), "password_hash": str("maxLength", 1024, "description", "an existing hash to import instead of password: argon2id/argon2i PHC, bcrypt $2a$/$2b$/$2y$, $scrypt$, $firescrypt$, PBKDF2 (pbkdf2_sha256$…, $pbkdf2-sha256$…), {SSHA}/{SSHA256}/{SSHA512}; within the cost caps (bcrypt ≤ 14; argon2 m ≤ 262144 KiB, t ≤ 10, p ≤ 16; scrypt N·r·128 ≤ 128 MiB; PBKDF2 ≤ 5,000,000 iterations)"),
+			"first_name": str("maxLength", 256), "last_name": str("maxLength", 256), "role": str("maxLength", 256),
+			"status": str("enum", []string{"active", "disabled"}),
+		})),
+		"User":              output[userJSON](nil),
+		"OrganisationInput": input[identity.OrganisationInput](props(m{"name": str("maxLength", 256), "description": str("maxLength", 256)})),
+		"Organisation":      output[orgJSON](nil),
+		"Session":           output[sessionJSON](nil),
+		"TOTPEnrolment":     output[totpEnrolmentJSON](props(m{"qr_png": m{"contentEncoding": "base64", "contentMediaType": "image/png"}})),
+		"TOTPStatus":        output[totpStatusJSON](props(m{"status": m{"enum": []string{"pending", "enabled"}}})),
+		"RecoveryCodes":     closed(object([]string{"recovery_codes"}, m{"recovery_codes": arr(str())})),
+		"Event":             output[eventJSON](nil),
+		"AccountToken":      output[accountTokenJSON](nil),
+		"MailRequest":       object([]string{"email"}, m{"email": str("format", "email", "maxLength", 256)}),
+		"MailRequested":     closed(object([]string{"message"}, m{"message": str()})),
+		"PasswordReset":     object([]string{"token", "password"}, m{"token": str("maxLength", 128), "password": str("minLength", 8, "maxLength", 256)}),
 	}
 	dp, ds := dialectPaths()
 	sp, ss := selfServicePaths()

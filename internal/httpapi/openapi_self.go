@@ -8,7 +8,10 @@ func selfServicePaths() (paths, schemas m) {
 			"400": problem("Invalid input; `errors` names the field (`code`, `recovery_code`, or the body)."),
 			"401": problem("`code` token_invalid: the access token is missing, malformed, forged, expired, or its session has ended " +
 				"(with `WWW-Authenticate: Bearer error=\"invalid_token\"`); `code` two_factor_invalid: the code is wrong or was already used."),
-			"429": problem("Too many requests from the address, or too many wrong codes (the login's second-factor lock-out); see Retry-After.")}
+			"413": problem("The body is larger than 64 KiB."),
+			"415": problem("Content-Type is set and is neither JSON nor text/plain."),
+			"429": problem("Too many requests from the address, or too many wrong codes (the login's second-factor lock-out); see Retry-After."),
+			"503": problem("The database is unavailable; see Retry-After.")}
 		for i := 0; i+1 < len(extra); i += 2 {
 			responses[extra[i]] = problem(extra[i+1])
 		}
@@ -51,7 +54,7 @@ func selfServicePaths() (paths, schemas m) {
 	schemas = m{
 		"SelfSession": object([]string{"id", "device", "ip", "created_at", "last_seen_at", "current"}, m{"id": str("format", "uuid"),
 			"device": str("description", "the device name the client gave, else its User-Agent"), "ip": str(),
-			"created_at": tsSchema, "last_seen_at": tsSchema,
+			"created_at": str("format", "date-time"), "last_seen_at": str("format", "date-time"),
 			"current": m{"type": "boolean", "description": "the session of the access token presented"}}),
 	}
 	return paths, schemas

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/httpapi"
+	"github.com/latchauth/latch/internal/httpapi/openapitest"
 	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/metrics"
@@ -109,13 +110,24 @@ func Start(tb testing.TB, c Config) *Env {
 	e.Service = identity.New(identity.Deps{Store: db, Passwords: e.Hasher, Signer: e.Keys, Codec: token.NewCodec(secret), Now: e.Now, Logger: quiet,
 		TOTPSealer: token.NewSealer(secret, token.LabelTOTP), WebhookSealer: token.NewSealer(secret, token.LabelWebhook),
 		MigrationSealer: token.NewSealer(secret, token.LabelMigration), Upstream: c.Upstream})
-	e.Server = httptest.NewServer(e.handler())
+	e.Server = httptest.NewServer(record(tb, e.handler()))
 	e.URL = e.Server.URL
 	tb.Cleanup(func() {
 		e.Server.Close()
 		db.Close()
 	})
 	return e
+}
+
+// record checks every exchange h serves against the OpenAPI document
+// (package openapitest), failing tb with each disagreement when it ends.
+// Benchmarks are not checked: they measure the server alone.
+func record(tb testing.TB, h http.Handler) http.Handler {
+	tb.Helper()
+	if _, bench := tb.(*testing.B); bench {
+		return h
+	}
+	return openapitest.NewRecorder(tb).Handler(h)
 }
 
 func (e *Env) handler() http.Handler {
@@ -141,7 +153,7 @@ func (e *Env) Twin(tb testing.TB) *Env {
 	svc, auth := *e.Service, *e.Service.Auth
 	svc.Auth = &auth
 	t := &Env{Store: e.Store, Keys: e.Keys, Hasher: e.Hasher, Service: &svc, offset: e.offset, cfg: Config{CORSOrigins: e.cfg.CORSOrigins}}
-	t.Server = httptest.NewServer(t.handler())
+	t.Server = httptest.NewServer(record(tb, t.handler()))
 	t.URL = t.Server.URL
 	tb.Cleanup(t.Server.Close)
 	return t

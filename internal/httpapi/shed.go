@@ -15,10 +15,13 @@ import (
 	"github.com/latchauth/latch/internal/metrics"
 )
 
-// Saturation says whether the password-hashing pool would refuse a hash
-// asked for now (password.Hasher).
+// Saturation admits password logins to the password-hashing pool at the
+// edge (password.Hasher): Enter is false when the pool would refuse the
+// login's hash; each true is followed by one Leave when the handler has
+// returned.
 type Saturation interface {
-	Saturated() bool
+	Enter() bool
+	Leave()
 }
 
 // shedMessage is what a dialect says of a refusal by the hashing pool, as
@@ -91,8 +94,11 @@ func shedAnswerFor(r *http.Request) *shedAnswer {
 }
 
 // shedder answers password logins with their dialect's 503 and
-// Retry-After while the hashing pool is saturated, before the handler
-// runs. Under a flood of clients that ignore Retry-After, refusals are
+// Retry-After when the hashing pool would refuse them, before the handler
+// runs: the logins it let through and that have not finished count as
+// queued for a hash already, so that under a flood the refusals happen
+// here, fast, and not in the pool after the database was asked (on
+// PostgreSQL the connection pool then queued them for a second). Under a flood of clients that ignore Retry-After, refusals are
 // most of the traffic: each one that went the whole way (body decoded,
 // tenant and user looked up, then the pool's refusal) took the CPU the
 // hashing workers needed, and each came back at once to ask again. This
@@ -123,7 +129,12 @@ func shed(pool Saturation, m *metrics.Metrics, log *slog.Logger, next http.Handl
 
 func (s *shedder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := shedAnswerFor(r)
-	if a == nil || !s.pool.Saturated() {
+	if a == nil {
+		s.next.ServeHTTP(w, r)
+		return
+	}
+	if s.pool.Enter() {
+		defer s.pool.Leave()
 		s.next.ServeHTTP(w, r)
 		return
 	}

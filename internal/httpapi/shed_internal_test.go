@@ -10,7 +10,8 @@ import (
 
 type full struct{}
 
-func (full) Saturated() bool { return true }
+func (full) Enter() bool { return false }
+func (full) Leave()      {}
 
 // discardWriter is a ResponseWriter that keeps nothing and allocates
 // nothing, so that the test counts the shed path's allocations only.

@@ -20,7 +20,8 @@ import (
 // saturation is a hashing pool that is, or is not, full.
 type saturation bool
 
-func (s saturation) Saturated() bool { return bool(s) }
+func (s saturation) Enter() bool { return !bool(s) }
+func (saturation) Leave()        {}
 
 // overloaded is a hashing pool that refuses every hash, as a full one does.
 type overloaded struct{ identity.PasswordHasher }

@@ -106,6 +106,18 @@ func (h *Hasher) Workers() int { return cap(h.pool.slots) }
 // body.
 func (h *Hasher) Saturated() bool { return h.pool.saturated() }
 
+// Enter admits a password login at the server's edge, before its body is
+// read, or refuses it (false) when the logins already admitted would fill
+// the queue: those still reading their tenant and user count as queued,
+// so that a flood cannot get past the edge in numbers the queue will
+// refuse later, after they waited for the database. Each true is
+// followed by one Leave, once the login's handler has returned. It costs
+// two atomic operations.
+func (h *Hasher) Enter() bool { return h.pool.enter() }
+
+// Leave ends what Enter admitted.
+func (h *Hasher) Leave() { h.pool.leave() }
+
 // Params returns the parameters new hashes use.
 func (h *Hasher) Params() Params { return h.params }
 

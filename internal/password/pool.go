@@ -46,6 +46,10 @@ type pool struct {
 	maxQueue int64
 	maxWait  time.Duration
 	waiting  atomic.Int64
+	// entered counts callers let in by Enter and not yet out (Leave):
+	// those hashing, queued, or on their way to the queue (a login reads
+	// its tenant and user first).
+	entered atomic.Int64
 	// cost is a moving average of one computation's wall time in ns, as
 	// the workers see it (slower when the CPUs are shared with other work).
 	cost atomic.Int64
@@ -86,6 +90,20 @@ func (p *pool) admits(n int64) bool {
 func (p *pool) saturated() bool {
 	return len(p.slots) == cap(p.slots) && !p.admits(p.waiting.Load()+1)
 }
+
+// enter lets a caller in when, counting every caller already in as
+// queued behind the workers, it would still be admitted to the queue; a
+// caller let in leaves with leave.
+func (p *pool) enter() bool {
+	n := p.entered.Add(1)
+	if workers := int64(cap(p.slots)); n <= workers || p.admits(n-workers) {
+		return true
+	}
+	p.entered.Add(-1)
+	return false
+}
+
+func (p *pool) leave() { p.entered.Add(-1) }
 
 // acquire takes a worker slot, waiting in the bounded queue if admitted.
 // A caller whose ctx ends while it waits leaves the queue at once, and one

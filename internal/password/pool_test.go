@@ -123,3 +123,24 @@ func TestQueueBound(t *testing.T) {
 func (h *Hasher) dummyEncoded() string {
 	return encodeArgon2(h.dummy.params, h.dummy.salt, h.dummy.key)
 }
+
+// Ensure the edge admits logins by the same rule as the queue, counting
+// every login already let in as queued behind the workers, so that a
+// flood is refused before its logins wait for the database.
+func TestEnterCountsLoginsLetIn(t *testing.T) {
+	h, err := NewPool(cheap, Pool{Workers: 1, MaxQueue: 100, MaxWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.pool.cost.Store(int64(600 * time.Millisecond)) // the worker and one queued caller fit in 1 s; a second queued does not
+	if !h.Enter() || !h.Enter() {
+		t.Fatal("the first two logins were refused")
+	}
+	if h.Enter() {
+		t.Fatal("a third login was let in although it would wait 1.2 s")
+	}
+	h.Leave()
+	if !h.Enter() {
+		t.Fatal("a login was refused after one left")
+	}
+}

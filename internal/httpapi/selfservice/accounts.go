@@ -41,7 +41,7 @@ func renderAccountProblem(w http.ResponseWriter, _ *http.Request, f wire.Failure
 		fields = []wire.ProblemField{{Field: f.Field, Message: f.Message}}
 		detail = f.Field + ": " + f.Message
 	}
-	wire.WriteProblem(w, f.Status, "admin", code, detail, fields) // documented with the admin API's codes
+	wire.WriteProblem(w, f.Status, "account", code, detail, fields)
 }
 
 // AccountRoutes returns the account routes, for httpapi to mount with the

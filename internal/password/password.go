@@ -99,13 +99,6 @@ func (h *Hasher) Waiting() int { return int(h.pool.waiting.Load()) }
 // Workers is the pool's size.
 func (h *Hasher) Workers() int { return cap(h.pool.slots) }
 
-// Saturated reports whether a hash asked for now would be refused with
-// ErrOverloaded: every worker is busy and the queue is full or would not
-// reach a newcomer within the pool's MaxWait. It costs a few
-// atomic loads, so that a server can refuse a login before reading its
-// body.
-func (h *Hasher) Saturated() bool { return h.pool.saturated() }
-
 // Enter admits a password login at the server's edge, before its body is
 // read, or refuses it (false) when the logins already admitted would fill
 // the queue: those still reading their tenant and user count as queued,

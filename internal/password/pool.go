@@ -86,11 +86,6 @@ func (p *pool) admits(n int64) bool {
 	return time.Duration(rounds*c) <= p.maxWait
 }
 
-// saturated reports whether a caller arriving now would be refused.
-func (p *pool) saturated() bool {
-	return len(p.slots) == cap(p.slots) && !p.admits(p.waiting.Load()+1)
-}
-
 // enter lets a caller in when, counting every caller already in as
 // queued behind the workers, it would still be admitted to the queue; a
 // caller let in leaves with leave.

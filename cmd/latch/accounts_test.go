@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/mail/smtptest"
-	"github.com/latchauth/latch/internal/store/postgres/postgrestest"
 )
 
 // Ensure the password reset and email verification walkthrough works
@@ -25,8 +24,7 @@ import (
 // refuses the login until the mailed link was followed.
 func TestPasswordResetThroughBinary(t *testing.T) {
 	bin := buildLatch(t)
-	t.Run("SQLite", func(t *testing.T) { resetWalkthrough(t, bin, "sqlite:"+t.TempDir()+"/r.db") })
-	t.Run("PostgreSQL", func(t *testing.T) { resetWalkthrough(t, bin, postgrestest.URL(t)) })
+	onEachStore(t, func(t *testing.T, db string) { resetWalkthrough(t, bin, db) })
 }
 
 var resetTokenRE = regexp.MustCompile(`l(pr|ev)1_[A-Za-z0-9_-]{43}`)

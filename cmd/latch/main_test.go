@@ -18,6 +18,7 @@ import (
 
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
 	"github.com/latchauth/latch/internal/httpapi/openapitest"
+	"github.com/latchauth/latch/internal/store/postgres/postgrestest"
 )
 
 // checked records every exchange of the tests' HTTP clients with a latch
@@ -41,6 +42,14 @@ func buildLatch(t testing.TB) string {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// onEachStore runs story as a subtest against each store: a SQLite file
+// of the subtest's own, and a PostgreSQL schema of its own (skipped
+// without LATCH_TEST_POSTGRES_URL).
+func onEachStore(t *testing.T, story func(t *testing.T, db string)) {
+	t.Run("SQLite", func(t *testing.T) { story(t, "sqlite:"+filepath.Join(t.TempDir(), "latch.db")) })
+	t.Run("PostgreSQL", func(t *testing.T) { story(t, postgrestest.URL(t)) })
 }
 
 type proc struct {

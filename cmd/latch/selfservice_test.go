@@ -7,14 +7,11 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp/totp"
-
-	"github.com/latchauth/latch/internal/store/postgres/postgrestest"
 )
 
 // Ensure a user manages its own second factor and sessions through the
@@ -27,12 +24,7 @@ import (
 // events reach a subscribed webhook with the user's email.
 func TestSelfServiceThroughBinary(t *testing.T) {
 	bin := buildLatch(t)
-	t.Run("SQLite", func(t *testing.T) {
-		selfServiceStory(t, bin, "sqlite:"+filepath.Join(t.TempDir(), "self.db"))
-	})
-	t.Run("PostgreSQL", func(t *testing.T) {
-		selfServiceStory(t, bin, postgrestest.URL(t))
-	})
+	onEachStore(t, func(t *testing.T, db string) { selfServiceStory(t, bin, db) })
 }
 
 // codes hands out TOTP codes the server accepts once each: a step within

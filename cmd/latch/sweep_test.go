@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/httpapi/httpapitest"
-	"github.com/latchauth/latch/internal/store/postgres/postgrestest"
 )
 
 // Ensure no malformed request makes latch answer 5xx, panic, hang or
@@ -33,12 +31,7 @@ import (
 // wrong methods, dot segments and %00/%ff in ids and query parameters.
 func TestBadInputSweep(t *testing.T) {
 	bin := buildLatch(t)
-	t.Run("SQLite", func(t *testing.T) {
-		sweep(t, bin, "sqlite:"+filepath.Join(t.TempDir(), "sweep.db"))
-	})
-	t.Run("PostgreSQL", func(t *testing.T) {
-		sweep(t, bin, postgrestest.URL(t))
-	})
+	onEachStore(t, func(t *testing.T, db string) { sweep(t, bin, db) })
 }
 
 // startLogged is start, keeping every log line.

@@ -435,11 +435,14 @@ func (ad *Admin) CreateUser(ctx context.Context, tenantID string, in UserInput) 
 	if err != nil {
 		return nil, err
 	}
-	if err := ad.Users.CreateUser(ctx, u); err != nil {
+	events := []Event{
+		ad.auditEvent(ctx, u.TenantID, u.ID, "user", "created", u.ID, userChanges(&User{Status: StatusActive}, u)),
+		ad.lifecycleEvent(ctx, EventUserCreated, u),
+	}
+	if err := ad.Users.CreateUser(ctx, u, events...); err != nil {
 		return nil, err
 	}
-	ad.audit(ctx, u.TenantID, u.ID, "user", "created", u.ID, userChanges(&User{Status: StatusActive}, u))
-	ad.lifecycle(ctx, EventUserCreated, u)
+	ad.written(ctx, events...)
 	return ad.Users.GetUser(ctx, u.TenantID, u.ID)
 }
 
@@ -459,17 +462,18 @@ func (ad *Admin) UpdateUser(ctx context.Context, tenantID, id string, in UserInp
 		return nil, err
 	}
 	u.UpdatedAt = ad.now()
-	if err := ad.Users.UpdateUser(ctx, u); err != nil {
-		return nil, err
-	}
 	fields := userChanges(&old, u)
-	ad.audit(ctx, u.TenantID, u.ID, "user", "updated", u.ID, fields)
+	events := []Event{ad.auditEvent(ctx, u.TenantID, u.ID, "user", "updated", u.ID, fields)}
 	if len(fields) > 0 {
-		ad.lifecycle(ctx, EventUserUpdated, u, "fields", fields)
+		events = append(events, ad.lifecycleEvent(ctx, EventUserUpdated, u, "fields", fields))
 	}
 	if slices.Contains(fields, "password") {
-		ad.lifecycle(ctx, EventPasswordChanged, u)
+		events = append(events, ad.lifecycleEvent(ctx, EventPasswordChanged, u))
 	}
+	if err := ad.Users.UpdateUser(ctx, u, events...); err != nil {
+		return nil, err
+	}
+	ad.written(ctx, events...)
 	return ad.Users.GetUser(ctx, u.TenantID, u.ID)
 }
 
@@ -479,11 +483,14 @@ func (ad *Admin) DeleteUser(ctx context.Context, tenantID, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := ad.Users.DeleteUser(ctx, u.TenantID, u.ID); err != nil {
+	events := []Event{
+		ad.auditEvent(ctx, u.TenantID, u.ID, "user", "deleted", u.ID, nil),
+		ad.lifecycleEvent(ctx, EventUserDeleted, u),
+	}
+	if err := ad.Users.DeleteUser(ctx, u.TenantID, u.ID, events...); err != nil {
 		return err
 	}
-	ad.audit(ctx, u.TenantID, u.ID, "user", "deleted", u.ID, nil)
-	ad.lifecycle(ctx, EventUserDeleted, u)
+	ad.written(ctx, events...)
 	return nil
 }
 
@@ -522,16 +529,20 @@ func (ad *Admin) RevokeUserSessions(ctx context.Context, tenantID, userID string
 	if err != nil {
 		return 0, err
 	}
-	n, err := ad.Sessions.RevokeUserSessions(ctx, u.TenantID, u.ID, ad.now(), "revoked by admin")
+	var events []Event
+	n, err := ad.Sessions.RevokeUserSessions(ctx, u.TenantID, u.ID, ad.now(), "revoked by admin", func(n int) []Event {
+		events = []Event{ad.auditEvent(ctx, u.TenantID, u.ID, "sessions", "revoked", u.ID, nil, "revoked", n)}
+		if n > 0 {
+			// The store revokes them all in one statement and names
+			// none, so one event (with no session id) stands for all.
+			events = append(events, ad.lifecycleEvent(ctx, EventSessionRevoked, u, "scope", "all", "revoked", n))
+		}
+		return events
+	})
 	if err != nil {
 		return 0, err
 	}
-	ad.audit(ctx, u.TenantID, u.ID, "sessions", "revoked", u.ID, nil, "revoked", n)
-	if n > 0 {
-		// The store revokes them all in one statement and names none, so
-		// one event (with no session id) stands for all of them.
-		ad.lifecycle(ctx, EventSessionRevoked, u, "scope", "all", "revoked", n)
-	}
+	ad.written(ctx, events...)
 	return n, nil
 }
 

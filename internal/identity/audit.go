@@ -17,13 +17,12 @@ import (
 // subscribe to EventTypes, which are about accounts.
 const AdminEventPrefix = "admin."
 
-// audit records an admin write of resource (its id) as an event of type
-// admin.<resource>.<action>, with the names of the fields it changed
-// (never their values, so never a secret) and extra key/value pairs. It
-// is appended once the write has committed: a crash in between loses the
-// event, never records a change that did not happen. The server log gets
-// the same line.
-func (r *Runtime) audit(ctx context.Context, tenantID, userID, resource, action, id string, fields []string, extra ...any) {
+// auditEvent is the event that records an admin write of resource (its
+// id) as admin.<resource>.<action>, with the names of the fields it
+// changed (never their values, so never a secret) and extra key/value
+// pairs. Writes whose store method takes events (users, second factors,
+// sessions) record it in their own transaction; see audit for the rest.
+func (r *Runtime) auditEvent(ctx context.Context, tenantID, userID, resource, action, id string, fields []string, extra ...any) Event {
 	if fields == nil {
 		fields = []string{}
 	}
@@ -34,13 +33,38 @@ func (r *Runtime) audit(ctx context.Context, tenantID, userID, resource, action,
 	for i := 0; i+1 < len(extra); i += 2 {
 		data[extra[i].(string)] = extra[i+1]
 	}
-	ev := r.event(AdminEventPrefix+resource+"."+action, tenantID, userID, "", r.now(), data)
+	return r.event(AdminEventPrefix+resource+"."+action, tenantID, userID, "", r.now(), data)
+}
+
+// audit records an admin write whose store method takes no events
+// (tenants, organisations, keys, endpoints) once the write has
+// committed: a crash in between loses the event, never records a change
+// that did not happen.
+func (r *Runtime) audit(ctx context.Context, tenantID, userID, resource, action, id string, fields []string, extra ...any) {
+	ev := r.auditEvent(ctx, tenantID, userID, resource, action, id, fields, extra...)
 	// The write happened; its record must not depend on whether the
 	// caller is still waiting.
 	if err := r.Events.AppendEvents(context.WithoutCancel(ctx), ev); err != nil {
 		r.log().ErrorContext(ctx, "record admin write", "event", ev.Type, "err", err)
 	}
-	r.log().InfoContext(ctx, "admin write", "event", ev.Type, "tenant_id", tenantID, "id", id, "fields", fields)
+	r.written(ctx, ev)
+}
+
+// written tells the server log about the admin writes among events a
+// write has committed, and wakes the webhook dispatcher when any other
+// event is among them.
+func (r *Runtime) written(ctx context.Context, events ...Event) {
+	wake := false
+	for _, ev := range events {
+		if !strings.HasPrefix(ev.Type, AdminEventPrefix) {
+			wake = true
+			continue
+		}
+		r.log().InfoContext(ctx, "admin write", "event", ev.Type, "tenant_id", ev.TenantID, "id", ev.Data["id"], "fields", ev.Data["fields"])
+	}
+	if wake {
+		r.wake()
+	}
 }
 
 // ViaSelfService is the surface (see Via) of the self-service use cases
@@ -57,21 +81,14 @@ func actor(ctx context.Context) string {
 	return "admin"
 }
 
-// lifecycle records the lifecycle event typ about u (one of
+// lifecycleEvent is the lifecycle event typ about u (one of
 // LifecycleEventTypes), with u's email as it was (a deleted user's
-// webhook still names it), who acted and extra key/value pairs. Like
-// audit it is appended once the write it describes has committed: the
-// stores' user and second-factor writes take no events, so a crash in
-// between loses the event rather than recording a change that did not
-// happen (docs/decisions.md). A session's revocation, whose store write
-// does take events, records its event in that write instead.
-func (r *Runtime) lifecycle(ctx context.Context, typ string, u *User, extra ...any) {
-	ev := r.event(typ, u.TenantID, u.ID, "", r.now(), r.lifecycleData(ctx, u, extra...))
-	if err := r.Events.AppendEvents(context.WithoutCancel(ctx), ev); err != nil {
-		r.log().ErrorContext(ctx, "record lifecycle event", "event", typ, "err", err)
-		return
-	}
-	r.wake()
+// webhook still names it), who acted and extra key/value pairs. The
+// store write it describes takes it, so that the change and its event
+// commit together: a webhook endpoint never misses a change that
+// happened, nor hears of one that did not.
+func (r *Runtime) lifecycleEvent(ctx context.Context, typ string, u *User, extra ...any) Event {
+	return r.event(typ, u.TenantID, u.ID, "", r.now(), r.lifecycleData(ctx, u, extra...))
 }
 
 func (r *Runtime) lifecycleData(ctx context.Context, u *User, extra ...any) map[string]any {

@@ -149,7 +149,7 @@ type UpstreamUser struct {
 // MigrationUsers is what lazy migration writes: the user it creates.
 type MigrationUsers interface {
 	// CreateUser is UserStore.CreateUser.
-	CreateUser(ctx context.Context, u *User) error
+	CreateUser(ctx context.Context, u *User, events ...Event) error
 }
 
 // migrating reports whether a login for an unknown name goes upstream.
@@ -224,7 +224,8 @@ func (a *Auth) migrate(ctx context.Context, tenant *Tenant, name string, byUsern
 		a.log().WarnContext(ctx, "upstream user not migrated: not a valid latch user", "upstream", m.Dialect)
 		return nil, false, nil
 	}
-	if err := a.Migrations.CreateUser(ctx, u); ErrorCode(err) == ECONFLICT {
+	ev := a.event(EventMigrated, tenant.ID, u.ID, "", now, req.Client.eventData("upstream", m.Dialect, "upstream_id", up.ID))
+	if err := a.Migrations.CreateUser(ctx, u, ev); ErrorCode(err) == ECONFLICT {
 		// A concurrent first login for the same name won: check the
 		// password against the user it created, like any known user.
 		fresh, ferr := a.lookup(ctx, tenant.ID, name, byUsername)
@@ -232,10 +233,7 @@ func (a *Auth) migrate(ctx context.Context, tenant *Tenant, name string, byUsern
 	} else if err != nil {
 		return nil, false, err
 	}
-	ev := a.event(EventMigrated, tenant.ID, u.ID, "", now, req.Client.eventData("upstream", m.Dialect, "upstream_id", up.ID))
-	if err := a.Events.AppendEvents(ctx, ev); err != nil {
-		a.log().ErrorContext(ctx, "record user migration", "err", err)
-	}
+	a.eventsWritten()
 	// Read back as stored, so that the session write's check of the
 	// user compares like with like.
 	fresh, err := a.lookup(ctx, tenant.ID, name, byUsername)

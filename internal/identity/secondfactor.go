@@ -161,11 +161,14 @@ func (f *SecondFactor) ConfirmTOTP(ctx context.Context, tenantID, userID, code s
 		return nil, Invalid("code", "does not match the authenticator app; check that the device's clock is right and enter the current code")
 	}
 	codes, hashes := mfa.NewRecoveryCodes()
-	if err := f.SecondFactors.ConfirmTOTP(ctx, user.TenantID, user.ID, step, hashes, f.now()); err != nil {
+	events := []Event{
+		f.auditEvent(ctx, user.TenantID, user.ID, "totp", "confirmed", user.ID, nil),
+		f.lifecycleEvent(ctx, EventMFAEnabled, user, "method", "totp"),
+	}
+	if err := f.SecondFactors.ConfirmTOTP(ctx, user.TenantID, user.ID, step, hashes, f.now(), events...); err != nil {
 		return nil, err
 	}
-	f.audit(ctx, user.TenantID, user.ID, "totp", "confirmed", user.ID, nil)
-	f.lifecycle(ctx, EventMFAEnabled, user, "method", "totp")
+	f.written(ctx, events...)
 	return codes, nil
 }
 
@@ -195,13 +198,14 @@ func (f *SecondFactor) DisableTOTP(ctx context.Context, tenantID, userID string)
 	if err != nil {
 		return err
 	}
-	deleted, err := f.SecondFactors.DeleteTOTP(ctx, user.TenantID, user.ID)
-	if deleted {
-		f.audit(ctx, user.TenantID, user.ID, "totp", "disabled", user.ID, nil)
-	}
+	events := []Event{f.auditEvent(ctx, user.TenantID, user.ID, "totp", "disabled", user.ID, nil)}
 	// Cancelling a pending enrolment turns nothing off.
-	if deleted && user.TwoFactorEnabled {
-		f.lifecycle(ctx, EventMFADisabled, user, "method", "totp")
+	if user.TwoFactorEnabled {
+		events = append(events, f.lifecycleEvent(ctx, EventMFADisabled, user, "method", "totp"))
+	}
+	deleted, err := f.SecondFactors.DeleteTOTP(ctx, user.TenantID, user.ID, events...)
+	if deleted && err == nil {
+		f.written(ctx, events...)
 	}
 	return err
 }

@@ -80,14 +80,16 @@ type UserStore interface {
 	LoginUsers
 	// CreateUser inserts u. ECONFLICT (Field "email" or "username") when
 	// the email or user name is taken in the tenant, ENOTFOUND when an
-	// organisation id does not exist in it.
-	CreateUser(ctx context.Context, u *User) error
+	// organisation id does not exist in it. The user writes append
+	// events in their own transaction: the change and its record commit
+	// together or not at all.
+	CreateUser(ctx context.Context, u *User, events ...Event) error
 	// UpdateUser replaces every mutable field of u. ENOTFOUND, ECONFLICT.
 	// When u is disabled or its password hash changes, every live session
 	// of the user is revoked in the same transaction.
-	UpdateUser(ctx context.Context, u *User) error
+	UpdateUser(ctx context.Context, u *User, events ...Event) error
 	// DeleteUser removes the user and its sessions. ENOTFOUND.
-	DeleteUser(ctx context.Context, tenantID, id string) error
+	DeleteUser(ctx context.Context, tenantID, id string, events ...Event) error
 	// ListUsers returns the tenant's users in creation order; with an
 	// EmailPrefix, in the order of their EmailKey (byte by byte), so that
 	// a page of a search reads one page of an index however many users
@@ -196,8 +198,9 @@ type LoginSessions interface {
 type UserSessions interface {
 	SessionRevoker
 	// RevokeUserSessions revokes every live session of the user and
-	// returns how many it revoked.
-	RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error)
+	// returns how many it revoked. When events is not nil, what it
+	// returns for that number is appended in the same transaction.
+	RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string, events func(revoked int) []Event) (int, error)
 	// ListUserSessions returns a page of the user's sessions, revoked and
 	// expired ones included, newest first, and the next cursor ("" at
 	// the end).
@@ -281,14 +284,16 @@ type SecondFactorStore interface {
 	PutPendingTOTP(ctx context.Context, c *TOTPCredential) error
 	// ConfirmTOTP confirms the pending enrolment at now, records step as
 	// used, and replaces the recovery codes with hashes. ENOTFOUND when
-	// nothing is pending; ECONFLICT when it is already confirmed.
-	ConfirmTOTP(ctx context.Context, tenantID, userID string, step int64, recoveryHashes [][]byte, now time.Time) error
+	// nothing is pending; ECONFLICT when it is already confirmed. The
+	// events are appended in the same transaction.
+	ConfirmTOTP(ctx context.Context, tenantID, userID string, step int64, recoveryHashes [][]byte, now time.Time, events ...Event) error
 	// ReplaceRecoveryCodes discards the user's recovery codes and stores
 	// hashes instead. ENOTFOUND without a confirmed enrolment.
 	ReplaceRecoveryCodes(ctx context.Context, tenantID, userID string, hashes [][]byte) error
 	// DeleteTOTP removes the enrolment, its recovery codes and counted
-	// attempts, and reports whether there was an enrolment.
-	DeleteTOTP(ctx context.Context, tenantID, userID string) (bool, error)
+	// attempts, and reports whether there was an enrolment; only then
+	// are the events appended, in the same transaction.
+	DeleteTOTP(ctx context.Context, tenantID, userID string, events ...Event) (bool, error)
 }
 
 // SecondFactorAttempt is one second-factor attempt a store counted.

@@ -149,13 +149,31 @@ func (s Store) insertSession(ctx context.Context, tx Conn, x *identity.Session) 
 }
 
 // RevokeUserSessions implements identity.UserSessions.
-func (s Store) RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string) (int, error) {
+func (s Store) RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time, reason string, events func(int) []identity.Event) (int, error) {
 	if err := Text("revoke_reason", reason); err != nil {
 		return 0, err
 	}
-	n, err := s.exec(ctx, "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND revoked_at IS NULL",
-		s.f.Time(now), reason, tenantID, userID)
-	return int(n), err
+	const q = "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND revoked_at IS NULL"
+	if events == nil {
+		n, err := s.exec(ctx, q, s.f.Time(now), reason, tenantID, userID)
+		return int(n), err
+	}
+	var n int64
+	err := s.f.Tx(ctx, func(tx Conn) error {
+		var err error
+		if n, err = tx.Exec(ctx, q, s.f.Time(now), reason, tenantID, userID); err != nil {
+			return err
+		}
+		evs := events(int(n))
+		if err := EventText(evs); err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, evs)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }
 
 // RevokeDeviceSessions implements identity.LoginSessions.

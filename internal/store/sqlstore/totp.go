@@ -51,7 +51,10 @@ func (s Store) GetTOTP(ctx context.Context, tenantID, userID string) (*identity.
 }
 
 // ConfirmTOTP implements identity.SecondFactorStore.
-func (s Store) ConfirmTOTP(ctx context.Context, tenantID, userID string, step int64, hashes [][]byte, now time.Time) error {
+func (s Store) ConfirmTOTP(ctx context.Context, tenantID, userID string, step int64, hashes [][]byte, now time.Time, events ...identity.Event) error {
+	if err := EventText(events); err != nil {
+		return err
+	}
 	return s.f.Tx(ctx, func(tx Conn) error {
 		var confirmed Time
 		err := tx.QueryRow(ctx, "SELECT confirmed_at FROM user_totp WHERE tenant_id = $1 AND user_id = $2"+s.f.ForUpdate, tenantID, userID).Scan(&confirmed)
@@ -66,7 +69,10 @@ func (s Store) ConfirmTOTP(ctx context.Context, tenantID, userID string, step in
 		if _, err := tx.Exec(ctx, "UPDATE user_totp SET confirmed_at = $1, last_step = $2 WHERE user_id = $3", s.f.Time(now), step, userID); err != nil {
 			return err
 		}
-		return replaceRecoveryCodes(ctx, tx, userID, hashes)
+		if err := replaceRecoveryCodes(ctx, tx, userID, hashes); err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, events)
 	})
 }
 
@@ -112,7 +118,10 @@ func (s Store) ReplaceRecoveryCodes(ctx context.Context, tenantID, userID string
 }
 
 // DeleteTOTP implements identity.SecondFactorStore.
-func (s Store) DeleteTOTP(ctx context.Context, tenantID, userID string) (bool, error) {
+func (s Store) DeleteTOTP(ctx context.Context, tenantID, userID string, events ...identity.Event) (bool, error) {
+	if err := EventText(events); err != nil {
+		return false, err
+	}
 	var deleted bool
 	err := s.f.Tx(ctx, func(tx Conn) error {
 		n, err := tx.Exec(ctx, "DELETE FROM user_totp WHERE tenant_id = $1 AND user_id = $2", tenantID, userID)
@@ -127,8 +136,11 @@ func (s Store) DeleteTOTP(ctx context.Context, tenantID, userID string) (bool, e
 				return err
 			}
 		}
-		return nil
+		return s.insertEvents(ctx, tx, events)
 	})
+	if err != nil {
+		deleted = false // rolled back
+	}
 	return deleted, err
 }
 

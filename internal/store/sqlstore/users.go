@@ -101,15 +101,18 @@ func (s Store) UserArgs(u *identity.User) []any {
 }
 
 // CreateUser implements identity.UserStore.
-func (s Store) CreateUser(ctx context.Context, u *identity.User) error {
-	if err := UserText(u); err != nil {
+func (s Store) CreateUser(ctx context.Context, u *identity.User, events ...identity.Event) error {
+	if err := errors.Join(UserText(u), EventText(events)); err != nil {
 		return err
 	}
 	return s.f.Tx(ctx, func(tx Conn) error {
 		if _, err := tx.Exec(ctx, InsertUserSQL, s.UserArgs(u)...); err != nil {
 			return s.userWriteError(err)
 		}
-		return setOrganisations(ctx, tx, u)
+		if err := setOrganisations(ctx, tx, u); err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, events)
 	})
 }
 
@@ -187,8 +190,8 @@ func (s Store) rememberAddress(ctx context.Context, tx Conn, userID, address str
 // its password revokes its live sessions in the same transaction, so no
 // crash can leave a stolen refresh token working after either; where rows
 // lock, the user's row serialises concurrent updates of one user.
-func (s Store) UpdateUser(ctx context.Context, u *identity.User) error {
-	if err := UserText(u); err != nil {
+func (s Store) UpdateUser(ctx context.Context, u *identity.User, events ...identity.Event) error {
+	if err := errors.Join(UserText(u), EventText(events)); err != nil {
 		return err
 	}
 	return s.f.Tx(ctx, func(tx Conn) error {
@@ -218,7 +221,10 @@ func (s Store) UpdateUser(ctx context.Context, u *identity.User) error {
 				return err
 			}
 		}
-		return setOrganisations(ctx, tx, u)
+		if err := setOrganisations(ctx, tx, u); err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, events)
 	})
 }
 
@@ -230,8 +236,23 @@ func (s Store) CountUsers(ctx context.Context, tenantID string) (total, migrated
 }
 
 // DeleteUser implements identity.UserStore.
-func (s Store) DeleteUser(ctx context.Context, tenantID, id string) error {
-	return s.execFound(ctx, "user", "DELETE FROM users WHERE tenant_id = $1 AND id = $2", tenantID, id)
+func (s Store) DeleteUser(ctx context.Context, tenantID, id string, events ...identity.Event) error {
+	if len(events) == 0 {
+		return s.execFound(ctx, "user", "DELETE FROM users WHERE tenant_id = $1 AND id = $2", tenantID, id)
+	}
+	if err := EventText(events); err != nil {
+		return err
+	}
+	return s.f.Tx(ctx, func(tx Conn) error {
+		n, err := tx.Exec(ctx, "DELETE FROM users WHERE tenant_id = $1 AND id = $2", tenantID, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return NotFound("user")
+		}
+		return s.insertEvents(ctx, tx, events)
+	})
 }
 
 // ListUsers implements identity.UserStore.

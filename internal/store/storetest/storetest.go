@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"PasswordChangeRetiresResetTokens", testPasswordChangeRetiresResetTokens},
 		{"AccountTokenSpendConcurrent", testAccountTokenSpendConcurrent},
 		{"MigratedUsers", testMigratedUsers},
+		{"WritesTakeEvents", testWritesTakeEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -483,7 +484,7 @@ func testSessionRevoke(t *testing.T, s identity.Store) {
 		t.Fatalf("%d reuse events, want 1", len(evs))
 	}
 	wantCode(t, s.RevokeSession(ctx, identity.NewID(), base, "x", nil), identity.ENOTFOUND)
-	n, err := s.RevokeUserSessions(ctx, tn.ID, u.ID, base.Add(time.Hour), "admin")
+	n, err := s.RevokeUserSessions(ctx, tn.ID, u.ID, base.Add(time.Hour), "admin", nil)
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeUserSessions = %d, %v; want 2", n, err)
 	}

@@ -186,7 +186,7 @@ func textColumns(tb testing.TB) []textColumn {
 				return "", err
 			}
 			x := MustCreateSession(tb, s, u, base)
-			if _, err := s.RevokeUserSessions(ctx, u.TenantID, u.ID, base, v); err != nil {
+			if _, err := s.RevokeUserSessions(ctx, u.TenantID, u.ID, base, v, nil); err != nil {
 				return "", err
 			}
 			got, err := s.GetSession(ctx, x.ID)

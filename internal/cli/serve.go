@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/latchauth/latch/internal/console"
@@ -34,6 +37,27 @@ func newLogger(level, format string, dev bool, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+var headroomOnce sync.Once
+
+// hashingHeadroom gives the Go scheduler a P per hashing worker on top of
+// the CPUs, unless the operator set GOMAXPROCS. With GOMAXPROCS at the
+// number of CPUs, the hashing workers hold every P under load: argon2
+// runs each segment (~3 ms) on a goroutine of its own, which inherits the
+// time slice, so the goroutines that answer requests — the refusals of a
+// flood above all — waited in the run queue until the Go scheduler
+// preempted the chain (every ~10 ms). With a P to spare they run at once
+// on a thread of their own, and the kernel shares the CPUs between them
+// and the hashes at a finer grain. No more hashes run at once than before
+// (the pool's size bounds them, not GOMAXPROCS). Once per process: tests
+// start several servers in one.
+func hashingHeadroom(workers int) {
+	headroomOnce.Do(func() {
+		if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + workers)
+		}
+	})
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -67,6 +91,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			"To change algorithms, publish a key first: latch keys rotate --signing-alg "+cfg.alg,
 			"LATCH_SIGNING_ALG", cfg.alg, "active_alg", a.Alg, "kid", a.ID)
 	}
+	if cfg.hashPool.Workers <= 0 {
+		cfg.hashPool.Workers = runtime.GOMAXPROCS(0)
+	}
+	hashingHeadroom(cfg.hashPool.Workers)
 	hasher, err := password.NewPool(cfg.argon, cfg.hashPool)
 	if err != nil {
 		return err

@@ -163,7 +163,6 @@ func benchParallel(b *testing.B, envs []*httpapitest.Env, newOp func(c *http.Cli
 	lat.report(b)
 }
 
-
 // BenchmarkRefresh chains refresh-token rotations: each client logs in once
 // and then refreshes with the token it got last, so every request is a
 // real rotation (CAS, event insert, JWT signing), never a grace answer.

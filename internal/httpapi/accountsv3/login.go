@@ -183,7 +183,7 @@ func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 		}
 		wire.ForTenant(r, res.Tenant)
 		d.Metrics.Login(Dialect, "success")
-		wire.WriteJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
+		writeTokens(w, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
 	})
 }
 
@@ -199,6 +199,33 @@ func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 		}
 		wire.ForTenant(r, res.Tenant)
 		d.Metrics.Refresh(Dialect, wire.RefreshOutcome(res))
-		wire.WriteJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
+		writeTokens(w, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
 	})
+}
+
+// writeTokens answers 200 with t, in the bytes wire.WriteJSON writes, but
+// without reflection: tokens are base64url and dots (JWT and latch's
+// opaque tokens), which JSON quotes as they are; anything else goes
+// through WriteJSON.
+func writeTokens(w http.ResponseWriter, t TokenResponse) {
+	if !tokenText(t.AccessToken) || !tokenText(t.RefreshToken) {
+		wire.WriteJSON(w, http.StatusOK, t)
+		return
+	}
+	b := make([]byte, 0, len(t.AccessToken)+len(t.RefreshToken)+40)
+	b = append(b, `{"accessToken":"`...)
+	b = append(b, t.AccessToken...)
+	b = append(b, `","refreshToken":"`...)
+	b = append(b, t.RefreshToken...)
+	b = append(b, "\"}\n"...)
+	wire.WriteEncoded(w, http.StatusOK, b)
+}
+
+func tokenText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -190,7 +190,14 @@ func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req RefreshRequest
-		if !decodeValid(w, r, e, &req, d.Metrics.Refresh) {
+		if err := decodeRefresh(r, &req); err != nil {
+			d.Metrics.Refresh(Dialect, "invalid_request")
+			e.Fail(w, r, err)
+			return
+		}
+		if errs := req.Validate(); len(errs) > 0 {
+			d.Metrics.Refresh(Dialect, "invalid_request")
+			writeValidation(w, errs)
 			return
 		}
 		res, err := d.Auth.Refresh(r.Context(), *req.RefreshToken, wire.ClientOf(r))
@@ -228,4 +235,27 @@ func tokenText(s string) bool {
 		}
 	}
 	return true
+}
+
+// decodeRefresh is wire.DecodeJSON for the refresh body, which nearly
+// every client sends as {"refreshToken":"<token>"}: that exact text is
+// read without a JSON decoder (a token's characters need no escaping, so
+// it is what the decoder would find); any other body, and every refusal,
+// is DecodeJSON's.
+func decodeRefresh(r *http.Request, req *RefreshRequest) error {
+	if mt := wire.MediaType(r); mt != "" && mt != "application/json" && mt != wire.TextPlain {
+		return wire.DecodeJSON(r, req, wire.TextPlain)
+	}
+	b, err := wire.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	const head, tail = `{"refreshToken":"`, `"}`
+	if len(b) >= len(head)+len(tail) && string(b[:len(head)]) == head && string(b[len(b)-len(tail):]) == tail {
+		if tok := string(b[len(head) : len(b)-len(tail)]); tokenText(tok) {
+			req.RefreshToken = &tok
+			return nil
+		}
+	}
+	return wire.Unmarshal(b, req)
 }

@@ -115,6 +115,26 @@ type TenantSettings struct {
 	Migration *TenantMigration `json:"migration,omitempty"`
 }
 
+// Clone returns a copy of s that shares nothing mutable with it (a store
+// hands out copies of the settings it decoded once).
+func (s TenantSettings) Clone() TenantSettings {
+	s.CORSOrigins = slices.Clone(s.CORSOrigins)
+	if m := s.PasswordResetMail; m != nil {
+		c := *m
+		s.PasswordResetMail = &c
+	}
+	if m := s.VerificationMail; m != nil {
+		c := *m
+		s.VerificationMail = &c
+	}
+	if m := s.Migration; m != nil {
+		c := *m
+		c.APIKeySealed = slices.Clone(m.APIKeySealed)
+		s.Migration = &c
+	}
+	return s
+}
+
 // Purposes of account tokens.
 const (
 	PurposePasswordReset     = "password_reset"

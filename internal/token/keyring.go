@@ -76,6 +76,7 @@ type loadedKey struct {
 	meta   *identity.SigningKey
 	signer crypto.Signer
 	method jwt.SigningMethod
+	header string // the token's first segment (jwtHeader)
 }
 
 // ReloadEvery is how often a running server reloads the key set, so that
@@ -249,7 +250,7 @@ func (k *Keyring) open(m *identity.SigningKey) (*loadedKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &loadedKey{meta: m, signer: signer, method: method}, nil
+	return &loadedKey{meta: m, signer: signer, method: method, header: jwtHeader(method, m.ID)}, nil
 }
 
 // current returns the newest key whose activation time has come.
@@ -279,9 +280,7 @@ func (k *Keyring) Sign(c Claims) (string, time.Time, error) {
 	c.NotBefore = jwt.NewNumericDate(now)
 	c.ExpiresAt = jwt.NewNumericDate(exp)
 	c.ID = uuid.Must(uuid.NewV7()).String()
-	t := jwt.NewWithClaims(key.method, c)
-	t.Header["kid"] = key.meta.ID
-	s, err := t.SignedString(key.signer)
+	s, err := key.sign(&c)
 	return s, exp, err
 }
 

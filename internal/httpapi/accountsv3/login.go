@@ -183,14 +183,21 @@ func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 		}
 		wire.ForTenant(r, res.Tenant)
 		d.Metrics.Login(Dialect, "success")
-		wire.WriteJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
+		writeTokens(w, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
 	})
 }
 
 func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req RefreshRequest
-		if !decodeValid(w, r, e, &req, d.Metrics.Refresh) {
+		if err := decodeRefresh(r, &req); err != nil {
+			d.Metrics.Refresh(Dialect, "invalid_request")
+			e.Fail(w, r, err)
+			return
+		}
+		if errs := req.Validate(); len(errs) > 0 {
+			d.Metrics.Refresh(Dialect, "invalid_request")
+			writeValidation(w, errs)
 			return
 		}
 		res, err := d.Auth.Refresh(r.Context(), *req.RefreshToken, wire.ClientOf(r))
@@ -199,6 +206,56 @@ func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 		}
 		wire.ForTenant(r, res.Tenant)
 		d.Metrics.Refresh(Dialect, wire.RefreshOutcome(res))
-		wire.WriteJSON(w, http.StatusOK, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
+		writeTokens(w, TokenResponse{AccessToken: res.AccessToken, RefreshToken: res.RefreshToken})
 	})
+}
+
+// writeTokens answers 200 with t, in the bytes wire.WriteJSON writes, but
+// without reflection: tokens are base64url and dots (JWT and latch's
+// opaque tokens), which JSON quotes as they are; anything else goes
+// through WriteJSON.
+func writeTokens(w http.ResponseWriter, t TokenResponse) {
+	if !tokenText(t.AccessToken) || !tokenText(t.RefreshToken) {
+		wire.WriteJSON(w, http.StatusOK, t)
+		return
+	}
+	b := make([]byte, 0, len(t.AccessToken)+len(t.RefreshToken)+40)
+	b = append(b, `{"accessToken":"`...)
+	b = append(b, t.AccessToken...)
+	b = append(b, `","refreshToken":"`...)
+	b = append(b, t.RefreshToken...)
+	b = append(b, "\"}\n"...)
+	wire.WriteEncoded(w, http.StatusOK, b)
+}
+
+func tokenText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeRefresh is wire.DecodeJSON for the refresh body, which nearly
+// every client sends as {"refreshToken":"<token>"}: that exact text is
+// read without a JSON decoder (a token's characters need no escaping, so
+// it is what the decoder would find); any other body, and every refusal,
+// is DecodeJSON's.
+func decodeRefresh(r *http.Request, req *RefreshRequest) error {
+	if mt := wire.MediaType(r); mt != "" && mt != "application/json" && mt != wire.TextPlain {
+		return wire.DecodeJSON(r, req, wire.TextPlain)
+	}
+	b, err := wire.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	const head, tail = `{"refreshToken":"`, `"}`
+	if len(b) >= len(head)+len(tail) && string(b[:len(head)]) == head && string(b[len(b)-len(tail):]) == tail {
+		if tok := string(b[len(head) : len(b)-len(tail)]); tokenText(tok) {
+			req.RefreshToken = &tok
+			return nil
+		}
+	}
+	return wire.Unmarshal(b, req)
 }

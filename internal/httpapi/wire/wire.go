@@ -45,8 +45,8 @@ func (e *BodyError) Error() string { return e.Message }
 // "" when absent.
 func MediaType(r *http.Request) string {
 	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return ""
+	if ct == "" || ct == "application/json" { // the usual one, already as ParseMediaType returns it
+		return ct
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {

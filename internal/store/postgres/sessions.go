@@ -88,10 +88,13 @@ func (db *DB) AdvanceSession(ctx context.Context, id string, from int64, now tim
 		return err
 	}
 	var n int
-	q, args := advanceManySQL, append([]any{id, from, now.UTC()}, eventArrays(events)...)
+	var q string
+	var args []any
 	if len(events) == 1 {
 		e := events[0]
 		q, args = advanceOneSQL, []any{id, from, now.UTC(), e.ID, e.TenantID, e.UserID, e.SessionID, e.Type, e.CreatedAt.UTC(), js(e.Data)}
+	} else {
+		q, args = advanceManySQL, append([]any{id, from, now.UTC()}, eventArrays(events)...)
 	}
 	if err := db.pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
 		return formatError(err)

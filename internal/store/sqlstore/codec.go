@@ -4,6 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/latchauth/latch/internal/identity"
 )
@@ -26,11 +29,86 @@ func JSON(v any) string {
 
 // FromJSON decodes what JSON wrote; "" leaves v alone.
 func FromJSON(s string, v any) error {
-	if s == "" {
+	switch s {
+	case "":
 		return nil
+	case "[]", "{}":
+		// What JSON writes for every empty list and map: most users'
+		// columns, read on every refresh.
+		if emptyJSON(s, v) {
+			return nil
+		}
 	}
 	return json.Unmarshal([]byte(s), v)
 }
+
+// emptyJSON sets v to what json.Unmarshal makes of "[]" or "{}" for the
+// column types the stores read, and reports whether it knew v's type.
+func emptyJSON(s string, v any) bool {
+	switch p := v.(type) {
+	case *[]string:
+		if s == "[]" {
+			*p = []string{}
+			return true
+		}
+	case *[]identity.MetadataItem:
+		if s == "[]" {
+			*p = []identity.MetadataItem{}
+			return true
+		}
+	case *map[string]any:
+		if s == "{}" {
+			if *p == nil { // Unmarshal keeps a map's entries
+				*p = map[string]any{}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// decodedJSON keeps what a JSON column decoded to, by the column's text,
+// for columns that every refresh reads and that rarely change (a tenant's
+// settings, a session's methods). Keyed by the text the row holds, an
+// entry is never stale, whichever instance wrote the row. Callers get
+// copies (clone), never the kept value.
+type decodedJSON[T any] struct {
+	m     sync.Map // string → T
+	n     atomic.Int64
+	clone func(T) T
+}
+
+// decodedJSONMax bounds a cache's entries: past it, the cache starts
+// over (deployments hold few distinct settings; a flood of distinct ones
+// costs a decode each, as without the cache).
+const decodedJSONMax = 1024
+
+// decode decodes s into v as FromJSON does.
+func (c *decodedJSON[T]) decode(s string, v *T) error {
+	if s == "" {
+		return nil
+	}
+	if x, ok := c.m.Load(s); ok {
+		*v = c.clone(x.(T))
+		return nil
+	}
+	var x T
+	if err := json.Unmarshal([]byte(s), &x); err != nil {
+		return err
+	}
+	if c.n.Add(1) > decodedJSONMax {
+		c.m.Clear()
+		c.n.Store(0)
+	}
+	c.m.Store(s, x)
+	*v = c.clone(x)
+	return nil
+}
+
+var (
+	settingsJSON = decodedJSON[identity.TenantSettings]{clone: identity.TenantSettings.Clone}
+	amrJSON      = decodedJSON[[]string]{clone: slices.Clone[[]string]}
+)
 
 // NullString is s, or NULL for "".
 func NullString(s string) any {

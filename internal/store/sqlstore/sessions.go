@@ -26,7 +26,7 @@ func SessionScanner() (*identity.Session, []any, func() error) {
 	return &x, []any{&x.ID, &x.TenantID, &x.UserID, &x.Generation, &created, &expires, &seen, &rotated, &revoked,
 			&x.RevokeReason, &x.UserAgent, &x.Origin, &x.IP, &x.Dialect, &amr, &x.DeviceName, &x.Kind}, func() error {
 			x.CreatedAt, x.ExpiresAt, x.LastSeenAt, x.RotatedAt, x.RevokedAt = created.Time, expires.Time, seen.Time, rotated.Time, revoked.Time
-			return FromJSON(amr, &x.AMR)
+			return amrJSON.decode(amr, &x.AMR)
 		}
 }
 

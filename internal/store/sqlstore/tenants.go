@@ -21,7 +21,7 @@ func TenantScanner() (*identity.Tenant, []any, func() error) {
 	var created, updated Time
 	return &t, []any{&t.ID, &t.Name, &t.Alias, &settings, &created, &updated}, func() error {
 		t.CreatedAt, t.UpdatedAt = created.Time, updated.Time
-		return FromJSON(settings, &t.Settings)
+		return settingsJSON.decode(settings, &t.Settings)
 	}
 }
 

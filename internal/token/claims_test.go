@@ -6,6 +6,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,4 +91,45 @@ func TestSignMatchesLibrary(t *testing.T) {
 	if parsed.Header["kid"] != "kid-es" || back.Email != c.Email || len(back.AMR) != 2 {
 		t.Errorf("parsed %v %+v", parsed.Header, back)
 	}
+}
+
+// TestClaimsFieldsKnown fails when Claims or jwt.RegisteredClaims gains a
+// field: appendJSON writes the fields it names, so a new one would be
+// missing from every access token without a word.
+func TestClaimsFieldsKnown(t *testing.T) {
+	names := func(typ reflect.Type) []string {
+		var out []string
+		for f := range typ.Fields() {
+			out = append(out, f.Name+" "+f.Tag.Get("json"))
+		}
+		return out
+	}
+	want := []string{"RegisteredClaims ", "TenantID tid", "SessionID sid", "Email email", "Roles roles", "AMR amr"}
+	if got := names(reflect.TypeFor[Claims]()); !slices.Equal(got, want) {
+		t.Errorf("Claims fields = %q; teach appendJSON the new ones, then this list", got)
+	}
+	wantReg := []string{"Issuer iss,omitempty", "Subject sub,omitempty", "Audience aud,omitempty", "ExpiresAt exp,omitempty",
+		"NotBefore nbf,omitempty", "IssuedAt iat,omitempty", "ID jti,omitempty"}
+	if got := names(reflect.TypeFor[jwt.RegisteredClaims]()); !slices.Equal(got, wantReg) {
+		t.Errorf("jwt.RegisteredClaims fields = %q; teach appendJSON the new ones, then this list", got)
+	}
+}
+
+// FuzzClaimsJSON: whatever the strings, appendJSON writes what
+// encoding/json does.
+func FuzzClaimsJSON(f *testing.F) {
+	f.Add("ada@example.com", "admin", "t", "\u2028<&>\"\\\x00é")
+	f.Add("", "", "", "\xff\xfe")
+	f.Fuzz(func(t *testing.T, email, role, tid, odd string) {
+		c := Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: odd, Subject: email, Audience: jwt.ClaimStrings{tid, odd}, ID: role,
+			ExpiresAt: jwt.NewNumericDate(time.Unix(int64(len(odd))*1e6, 0))},
+			TenantID: tid, SessionID: odd, Email: email, Roles: []string{role, odd}, AMR: []string{}}
+		want, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("got %s\nwant %s", got, want)
+		}
+	})
 }

@@ -41,22 +41,56 @@ func newLogger(level, format string, dev bool, w io.Writer) *slog.Logger {
 
 var headroomOnce sync.Once
 
-// hashingHeadroom gives the Go scheduler a P per hashing worker on top of
-// the CPUs, unless the operator set GOMAXPROCS. With GOMAXPROCS at the
-// number of CPUs, the hashing workers hold every P under load: argon2
-// runs each segment (~3 ms) on a goroutine of its own, which inherits the
-// time slice, so the goroutines that answer requests — the refusals of a
-// flood above all — waited in the run queue until the Go scheduler
-// preempted the chain (every ~10 ms). With a P to spare they run at once
-// on a thread of their own, and the kernel shares the CPUs between them
-// and the hashes at a finer grain. No more hashes run at once than before
-// (the pool's size bounds them, not GOMAXPROCS). Once per process: tests
-// start several servers in one.
-func hashingHeadroom(workers int) {
+// headroomWhileShedding gives the Go scheduler extra Ps while the hashing
+// pool refuses logins, and takes them back once it has refused none for
+// half a second; never when the operator set GOMAXPROCS. Under a flood the
+// hashing workers hold every P: argon2 runs each segment (~3 ms) on a
+// goroutine of its own, which inherits the time slice, so the goroutines
+// that answer requests, the refusals above all, waited in the run queue
+// until the Go scheduler preempted the chain (every ~10 ms), and a 503
+// took up to 190 ms. With a P to spare they run on a thread of their own,
+// and the kernel shares the CPUs between them and the hashes at a finer
+// grain: every 503 within 100 ms. No more hashes run at once (the pool's
+// size bounds them). Not always: with more Ps than CPUs the scheduler's
+// idle Ps spin and hand argon2's segments between threads, which cost 20%
+// of the password logins a second at 16 clients (BENCHMARKS.md,
+// 2026-11-30). Once per process: tests start several servers in one.
+func headroomWhileShedding(ctx context.Context, refused func() int64, extra int) {
 	headroomOnce.Do(func() {
-		if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + workers)
+		if _, set := os.LookupEnv("GOMAXPROCS"); set {
+			return
 		}
+		go func() {
+			base := runtime.GOMAXPROCS(0)
+			t := time.NewTicker(50 * time.Millisecond)
+			defer t.Stop()
+			last, raised, quiet := refused(), false, 0
+			for {
+				select {
+				case <-ctx.Done():
+					if raised {
+						runtime.GOMAXPROCS(base)
+					}
+					return
+				case <-t.C:
+				}
+				n := refused()
+				switch {
+				case n != last:
+					quiet = 0
+					if !raised {
+						runtime.GOMAXPROCS(base + extra)
+						raised = true
+					}
+				case raised:
+					if quiet++; quiet >= 10 {
+						runtime.GOMAXPROCS(base)
+						raised = false
+					}
+				}
+				last = n
+			}
+		}()
 	})
 }
 
@@ -94,11 +128,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.hashPool.Workers <= 0 {
 		cfg.hashPool.Workers = runtime.GOMAXPROCS(0)
 	}
-	hashingHeadroom(cfg.hashPool.Workers)
 	hasher, err := password.NewPool(cfg.argon, cfg.hashPool)
 	if err != nil {
 		return err
 	}
+	headroomWhileShedding(ctx, hasher.Refused, cfg.hashPool.Workers)
 	mets := metrics.New()
 	b := buildInfo()
 	mets.BuildInfo(b.version, b.commit, b.goVer)

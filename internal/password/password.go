@@ -111,6 +111,10 @@ func (h *Hasher) Enter() bool { return h.pool.enter() }
 // Leave ends what Enter admitted.
 func (h *Hasher) Leave() { h.pool.leave() }
 
+// Refused counts the logins Enter has turned away since the Hasher was
+// made: it moves while the server sheds load.
+func (h *Hasher) Refused() int64 { return h.pool.refused.Load() }
+
 // Params returns the parameters new hashes use.
 func (h *Hasher) Params() Params { return h.params }
 

@@ -55,6 +55,8 @@ type pool struct {
 	cost atomic.Int64
 	// computed counts finished computations.
 	computed atomic.Int64
+	// refused counts the callers enter turned away.
+	refused atomic.Int64
 }
 
 func newPool(p Pool) *pool {
@@ -95,6 +97,7 @@ func (p *pool) enter() bool {
 		return true
 	}
 	p.entered.Add(-1)
+	p.refused.Add(1)
 	return false
 }
 

@@ -114,8 +114,9 @@ func (d *Dispatcher) yield() {
 		}
 		p.mu.Unlock()
 		// A request ending (and so, perhaps, the load) wakes one waiting
-		// send; the timer is for requests that take long (the floor).
-		t := time.NewTimer(10 * time.Millisecond)
+		// send; the timer is for requests that take long (the floor): not
+		// shorter, as every waiting send has one.
+		t := time.NewTimer(50 * time.Millisecond)
 		select {
 		case <-d.Requests.done:
 		case <-t.C:

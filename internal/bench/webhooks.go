@@ -40,6 +40,10 @@ type WebhookResult struct {
 	Duplicates int             // events received more than once (at least once allows it)
 	Lag        []time.Duration // receipt − triggeredAt, every delivery, sorted
 	Drained    []time.Duration // from the end of each slice with endpoints to its last event's arrival
+	// InSlice is how many of the Expected deliveries had arrived when
+	// their slice ended: under load the server gives way to the requests
+	// and sends the rest after.
+	InSlice int
 	// CPU time of the server (from its /metrics) and of this process (the
 	// clients and the receiver), without and with endpoints; zero when
 	// not measured. With endpoints, the deliveries that arrive after the
@@ -117,6 +121,9 @@ func (r WebhookResult) String() string {
 		drained = append(drained, ms(d))
 	}
 	fmt.Fprintf(&b, "; last event after each slice's end: %s", strings.Join(drained, ", "))
+	if r.Expected > 0 {
+		fmt.Fprintf(&b, "; delivered by the slice's end: %.2f", float64(r.InSlice)/float64(r.Expected))
+	}
 	return b.String()
 }
 
@@ -222,6 +229,11 @@ func RunWebhooks(ctx context.Context, cfg Config, wh WebhookConfig, progress io.
 				return res, err
 			}
 			ended := time.Now()
+			rc.mu.Lock()
+			for _, m := range rc.seen {
+				res.InSlice += min(len(m), r.Events)
+			}
+			rc.mu.Unlock()
 			res.With = append(res.With, r)
 			res.Expected += r.Events * wh.Endpoints
 			delivered, dups := 0, 0

@@ -142,8 +142,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer closeLimiter()
+	var requests webhook.Requests
 	dispatcher := &webhook.Dispatcher{
-		Store: db, Client: webhook.Guard{AllowPrivate: cfg.allowPrivate}.Client(webhook.Timeout), RetryBase: cfg.retryBase,
+		Store: db, Requests: &requests, Client: webhook.Guard{AllowPrivate: cfg.allowPrivate}.Client(webhook.Timeout), RetryBase: cfg.retryBase,
 		SuspendAfter: cfg.suspendAfter, InFlight: cfg.inFlight, Retention: cfg.retention, EventRetention: cfg.eventRetention,
 		Logger: log, Observe: mets.WebhookDelivery,
 	}
@@ -194,7 +195,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv := &http.Server{
-		Handler: handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		Handler: requests.Handler(handler), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -71,11 +72,20 @@ type Dispatcher struct {
 	// Observe, when set, is told each attempt's outcome ("delivered",
 	// "failed", "retry") and, for deliveries, the time from the event.
 	Observe func(outcome string, sinceEvent time.Duration)
+	// Requests, when set, counts the server's requests. While more than
+	// BusyAt (default GOMAXPROCS) are in flight, the sends of all
+	// endpoints together start at most BusyPace (default 2) for each
+	// request served: logins keep most of the processors, and deliveries
+	// fall behind and catch up after (see yield).
+	Requests *Requests
+	BusyAt   int
+	BusyPace float64
 
 	once     sync.Once
 	owner    string
 	wake     chan struct{}
 	slots    chan struct{}
+	pace     pacer
 	payloads *payloadCache
 	mu       sync.Mutex
 	workers  map[string]*worker
@@ -102,6 +112,15 @@ func (d *Dispatcher) init() {
 			d.Sends = 256
 		}
 		d.slots = make(chan struct{}, d.Sends)
+		if d.BusyAt <= 0 {
+			d.BusyAt = runtime.GOMAXPROCS(0)
+		}
+		if d.BusyPace <= 0 {
+			d.BusyPace = 2
+		}
+		if d.Requests != nil {
+			d.Requests.init()
+		}
 		if d.Poll <= 0 {
 			d.Poll = time.Second
 		}
@@ -331,6 +350,7 @@ type result struct {
 // shutdown lets it finish rather than leave a sent but unrecorded attempt.
 func (d *Dispatcher) attempt(ep *identity.WebhookEndpoint, sg *signer, dl *identity.Delivery, remember bool) (res result) {
 	ctx := context.Background()
+	d.yield()
 	d.slots <- struct{}{}
 	start, began := d.now(), time.Now()
 	status, excerpt, err := d.post(ctx, ep, sg, dl.EventID, dl.Payload, start, remember)

@@ -44,6 +44,9 @@ type Env struct {
 	Hasher  *password.Hasher
 	offset  *atomic.Int64
 	cfg     Config
+	// requests counts the requests in flight, for the dispatcher to give
+	// way to them as it does in latch serve.
+	requests webhook.Requests
 }
 
 // Now is the Env's clock: real time plus whatever Advance added.
@@ -142,8 +145,8 @@ func (e *Env) handler() http.Handler {
 	if log == nil {
 		log = quiet
 	}
-	return httpapi.NewServer(httpapi.Deps{Service: e.Service, Store: e.Store, Keys: e.Keys, CORSOrigins: e.cfg.CORSOrigins,
-		Metrics: m, Clients: clients, AdminToken: AdminToken, Version: "test", Logger: log})
+	return e.requests.Handler(httpapi.NewServer(httpapi.Deps{Service: e.Service, Store: e.Store, Keys: e.Keys, CORSOrigins: e.cfg.CORSOrigins,
+		Metrics: m, Clients: clients, AdminToken: AdminToken, Version: "test", Logger: log}))
 }
 
 // Twin starts a second server on the same store, keys and clock, as a
@@ -165,7 +168,7 @@ func (e *Env) Twin(tb testing.TB) *Env {
 // runs. It stops when tb ends.
 func (e *Env) Deliver(tb testing.TB, timeout time.Duration, options ...func(*webhook.Dispatcher)) *webhook.Dispatcher {
 	d := &webhook.Dispatcher{Store: e.Store, Secret: e.Service.Webhooks.Secret, Render: httpapi.WebhookPayload(e.Service.Webhooks),
-		Client: webhook.Guard{AllowPrivate: true}.Client(timeout), Logger: quiet, Now: e.Now}
+		Client: webhook.Guard{AllowPrivate: true}.Client(timeout), Logger: quiet, Now: e.Now, Requests: &e.requests}
 	for _, o := range options {
 		o(d)
 	}

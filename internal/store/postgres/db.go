@@ -50,15 +50,14 @@ type querier interface {
 // Open connects to url (postgres://…), applies pending migrations under an
 // advisory lock (so several instances may start at once), and returns the
 // store. Without pool_max_conns in the URL the pool holds up to
-// 4 × GOMAXPROCS connections (at least 16: commits waiting for the WAL
-// flush together are flushed together, docs/decisions.md).
+// 4 × GOMAXPROCS connections (at least 8).
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second

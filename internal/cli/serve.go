@@ -57,41 +57,45 @@ var headroomOnce sync.Once
 // 2026-11-30). Once per process: tests start several servers in one.
 func headroomWhileShedding(ctx context.Context, refused func() int64, extra int) {
 	headroomOnce.Do(func() {
-		if _, set := os.LookupEnv("GOMAXPROCS"); set {
-			return
+		if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+			go headroom(ctx, refused, extra, 50*time.Millisecond, 10)
 		}
-		go func() {
-			base := runtime.GOMAXPROCS(0)
-			t := time.NewTicker(50 * time.Millisecond)
-			defer t.Stop()
-			last, raised, quiet := refused(), false, 0
-			for {
-				select {
-				case <-ctx.Done():
-					if raised {
-						runtime.GOMAXPROCS(base)
-					}
-					return
-				case <-t.C:
-				}
-				n := refused()
-				switch {
-				case n != last:
-					quiet = 0
-					if !raised {
-						runtime.GOMAXPROCS(base + extra)
-						raised = true
-					}
-				case raised:
-					if quiet++; quiet >= 10 {
-						runtime.GOMAXPROCS(base)
-						raised = false
-					}
-				}
-				last = n
-			}
-		}()
 	})
+}
+
+// headroom raises GOMAXPROCS by extra at the first tick that sees refused
+// move, and lowers it back after quietTicks ticks that do not, or when
+// ctx ends.
+func headroom(ctx context.Context, refused func() int64, extra int, tick time.Duration, quietTicks int) {
+	base := runtime.GOMAXPROCS(0)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	last, raised, quiet := refused(), false, 0
+	for {
+		select {
+		case <-ctx.Done():
+			if raised {
+				runtime.GOMAXPROCS(base)
+			}
+			return
+		case <-t.C:
+		}
+		n := refused()
+		switch {
+		case n != last:
+			quiet = 0
+			if !raised {
+				runtime.GOMAXPROCS(base + extra)
+				raised = true
+			}
+		case raised:
+			if quiet++; quiet >= quietTicks {
+				runtime.GOMAXPROCS(base)
+				raised = false
+			}
+		}
+		last = n
+	}
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -138,10 +138,11 @@ func deref(s *string) string {
 // validator is a request body that checks the reference's constraints.
 type validator interface{ Validate() []FieldError }
 
-// decodeValid decodes r's body into v and validates it. On failure it
-// answers, counts an invalid_request with count, and returns false.
-func decodeValid(w http.ResponseWriter, r *http.Request, e *wire.Edge, v validator, count func(dialect, outcome string)) bool {
-	if err := wire.DecodeJSON(r, v, wire.TextPlain); err != nil {
+// decodeValid answers the error of decoding r's body into v (err), or
+// else validates v. On failure it answers, counts an invalid_request with
+// count, and returns false.
+func decodeValid(w http.ResponseWriter, r *http.Request, e *wire.Edge, err error, v validator, count func(dialect, outcome string)) bool {
+	if err != nil {
 		count(Dialect, "invalid_request")
 		e.Fail(w, r, err)
 		return false
@@ -167,7 +168,7 @@ func accountID(s string) string {
 func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req LoginRequest
-		if !decodeValid(w, r, e, &req, d.Metrics.Login) {
+		if !decodeValid(w, r, e, wire.DecodeJSON(r, &req, wire.TextPlain), &req, d.Metrics.Login) {
 			return
 		}
 		id := accountID(deref(req.AccountID))
@@ -190,14 +191,7 @@ func handleLogin(e *wire.Edge, d wire.Deps) http.Handler {
 func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req RefreshRequest
-		if err := decodeRefresh(r, &req); err != nil {
-			d.Metrics.Refresh(Dialect, "invalid_request")
-			e.Fail(w, r, err)
-			return
-		}
-		if errs := req.Validate(); len(errs) > 0 {
-			d.Metrics.Refresh(Dialect, "invalid_request")
-			writeValidation(w, errs)
+		if !decodeValid(w, r, e, decodeRefresh(r, &req), &req, d.Metrics.Refresh) {
 			return
 		}
 		res, err := d.Auth.Refresh(r.Context(), *req.RefreshToken, wire.ClientOf(r))
@@ -243,8 +237,8 @@ func tokenText(s string) bool {
 // it is what the decoder would find); any other body, and every refusal,
 // is DecodeJSON's.
 func decodeRefresh(r *http.Request, req *RefreshRequest) error {
-	if mt := wire.MediaType(r); mt != "" && mt != "application/json" && mt != wire.TextPlain {
-		return wire.DecodeJSON(r, req, wire.TextPlain)
+	if err := wire.CheckMediaType(r, wire.TextPlain); err != nil {
+		return err
 	}
 	b, err := wire.ReadBody(r)
 	if err != nil {

@@ -19,16 +19,24 @@ const StatusClientClosed = 499
 // WriteJSON writes v as a JSON answer with status. Answers on these
 // routes carry tokens or personal data, so none may be cached.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	Write(w, status, "application/json; charset=utf-8", v)
+	Write(w, status, jsonContentType, v)
+}
+
+const jsonContentType = "application/json; charset=utf-8"
+
+// writeHeader writes the headers every answer of Write and WriteEncoded
+// carries, and status.
+func writeHeader(w http.ResponseWriter, status int, contentType string) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 }
 
 // Write writes v as JSON with status and the given Content-Type (the admin
 // API's problem documents are application/problem+json).
 func Write(w http.ResponseWriter, status int, contentType string, v any) {
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
+	writeHeader(w, status, contentType)
 	// An error here is the client going away mid-answer: nothing to do.
 	_ = json.NewEncoder(w).Encode(v)
 }
@@ -36,10 +44,7 @@ func Write(w http.ResponseWriter, status int, contentType string, v any) {
 // WriteEncoded writes b, a JSON document the caller encoded itself (on a
 // hot path, without reflection), with WriteJSON's headers.
 func WriteEncoded(w http.ResponseWriter, status int, b []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
+	writeHeader(w, status, jsonContentType)
 	_, _ = w.Write(b) // as in Write
 }
 

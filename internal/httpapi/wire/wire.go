@@ -71,15 +71,24 @@ func ReadBody(r *http.Request) ([]byte, error) {
 // than application/json (or none, or those in also) are refused. Unknown
 // fields are ignored, as the reference APIs do.
 func DecodeJSON(r *http.Request, v any, also ...string) error {
-	if mt := MediaType(r); mt != "" && mt != "application/json" && !slices.Contains(also, mt) {
-		return &BodyError{Problem: ProblemMediaType, Field: "Content-Type",
-			Message: fmt.Sprintf("Content-Type %q is not supported; send application/json", r.Header.Get("Content-Type"))}
+	if err := CheckMediaType(r, also...); err != nil {
+		return err
 	}
 	b, err := ReadBody(r)
 	if err != nil {
 		return err
 	}
 	return Unmarshal(b, v)
+}
+
+// CheckMediaType refuses, as DecodeJSON does, a body whose Content-Type is
+// neither JSON nor one of also; a request without one passes.
+func CheckMediaType(r *http.Request, also ...string) error {
+	if mt := MediaType(r); mt != "" && mt != "application/json" && !slices.Contains(also, mt) {
+		return &BodyError{Problem: ProblemMediaType, Field: "Content-Type",
+			Message: fmt.Sprintf("Content-Type %q is not supported; send application/json", r.Header.Get("Content-Type"))}
+	}
+	return nil
 }
 
 // TextPlain is the media type fetch() gives a string body; the dialects

@@ -55,7 +55,7 @@ func (c *Codec) Encode(prefix string, id [16]byte, gen uint64) string {
 // Decode authenticates tok as a token of the given prefix and returns its
 // id and generation. Any failure is ErrMalformed.
 func (c *Codec) Decode(prefix, tok string) (id [16]byte, gen uint64, err error) {
-	if len(tok) > MaxOpaqueLen || !strings.HasPrefix(tok, prefix+".") || !tokenAlphabet(tok) {
+	if len(tok) > MaxOpaqueLen || !strings.HasPrefix(tok, prefix+".") || !Alphabet(tok) {
 		return id, 0, ErrMalformed
 	}
 	dot := strings.LastIndexByte(tok, '.')
@@ -79,10 +79,11 @@ func (c *Codec) Decode(prefix, tok string) (id [16]byte, gen uint64, err error) 
 	return id, gen, nil
 }
 
-// tokenAlphabet reports whether s holds only base64url characters and
-// dots. encoding/base64 skips \r and \n, which would otherwise let one
-// token have many spellings.
-func tokenAlphabet(s string) bool {
+// Alphabet reports whether s holds only base64url characters and dots,
+// the characters of every token latch issues (JWTs and opaque tokens), none
+// of which JSON escapes. The codec checks it because encoding/base64 skips
+// \r and \n, which would otherwise let one token have many spellings.
+func Alphabet(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {

@@ -11,6 +11,7 @@ import (
 	"github.com/latchauth/latch/internal/httpapi/wire"
 	"github.com/latchauth/latch/internal/identity"
 	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/token"
 )
 
 // LoginRequest is the body of POST /v3/accounts/login. Pointers tell an
@@ -209,7 +210,7 @@ func handleRefresh(e *wire.Edge, d wire.Deps) http.Handler {
 // opaque tokens), which JSON quotes as they are; anything else goes
 // through WriteJSON.
 func writeTokens(w http.ResponseWriter, t TokenResponse) {
-	if !tokenText(t.AccessToken) || !tokenText(t.RefreshToken) {
+	if !token.Alphabet(t.AccessToken) || !token.Alphabet(t.RefreshToken) {
 		wire.WriteJSON(w, http.StatusOK, t)
 		return
 	}
@@ -220,15 +221,6 @@ func writeTokens(w http.ResponseWriter, t TokenResponse) {
 	b = append(b, t.RefreshToken...)
 	b = append(b, "\"}\n"...)
 	wire.WriteEncoded(w, http.StatusOK, b)
-}
-
-func tokenText(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // decodeRefresh is wire.DecodeJSON for the refresh body, which nearly
@@ -246,7 +238,7 @@ func decodeRefresh(r *http.Request, req *RefreshRequest) error {
 	}
 	const head, tail = `{"refreshToken":"`, `"}`
 	if len(b) >= len(head)+len(tail) && string(b[:len(head)]) == head && string(b[len(b)-len(tail):]) == tail {
-		if tok := string(b[len(head) : len(b)-len(tail)]); tokenText(tok) {
+		if tok := string(b[len(head) : len(b)-len(tail)]); token.Alphabet(tok) {
 			req.RefreshToken = &tok
 			return nil
 		}

@@ -153,15 +153,11 @@ func (s Store) RevokeUserSessions(ctx context.Context, tenantID, userID string, 
 	if err := Text("revoke_reason", reason); err != nil {
 		return 0, err
 	}
-	const q = "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND revoked_at IS NULL"
-	if events == nil {
-		n, err := s.exec(ctx, q, s.f.Time(now), reason, tenantID, userID)
-		return int(n), err
-	}
 	var n int64
 	err := s.f.Tx(ctx, func(tx Conn) error {
 		var err error
-		if n, err = tx.Exec(ctx, q, s.f.Time(now), reason, tenantID, userID); err != nil {
+		if n, err = tx.Exec(ctx, "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND revoked_at IS NULL",
+			s.f.Time(now), reason, tenantID, userID); err != nil || events == nil {
 			return err
 		}
 		evs := events(int(n))

@@ -237,9 +237,6 @@ func (s Store) CountUsers(ctx context.Context, tenantID string) (total, migrated
 
 // DeleteUser implements identity.UserStore.
 func (s Store) DeleteUser(ctx context.Context, tenantID, id string, events ...identity.Event) error {
-	if len(events) == 0 {
-		return s.execFound(ctx, "user", "DELETE FROM users WHERE tenant_id = $1 AND id = $2", tenantID, id)
-	}
 	if err := EventText(events); err != nil {
 		return err
 	}
